@@ -1,0 +1,534 @@
+//! Configuration: built-in defaults, then `intercoop.toml`, then `INTERCOOP_*`
+//! environment variables, validated once at start into typed values. A bad
+//! value stops the start with a message naming the key, the value and what is
+//! allowed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Coop,
+    Federation,
+    Directory,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Coop => "coop",
+            Role::Federation => "federation",
+            Role::Directory => "directory",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The public URL, without trailing slash (`https://coop.example`).
+    pub base_url: Url,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub roles: Vec<Role>,
+    pub media_dir: PathBuf,
+    pub locales_dir: PathBuf,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub trust_proxy: bool,
+    pub max_connections: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "configuration key `{}` has the value {:?}: {}",
+            self.key, self.value, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(key: &str, value: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        value: value.into(),
+        problem: problem.into(),
+    }
+}
+
+/// Every key the file and the environment may set, as raw text before
+/// validation. `deny_unknown_fields` turns a misspelt key into an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    base_url: Option<String>,
+    listen: Option<String>,
+    database_url: Option<String>,
+    roles: Option<Vec<String>>,
+    media_dir: Option<String>,
+    locales_dir: Option<String>,
+    log_level: Option<String>,
+    log_format: Option<String>,
+    trust_proxy: Option<bool>,
+    max_connections: Option<u32>,
+}
+
+pub const KEYS: &[&str] = &[
+    "base_url",
+    "listen",
+    "database_url",
+    "roles",
+    "media_dir",
+    "locales_dir",
+    "log_level",
+    "log_format",
+    "trust_proxy",
+    "max_connections",
+];
+
+pub const DEFAULT_CONFIG_PATH: &str = "intercoop.toml";
+
+impl Config {
+    /// Loads the file at `path` (optional unless `required`) and the process
+    /// environment.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let file = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
+            Err(e) => {
+                return Err(err(
+                    "config",
+                    path.display().to_string(),
+                    format!("cannot read the configuration file: {e}. Create it with `intercoop init` or fix the path."),
+                ))
+            }
+        };
+        Self::from_sources(file.as_deref(), &path.display().to_string(), &env)
+    }
+
+    /// The layering itself, free of the process environment so tests can
+    /// drive it.
+    pub fn from_sources(
+        file: Option<&str>,
+        file_name: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let mut raw: RawConfig = match file {
+            Some(text) => toml::from_str(text).map_err(|e| {
+                let msg = e.message().to_string();
+                // toml names an unknown key in its message; pull it out for ours.
+                let key = msg
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split('`').next())
+                    .unwrap_or("config");
+                err(
+                    key,
+                    file_name,
+                    format!(
+                        "{} in {file_name}. Allowed keys: {}.",
+                        msg.lines().next().unwrap_or("invalid TOML"),
+                        KEYS.join(", ")
+                    ),
+                )
+            })?,
+            None => RawConfig::default(),
+        };
+        apply_env(&mut raw, env)?;
+        validate(raw)
+    }
+
+    /// Local mode: the public URL points at this machine, so plain http is
+    /// allowed and federation may reach loopback peers (tests, development).
+    pub fn local_mode(&self) -> bool {
+        is_local_host(&self.base_url)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The host (and port, if any) as peers see it: `coop.example` or `localhost:8080`.
+    pub fn domain(&self) -> String {
+        match self.base_url.port() {
+            Some(p) => format!("{}:{p}", self.base_url.host_str().unwrap_or("localhost")),
+            None => self.base_url.host_str().unwrap_or("localhost").to_string(),
+        }
+    }
+
+    /// An absolute URL under the public base.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url.as_str().trim_end_matches('/'), path)
+    }
+
+    /// A configuration for tests and tools: everything default but the given values.
+    pub fn for_test(base_url: &str, listen: SocketAddr, database_url: &str, data_dir: &Path) -> Config {
+        let mut env = BTreeMap::new();
+        env.insert("INTERCOOP_BASE_URL".into(), base_url.into());
+        env.insert("INTERCOOP_LISTEN".into(), listen.to_string());
+        env.insert("INTERCOOP_DATABASE_URL".into(), database_url.into());
+        env.insert(
+            "INTERCOOP_MEDIA_DIR".into(),
+            data_dir.join("media").display().to_string(),
+        );
+        env.insert(
+            "INTERCOOP_LOCALES_DIR".into(),
+            data_dir.join("locales").display().to_string(),
+        );
+        Config::from_sources(None, "", &env).expect("test configuration is valid")
+    }
+}
+
+fn is_local_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for (name, value) in env {
+        let Some(key) = name.strip_prefix("INTERCOOP_") else {
+            continue;
+        };
+        let key = key.to_ascii_lowercase();
+        let v = value.clone();
+        match key.as_str() {
+            "base_url" => raw.base_url = Some(v),
+            "listen" => raw.listen = Some(v),
+            "database_url" => raw.database_url = Some(v),
+            "roles" => {
+                raw.roles = Some(
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                )
+            }
+            "media_dir" => raw.media_dir = Some(v),
+            "locales_dir" => raw.locales_dir = Some(v),
+            "log_level" => raw.log_level = Some(v),
+            "log_format" => raw.log_format = Some(v),
+            "trust_proxy" => {
+                raw.trust_proxy = Some(match v.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => return Err(err(name, v, "expected true or false")),
+                })
+            }
+            "max_connections" => {
+                raw.max_connections = Some(
+                    v.parse()
+                        .map_err(|_| err(name, &v, "expected a whole number from 1 to 256"))?,
+                )
+            }
+            // Not configuration keys: the config file path itself, and the
+            // variables our tools and tests use.
+            "config" | "log" => {}
+            _ if key.starts_with("test_") || key.starts_with("admin_") => {}
+            _ => {
+                return Err(err(
+                    name,
+                    value,
+                    format!(
+                        "unknown setting. Allowed: {}",
+                        KEYS.iter()
+                            .map(|k| format!("INTERCOOP_{}", k.to_ascii_uppercase()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        err(
+            "listen",
+            &listen_text,
+            "expected an address and port such as 127.0.0.1:8080 or [::]:8080",
+        )
+    })?;
+
+    let base_text = raw
+        .base_url
+        .unwrap_or_else(|| format!("http://localhost:{}", listen.port()));
+    let base_url = Url::parse(base_text.trim_end_matches('/')).map_err(|e| {
+        err(
+            "base_url",
+            &base_text,
+            format!("not a URL ({e}); expected the public address, such as https://coop.example"),
+        )
+    })?;
+    if base_url.path() != "/" || base_url.query().is_some() || base_url.fragment().is_some() {
+        return Err(err(
+            "base_url",
+            &base_text,
+            "must be a bare origin without a path, such as https://coop.example: Intercoop serves from the root of its domain",
+        ));
+    }
+    match base_url.scheme() {
+        "https" => {}
+        "http" if is_local_host(&base_url) => {}
+        "http" => {
+            return Err(err(
+                "base_url",
+                &base_text,
+                "plain http is only allowed for localhost; a public instance needs https (fediverse servers refuse plain http)",
+            ))
+        }
+        _ => return Err(err("base_url", &base_text, "must start with https:// (or http://localhost)")),
+    }
+
+    let database_url = raw
+        .database_url
+        .unwrap_or_else(|| "sqlite://./data/intercoop.db".into());
+    let sqlite_path_ok = database_url
+        .strip_prefix("sqlite://")
+        .is_some_and(|p| !p.is_empty() && p != ":memory:");
+    let pg_ok = database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
+    if !sqlite_path_ok && !pg_ok {
+        return Err(err(
+            "database_url",
+            crate::db::redact_url(&database_url),
+            "expected sqlite://PATH (a file, e.g. sqlite://./data/intercoop.db) or postgres://USER:PASSWORD@HOST/DATABASE",
+        ));
+    }
+
+    let roles_raw = raw.roles.unwrap_or_else(|| vec!["coop".into()]);
+    let mut roles = Vec::new();
+    for r in &roles_raw {
+        let role = match r.as_str() {
+            "coop" => Role::Coop,
+            "federation" => Role::Federation,
+            "directory" => Role::Directory,
+            _ => {
+                return Err(err(
+                    "roles",
+                    r,
+                    "each role must be one of: coop, federation, directory",
+                ))
+            }
+        };
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(err(
+            "roles",
+            "[]",
+            "give at least one role: coop, federation, directory",
+        ));
+    }
+    roles.sort();
+
+    let log_level = raw.log_level.unwrap_or_else(|| "info".into());
+    if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
+        return Err(err(
+            "log_level",
+            &log_level,
+            "expected one of: error, warn, info, debug, trace",
+        ));
+    }
+    let log_format = match raw.log_format.as_deref().unwrap_or("pretty") {
+        "pretty" => LogFormat::Pretty,
+        "json" => LogFormat::Json,
+        other => return Err(err("log_format", other, "expected pretty or json")),
+    };
+    let max_connections = raw.max_connections.unwrap_or(8);
+    if !(1..=256).contains(&max_connections) {
+        return Err(err(
+            "max_connections",
+            max_connections.to_string(),
+            "expected a whole number from 1 to 256",
+        ));
+    }
+    let media_dir = PathBuf::from(raw.media_dir.unwrap_or_else(|| "./data/media".into()));
+    let locales_dir = PathBuf::from(raw.locales_dir.unwrap_or_else(|| "./locales".into()));
+
+    Ok(Config {
+        base_url,
+        listen,
+        database_url,
+        roles,
+        media_dir,
+        locales_dir,
+        log_level,
+        log_format,
+        trust_proxy: raw.trust_proxy.unwrap_or(false),
+        max_connections: max_connections as usize,
+    })
+}
+
+/// The file `intercoop init` writes: every key, commented, with its default.
+pub const TEMPLATE: &str = r#"# Intercoop configuration. Every key is optional; the value shown is the default.
+# Each key can also be set from the environment as INTERCOOP_<KEY>, e.g.
+# INTERCOOP_DATABASE_URL, which wins over this file.
+
+# The public address of this instance. Fediverse servers reach it here, so it
+# must be https:// for any real domain. http://localhost is allowed for trying
+# Intercoop out ("local mode").
+# base_url = "http://localhost:8080"
+
+# Where the HTTP server listens. Behind a reverse proxy keep 127.0.0.1.
+# listen = "127.0.0.1:8080"
+
+# The database: a SQLite file (built in, nothing to install) or PostgreSQL
+# (for federations, directories and several app processes).
+# database_url = "sqlite://./data/intercoop.db"
+# database_url = "postgres://intercoop:secret@localhost/intercoop"
+
+# Database connections kept open.
+# max_connections = 8
+
+# What this instance is: "coop" (a co-op's home), "federation" (a network of
+# co-ops), "directory" (a regional map of co-ops). One or more.
+# roles = ["coop"]
+
+# Where uploaded images are stored.
+# media_dir = "./data/media"
+
+# Extra translations: put es.toml, fr.toml, sw.toml ... here, with the same keys
+# as the built-in English catalog (locales/en.toml in the source).
+# locales_dir = "./locales"
+
+# Logging: error, warn, info, debug or trace; "pretty" for people, "json" for
+# log collectors.
+# log_level = "info"
+# log_format = "pretty"
+
+# Set to true when a reverse proxy on this machine forwards requests, so that
+# the client address is read from X-Forwarded-For (used by login rate limits).
+# trust_proxy = false
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_give_a_local_sqlite_instance() {
+        let c = Config::from_sources(None, "", &env(&[])).unwrap();
+        assert_eq!(c.base_url.as_str(), "http://localhost:8080/");
+        assert_eq!(c.database_url, "sqlite://./data/intercoop.db");
+        assert_eq!(c.roles, vec![Role::Coop]);
+        assert!(c.local_mode());
+        assert_eq!(c.domain(), "localhost:8080");
+    }
+
+    #[test]
+    fn the_template_parses_and_gives_the_defaults() {
+        let c = Config::from_sources(Some(TEMPLATE), "intercoop.toml", &env(&[])).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let file = "base_url = \"https://a.example\"\nlisten = \"0.0.0.0:9000\"\n";
+        let c = Config::from_sources(
+            Some(file),
+            "f.toml",
+            &env(&[
+                ("INTERCOOP_BASE_URL", "https://b.example"),
+                ("INTERCOOP_ROLES", "directory, coop"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.base_url.as_str(), "https://b.example/");
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.roles, vec![Role::Coop, Role::Directory]);
+        assert!(!c.local_mode());
+    }
+
+    #[test]
+    fn public_domain_requires_https() {
+        let e = Config::from_sources(None, "", &env(&[("INTERCOOP_BASE_URL", "http://coop.example")]))
+            .unwrap_err();
+        assert_eq!(e.key, "base_url");
+        assert!(e.problem.contains("https"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_what_is_allowed() {
+        let cases = [
+            ("INTERCOOP_LISTEN", "localhost", "listen"),
+            ("INTERCOOP_DATABASE_URL", "mysql://x", "database_url"),
+            ("INTERCOOP_ROLES", "coop,bank", "roles"),
+            ("INTERCOOP_LOG_LEVEL", "loud", "log_level"),
+            ("INTERCOOP_LOG_FORMAT", "xml", "log_format"),
+            ("INTERCOOP_MAX_CONNECTIONS", "0", "max_connections"),
+            ("INTERCOOP_TRUST_PROXY", "maybe", "INTERCOOP_TRUST_PROXY"),
+            ("INTERCOOP_BASE_URL", "https://coop.example/sub", "base_url"),
+        ];
+        for (k, v, key) in cases {
+            let e = Config::from_sources(None, "", &env(&[(k, v)])).unwrap_err();
+            assert_eq!(e.key, key, "{k}={v}");
+            let text = e.to_string();
+            assert!(text.contains(key), "{text}");
+            assert!(
+                text.contains("expected") || text.contains("must") || text.contains("each role"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_in_file_and_environment() {
+        let e = Config::from_sources(Some("databse_url = \"x\"\n"), "intercoop.toml", &env(&[])).unwrap_err();
+        assert_eq!(e.key, "databse_url");
+        assert!(e.problem.contains("database_url"), "lists allowed keys: {e}");
+        let e = Config::from_sources(None, "", &env(&[("INTERCOOP_LISTN", "x")])).unwrap_err();
+        assert_eq!(e.key, "INTERCOOP_LISTN");
+    }
+
+    #[test]
+    fn malformed_toml_is_reported_with_the_file_name() {
+        let e = Config::from_sources(Some("listen = \n"), "my.toml", &env(&[])).unwrap_err();
+        assert!(e.to_string().contains("my.toml"), "{e}");
+    }
+
+    #[test]
+    fn database_password_is_not_echoed() {
+        let e = Config::from_sources(
+            None,
+            "",
+            &env(&[("INTERCOOP_DATABASE_URL", "mysql://u:hunter2@h/db")]),
+        )
+        .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+}

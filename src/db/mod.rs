@@ -1,0 +1,325 @@
+//! The database layer: one pool over SQLite or PostgreSQL and the queries of
+//! every area. A query is written once with diesel's DSL and run on either
+//! backend through the [`q!`] macro; `MultiConnection` does not work with
+//! diesel-async, so the enum below is the seam.
+
+pub mod models;
+pub mod queries;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use deadpool::managed::Object;
+use diesel::sqlite::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::{Pool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub type PgConn = AsyncPgConnection;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long SQLite waits for another writer before giving up. Long enough for a
+/// burst of inbox writes, short enough that a stuck lock is reported.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Connect(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<PgConn>),
+}
+
+/// The shared handle to the database: cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pools: Pools,
+    /// The URL with any password removed, for messages.
+    display_url: String,
+}
+
+/// One pooled connection of either backend. Queries take `&mut PooledConn`.
+// One lives briefly per request; boxing the larger variant would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum PooledConn {
+    Sqlite(Object<AsyncDieselConnectionManager<SqliteConn>>),
+    Postgres(Object<AsyncDieselConnectionManager<PgConn>>),
+}
+
+/// Runs one diesel expression on whichever backend `$conn` holds. The body is
+/// expanded once per backend, so it must be backend-neutral diesel DSL.
+#[macro_export]
+macro_rules! q {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::PooledConn::Sqlite(__obj) => {
+                let $c: &mut $crate::db::SqliteConn = &mut *__obj;
+                $body
+            }
+            $crate::db::PooledConn::Postgres(__obj) => {
+                let $c: &mut $crate::db::PgConn = &mut *__obj;
+                $body
+            }
+        }
+    };
+}
+
+/// Hides the password of a database URL for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Db {
+    /// Opens the pool, creating the SQLite file (and its folder) if needed.
+    /// Fails with a message that names the database and says what to check.
+    pub async fn connect(url: &str, max_connections: usize) -> DbResult<Db> {
+        let display_url = redact_url(url);
+        let pools = if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.to_string();
+            if let Some(parent) = Path::new(&path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        DbError::Connect(format!(
+                            "cannot create the folder {} for the SQLite database: {e}. \
+                             Check the permissions or set database_url to a writable path.",
+                            parent.display()
+                        ))
+                    })?;
+                }
+            }
+            let mut config = ManagerConfig::<SqliteConn>::default();
+            config.custom_setup = Box::new(|url| {
+                let url = url.to_string();
+                Box::pin(async move {
+                    let mut conn = SqliteConn::establish(&url).await?;
+                    // WAL lets readers run beside the one writer; the busy timeout
+                    // makes a second writer wait instead of failing at once.
+                    conn.batch_execute(&format!(
+                        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                         PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON;"
+                    ))
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    Ok(conn)
+                })
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+            let pool = Pool::builder(manager)
+                .max_size(max_connections)
+                .wait_timeout(Some(Duration::from_secs(30)))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .map_err(|e| DbError::Connect(format!("cannot build the SQLite pool: {e}")))?;
+            Pools::Sqlite(pool)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let manager = AsyncDieselConnectionManager::<PgConn>::new(url);
+            let pool = Pool::builder(manager)
+                .max_size(max_connections)
+                .wait_timeout(Some(Duration::from_secs(30)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .map_err(|e| DbError::Connect(format!("cannot build the PostgreSQL pool: {e}")))?;
+            Pools::Postgres(pool)
+        } else {
+            return Err(DbError::Connect(format!(
+                "database_url {display_url} is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+            )));
+        };
+        let db = Db { pools, display_url };
+        // Open one connection now so that a wrong URL fails at start, not at the first request.
+        let mut conn = db.conn().await?;
+        q!(&mut conn, |c| c.batch_execute("SELECT 1").await).map_err(|e| db.connect_error(e.to_string()))?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite(_) => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn display_url(&self) -> &str {
+        &self.display_url
+    }
+
+    fn connect_error(&self, cause: String) -> DbError {
+        let hint = match self.backend() {
+            Backend::Sqlite if cause.contains("locked") => {
+                "Another program holds a lock on the SQLite file: stop it (or the other intercoop process) and try again."
+            }
+            Backend::Sqlite => "Check that the file's folder exists and is writable.",
+            Backend::Postgres => {
+                "Check that PostgreSQL is running and that the host, port, user, password and database in database_url are right."
+            }
+        };
+        DbError::Connect(format!(
+            "cannot open the database {}: {cause}. {hint}",
+            self.display_url
+        ))
+    }
+
+    fn pool_error(&self, e: PoolError) -> DbError {
+        self.connect_error(e.to_string())
+    }
+
+    /// A connection from the pool, for reads and single-statement writes.
+    pub async fn conn(&self) -> DbResult<PooledConn> {
+        match &self.pools {
+            Pools::Sqlite(p) => p
+                .get()
+                .await
+                .map(PooledConn::Sqlite)
+                .map_err(|e| self.pool_error(e)),
+            Pools::Postgres(p) => p
+                .get()
+                .await
+                .map(PooledConn::Postgres)
+                .map_err(|e| self.pool_error(e)),
+        }
+    }
+
+    /// Starts a transaction. SQLite takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so two writers queue on the busy timeout instead of one
+    /// failing when it upgrades a read lock. Dropping the [`Tx`] without
+    /// [`Tx::commit`] rolls back.
+    pub async fn begin(&self) -> DbResult<Tx> {
+        let mut conn = self.conn().await?;
+        let sql = match conn {
+            PooledConn::Sqlite(_) => "BEGIN IMMEDIATE",
+            PooledConn::Postgres(_) => "BEGIN",
+        };
+        q!(&mut conn, |c| c.batch_execute(sql).await)?;
+        Ok(Tx { conn: Some(conn) })
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub async fn migrate(&self) -> DbResult<usize> {
+        let conn = self.conn().await?;
+        // The harness drives the async connection from a blocking context.
+        let result = tokio::task::spawn_blocking(move || -> Result<usize, String> {
+            match conn {
+                PooledConn::Sqlite(obj) => AsyncMigrationHarness::new(Object::take(obj))
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|done| done.len())
+                    .map_err(|e| e.to_string()),
+                PooledConn::Postgres(obj) => AsyncMigrationHarness::new(Object::take(obj))
+                    .run_pending_migrations(PG_MIGRATIONS)
+                    .map(|done| done.len())
+                    .map_err(|e| e.to_string()),
+            }
+        })
+        .await
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+        result.map_err(DbError::Migration)
+    }
+
+    /// Succeeds when the database answers; used by /healthz.
+    pub async fn ping(&self) -> DbResult<()> {
+        let mut conn = self.conn().await?;
+        q!(&mut conn, |c| c.batch_execute("SELECT 1").await)?;
+        Ok(())
+    }
+}
+
+/// An open transaction. Derefs to the connection so query functions take it
+/// like any other.
+pub struct Tx {
+    conn: Option<PooledConn>,
+}
+
+impl Tx {
+    pub async fn commit(mut self) -> DbResult<()> {
+        let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
+        match q!(&mut conn, |c| c.batch_execute("COMMIT").await) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                detach(conn);
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Takes a connection out of the pool so it is closed, not reused: closing
+/// rolls back whatever transaction it still had open.
+fn detach(conn: PooledConn) {
+    match conn {
+        PooledConn::Sqlite(o) => drop(Object::take(o)),
+        PooledConn::Postgres(o) => drop(Object::take(o)),
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            detach(conn);
+        }
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = PooledConn;
+    fn deref(&self) -> &PooledConn {
+        self.conn
+            .as_ref()
+            .expect("a Tx holds its connection until commit")
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PooledConn {
+        self.conn
+            .as_mut()
+            .expect("a Tx holds its connection until commit")
+    }
+}
+
+/// The current time as stored: UTC without zone, to the microsecond (both
+/// backends keep microseconds, so a value read back compares equal).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

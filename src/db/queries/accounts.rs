@@ -1,0 +1,214 @@
+//! Users, their sessions, API tokens, login attempts and the audit log.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::db::models::{ApiToken, NewApiToken, NewSession, NewUser, Session, User};
+use crate::db::schema::{api_tokens, audit_log, login_attempts, sessions, users};
+use crate::db::{now, DbResult, PooledConn};
+use crate::q;
+
+pub async fn insert_user(conn: &mut PooledConn, user: &NewUser) -> DbResult<i64> {
+    Ok(q!(conn, |c| diesel::insert_into(users::table)
+        .values(user)
+        .returning(users::id)
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn find_user(conn: &mut PooledConn, id: i64) -> DbResult<Option<User>> {
+    Ok(q!(conn, |c| users::table
+        .find(id)
+        .select(User::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn find_user_by_username(conn: &mut PooledConn, username: &str) -> DbResult<Option<User>> {
+    Ok(q!(conn, |c| users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn list_users(conn: &mut PooledConn) -> DbResult<Vec<User>> {
+    Ok(q!(conn, |c| users::table
+        .order(users::id.asc())
+        .select(User::as_select())
+        .load(c)
+        .await)?)
+}
+
+pub async fn count_users(conn: &mut PooledConn) -> DbResult<i64> {
+    Ok(q!(conn, |c| users::table.count().get_result(c).await)?)
+}
+
+pub async fn set_password_hash(conn: &mut PooledConn, user_id: i64, hash: &str) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(hash))
+        .execute(c)
+        .await)?)
+}
+
+pub async fn touch_last_login(conn: &mut PooledConn, user_id: i64) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::last_login_at.eq(Some(at)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn insert_session(conn: &mut PooledConn, session: &NewSession) -> DbResult<i64> {
+    Ok(q!(conn, |c| diesel::insert_into(sessions::table)
+        .values(session)
+        .returning(sessions::id)
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn find_session(conn: &mut PooledConn, token_hash: &str) -> DbResult<Option<Session>> {
+    Ok(q!(conn, |c| sessions::table
+        .filter(sessions::token_hash.eq(token_hash))
+        .select(Session::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn delete_session(conn: &mut PooledConn, token_hash: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::delete(
+        sessions::table.filter(sessions::token_hash.eq(token_hash))
+    )
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+pub async fn delete_sessions_of_user(conn: &mut PooledConn, user_id: i64) -> DbResult<()> {
+    q!(conn, |c| diesel::delete(
+        sessions::table.filter(sessions::user_id.eq(user_id))
+    )
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(conn: &mut PooledConn, before: NaiveDateTime) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(
+        sessions::table.filter(sessions::expires_at.lt(before))
+    )
+    .execute(c)
+    .await)?)
+}
+
+pub async fn insert_api_token(conn: &mut PooledConn, token: &NewApiToken) -> DbResult<i64> {
+    Ok(q!(conn, |c| diesel::insert_into(api_tokens::table)
+        .values(token)
+        .returning(api_tokens::id)
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn find_api_token(conn: &mut PooledConn, token_hash: &str) -> DbResult<Option<ApiToken>> {
+    Ok(q!(conn, |c| api_tokens::table
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .filter(api_tokens::revoked_at.is_null())
+        .select(ApiToken::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn list_api_tokens(conn: &mut PooledConn, user_id: i64) -> DbResult<Vec<ApiToken>> {
+    Ok(q!(conn, |c| api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::revoked_at.is_null())
+        .order(api_tokens::id.asc())
+        .select(ApiToken::as_select())
+        .load(c)
+        .await)?)
+}
+
+pub async fn revoke_api_token(conn: &mut PooledConn, user_id: i64, token_id: i64) -> DbResult<usize> {
+    let at = now();
+    Ok(q!(conn, |c| diesel::update(
+        api_tokens::table
+            .filter(api_tokens::id.eq(token_id))
+            .filter(api_tokens::user_id.eq(user_id))
+    )
+    .set(api_tokens::revoked_at.eq(Some(at)))
+    .execute(c)
+    .await)?)
+}
+
+pub async fn touch_api_token(conn: &mut PooledConn, token_id: i64) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::update(api_tokens::table.find(token_id))
+        .set(api_tokens::last_used_at.eq(Some(at)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn record_failed_login(conn: &mut PooledConn, username: &str, ip: &str) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::insert_into(login_attempts::table)
+        .values((
+            login_attempts::username.eq(username),
+            login_attempts::ip.eq(ip),
+            login_attempts::attempted_at.eq(at),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Failed attempts since `since`, counted for this username and for this address.
+pub async fn count_failed_logins(
+    conn: &mut PooledConn,
+    username: &str,
+    ip: &str,
+    since: NaiveDateTime,
+) -> DbResult<(i64, i64)> {
+    let by_user = q!(conn, |c| login_attempts::table
+        .filter(login_attempts::username.eq(username))
+        .filter(login_attempts::attempted_at.gt(since))
+        .count()
+        .get_result::<i64>(c)
+        .await)?;
+    let by_ip = q!(conn, |c| login_attempts::table
+        .filter(login_attempts::ip.eq(ip))
+        .filter(login_attempts::attempted_at.gt(since))
+        .count()
+        .get_result::<i64>(c)
+        .await)?;
+    Ok((by_user, by_ip))
+}
+
+pub async fn clear_failed_logins(conn: &mut PooledConn, username: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::delete(
+        login_attempts::table.filter(login_attempts::username.eq(username))
+    )
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+pub async fn audit(conn: &mut PooledConn, user_id: Option<i64>, action: &str, detail: &str) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::user_id.eq(user_id),
+            audit_log::action.eq(action),
+            audit_log::detail.eq(detail),
+            audit_log::created_at.eq(at),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Queries, one file per area. Every function takes a `&mut PooledConn` (or a
+//! `Tx`, which derefs to one) so that a service can put several in one
+//! transaction.
+
+pub mod accounts;
+pub mod actors;
+pub mod instance;

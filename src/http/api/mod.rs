@@ -1,0 +1,160 @@
+//! The JSON API under `/api/v1`, documented in docs/api.md. Authentication is
+//! `Authorization: Bearer <token>`; errors are `{"error": code, "detail": text}`.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::auth::ApiUser;
+use super::error::AppError;
+use super::AppState;
+use crate::db::models::{Actor, User};
+use crate::service::coop::{self, ProfileInput};
+use crate::service::types::UserRole;
+use crate::service::{accounts, ServiceError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/instance", get(instance))
+        .route("/me", get(me))
+        .route("/coop", get(get_coop).patch(patch_coop))
+        .route("/users", get(users))
+}
+
+/// A JSON body; malformed JSON, wrong types and wrong Content-Type get a
+/// JSON error that says which.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                let status = rej.status();
+                let code = match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+                    _ => "bad_request",
+                };
+                tracing::info!(status = status.as_u16(), detail = %rej.body_text(), "API body rejected");
+                Err(AppError::new(status, code, rej.body_text()))
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CoopJson {
+    pub handle: String,
+    pub address: String,
+    pub name: String,
+    pub summary: String,
+    pub url: String,
+    pub actor: String,
+    pub website: Option<String>,
+    pub contact_email: Option<String>,
+    pub postal_address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub languages: Vec<String>,
+    pub logo_url: Option<String>,
+}
+
+fn coop_json(state: &AppState, a: Actor) -> CoopJson {
+    CoopJson {
+        address: format!("@{}@{}", a.handle, a.domain),
+        handle: a.handle,
+        name: a.name,
+        summary: a.summary,
+        url: state.ctx.config.url("/"),
+        actor: a.ap_id,
+        website: a.website,
+        contact_email: a.contact_email,
+        postal_address: a.address,
+        latitude: a.latitude,
+        longitude: a.longitude,
+        languages: a
+            .languages
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        logo_url: a.icon_url,
+    }
+}
+
+#[derive(Serialize)]
+struct UserJson {
+    id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    created_at: String,
+    last_login_at: Option<String>,
+}
+
+impl From<User> for UserJson {
+    fn from(u: User) -> Self {
+        UserJson {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role,
+            created_at: u.created_at.and_utc().to_rfc3339(),
+            last_login_at: u.last_login_at.map(|t| t.and_utc().to_rfc3339()),
+        }
+    }
+}
+
+async fn instance(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?;
+    let config = &state.ctx.config;
+    Ok(Json(serde_json::json!({
+        "software": "intercoop",
+        "version": env!("CARGO_PKG_VERSION"),
+        "domain": config.domain(),
+        "base_url": config.url(""),
+        "roles": config.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "setup_complete": coop.is_some(),
+        "languages": state.i18n.languages(),
+        "coop": coop.map(|c| coop_json(&state, c)),
+    })))
+}
+
+async fn me(user: ApiUser) -> Json<UserJson> {
+    Json(user.0.into())
+}
+
+async fn get_coop(State(state): State<AppState>) -> Result<Json<CoopJson>, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?.ok_or_else(|| {
+        ServiceError::NotFound("The co-op is not set up yet: open the setup link printed at start.".into())
+    })?;
+    Ok(Json(coop_json(&state, coop)))
+}
+
+async fn patch_coop(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<ProfileInput>,
+) -> Result<Json<CoopJson>, AppError> {
+    user.require(UserRole::Admin)?;
+    let updated = coop::update_profile(&state.ctx, user.0.id, &input).await?;
+    Ok(Json(coop_json(&state, updated)))
+}
+
+async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Vec<UserJson>>, AppError> {
+    user.require(UserRole::Admin)?;
+    Ok(Json(
+        accounts::list_users(&state.ctx)
+            .await?
+            .into_iter()
+            .map(UserJson::from)
+            .collect(),
+    ))
+}

@@ -1,0 +1,215 @@
+//! HTTP: the router, its middleware, and the pieces every page and API call
+//! shares. Handlers parse the request, call a `service` function and render;
+//! they hold no business rules.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sha2::{Digest, Sha256};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::i18n::Catalogs;
+use crate::service::Ctx;
+
+/// The largest request body we read: enough for any activity or form, small
+/// enough that a hostile peer cannot exhaust a Raspberry Pi's memory.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Requests that take longer get 408: a slow client must not hold a worker.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+const CSS: &str = include_str!("../../static/style.css");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Ctx,
+    pub i18n: Catalogs,
+    /// `/static/style-<hash>.css`: the hash changes with the content, so the
+    /// file can be cached for a year.
+    pub css_path: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(ctx: Ctx, i18n: Catalogs) -> AppState {
+        let hash = Sha256::digest(CSS.as_bytes());
+        let short: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        AppState {
+            ctx,
+            i18n,
+            css_path: format!("/static/style-{short}.css").into(),
+        }
+    }
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique
+/// enough to find one request's lines in the log.
+#[derive(Clone)]
+struct MakeRequestIds {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeRequestId for MakeRequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            // No scripts at all; images may come from other servers (remote avatars, logos).
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("interest-cohort=(), geolocation=(), camera=(), microphone=()"),
+        ));
+    let hsts = (!state.ctx.config.local_mode()).then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
+
+    let mut prefix = [0u8; 3];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut prefix);
+    let ids = MakeRequestIds {
+        prefix: prefix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into(),
+        next: Arc::new(AtomicU64::new(1)),
+    };
+
+    Router::new()
+        .merge(web::routes())
+        .nest("/api/v1", api::routes())
+        .route("/healthz", get(healthz))
+        .route("/static/{file}", get(static_file))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_errors,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::ensure_csrf_cookie,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(ids))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                        let id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", id, method = %req.method(), path = %req.uri().path())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CatchPanicLayer::new())
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+                .layer(CompressionLayer::new())
+                .layer(security_headers)
+                .option_layer(hsts)
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                )),
+        )
+        .with_state(state)
+}
+
+async fn not_found() -> error::AppError {
+    error::AppError::not_found()
+}
+
+/// Liveness and readiness in one: 200 when the database answers.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.ctx.db.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "error", "database": e.to_string()})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn static_file(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    if format!("/static/{file}") == *state.css_path {
+        (
+            [
+                (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            CSS,
+        )
+            .into_response()
+    } else {
+        error::AppError::not_found().into_response()
+    }
+}
+
+/// The client's address: the TCP peer, or with `trust_proxy` the address the
+/// reverse proxy put last in X-Forwarded-For.
+pub fn client_ip(state: &AppState, headers: &axum::http::HeaderMap, peer: Option<SocketAddr>) -> String {
+    if state.ctx.config.trust_proxy {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            return ip.to_string();
+        }
+    }
+    peer.map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

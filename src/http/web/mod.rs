@@ -1,0 +1,560 @@
+//! Server-rendered pages. They work with JavaScript off and stay small (every
+//! page well under 30 KB) for members on old phones and weak connections.
+
+use askama::Template;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::auth::{self, Visitor, SESSION_COOKIE};
+use super::error::AppError;
+use super::AppState;
+use crate::db::models::Actor;
+use crate::i18n::Tr;
+use crate::service::accounts::{LoggedIn, SESSION_DAYS};
+use crate::service::coop::{self, ProfileInput, SetupInput};
+use crate::service::types::UserRole;
+use crate::service::ServiceError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/setup", get(setup_page).post(setup_submit))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", get(logout_page).post(logout_submit))
+        .route("/admin/settings", get(settings_page).post(settings_submit))
+}
+
+pub struct LayoutUser {
+    pub username: String,
+    pub is_admin: bool,
+}
+
+/// What the shared layout (`base.html`) shows around every page.
+pub struct Layout {
+    pub lang: String,
+    pub title: String,
+    pub site_name: String,
+    pub css: String,
+    pub user: Option<LayoutUser>,
+    pub csrf: String,
+}
+
+impl Layout {
+    pub fn anonymous(state: &AppState, t: &Tr, title: &str, site_name: String) -> Layout {
+        Layout {
+            lang: t.lang.clone(),
+            title: title.to_string(),
+            site_name,
+            css: state.css_path.to_string(),
+            user: None,
+            csrf: String::new(),
+        }
+    }
+
+    pub fn for_visitor(state: &AppState, v: &Visitor, title: &str, coop: Option<&Actor>) -> Layout {
+        Layout {
+            lang: v.t.lang.clone(),
+            title: title.to_string(),
+            site_name: coop.map(|c| c.name.clone()).unwrap_or_else(|| "Intercoop".into()),
+            css: state.css_path.to_string(),
+            user: v.user.as_ref().map(|u| LayoutUser {
+                username: u.username.clone(),
+                is_admin: UserRole::from_db(&u.role) >= UserRole::Admin,
+            }),
+            csrf: v.csrf.clone(),
+        }
+    }
+}
+
+/// Renders a template as an HTML response.
+pub trait Page: Template + Sized {
+    fn respond(self, status: StatusCode) -> Response {
+        match self.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "template failed to render");
+                AppError::from(ServiceError::Internal(e.to_string())).into_response()
+            }
+        }
+    }
+}
+
+/// A form body; a malformed or oversize one gets our error page, not the
+/// framework's plain text.
+pub struct WebForm<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for WebForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(v)) => Ok(WebForm(v)),
+            Err(rej) => {
+                tracing::info!(status = rej.status().as_u16(), detail = %rej.body_text(), "form rejected");
+                Err(match rej.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "What you sent is too large. Send something smaller.",
+                    ),
+                    _ => AppError::bad_request("The form could not be read. Reload the page and try again."),
+                })
+            }
+        }
+    }
+}
+
+/// Only local paths are followed after login, so a crafted link cannot send
+/// someone to another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn redirect_with_session(state: &AppState, to: &str, logged_in: &LoggedIn) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(
+            state,
+            SESSION_COOKIE,
+            &logged_in.session_token,
+            Some(SESSION_DAYS * 86_400),
+        ),
+    );
+    resp
+}
+
+// ---------------------------------------------------------------- home
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    t: Tr,
+    l: Layout,
+    coop: Actor,
+    summary_paragraphs: Vec<String>,
+    map_url: Option<String>,
+    follow_help: String,
+}
+impl Page for HomePage {}
+
+#[derive(Template)]
+#[template(path = "not_set_up.html")]
+struct NotSetUpPage {
+    t: Tr,
+    l: Layout,
+}
+impl Page for NotSetUpPage {}
+
+async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    let Some(coop) = coop::get_coop(&state.ctx).await? else {
+        let l = Layout::for_visitor(&state, &v, v.t.get("site.not_set_up"), None);
+        return Ok(NotSetUpPage { t: v.t, l }.respond(StatusCode::OK));
+    };
+    let l = Layout::for_visitor(&state, &v, &coop.name, Some(&coop));
+    let summary_paragraphs = coop
+        .summary
+        .split("\n\n")
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let map_url = match (coop.latitude, coop.longitude) {
+        (Some(lat), Some(lon)) => Some(format!(
+            "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
+        )),
+        _ => None,
+    };
+    let follow_help = v.t.fill(
+        "home.follow_help",
+        &[("handle", &format!("@{}@{}", coop.handle, coop.domain))],
+    );
+    Ok(HomePage {
+        t: v.t,
+        l,
+        coop,
+        summary_paragraphs,
+        map_url,
+        follow_help,
+    }
+    .respond(StatusCode::OK))
+}
+
+// ---------------------------------------------------------------- setup
+
+#[derive(Deserialize, Default)]
+struct SetupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    coop_name: String,
+    #[serde(default)]
+    handle: String,
+    #[serde(default)]
+    admin_username: String,
+    #[serde(default)]
+    admin_email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    t: Tr,
+    l: Layout,
+    token: String,
+    form: SetupForm,
+    handle_help: String,
+    error: Option<String>,
+}
+impl Page for SetupPage {}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+fn setup_form_page(
+    state: &AppState,
+    v: Visitor,
+    token: String,
+    form: SetupForm,
+    error: Option<String>,
+) -> SetupPage {
+    let l = Layout::for_visitor(state, &v, v.t.get("setup.title"), None);
+    let handle_help =
+        v.t.fill("setup.handle_help", &[("domain", &state.ctx.config.domain())]);
+    SetupPage {
+        t: v.t,
+        l,
+        token,
+        form,
+        handle_help,
+        error,
+    }
+}
+
+async fn setup_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    match coop::check_setup_token(&state.ctx, &q.token).await {
+        Err(ServiceError::Conflict(_)) => return Ok(Redirect::to("/login").into_response()),
+        Err(e) => return Err(e.into()),
+        Ok(()) => {}
+    }
+    Ok(setup_form_page(&state, v, q.token, SetupForm::default(), None).respond(StatusCode::OK))
+}
+
+async fn setup_submit(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(mut form): WebForm<SetupForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&form.csrf)?;
+    let token = std::mem::take(&mut form.token);
+    if form.password != form.password_confirm {
+        let msg = v.t.get("setup.password_mismatch").to_string();
+        return Ok(
+            setup_form_page(&state, v, token, form, Some(msg)).respond(StatusCode::UNPROCESSABLE_ENTITY)
+        );
+    }
+    let input = SetupInput {
+        coop_name: form.coop_name.clone(),
+        handle: form.handle.clone(),
+        admin_username: form.admin_username.clone(),
+        admin_email: Some(form.admin_email.clone()),
+        password: std::mem::take(&mut form.password),
+    };
+    form.password_confirm.clear();
+    match coop::complete_setup(&state.ctx, &token, input).await {
+        Ok(logged_in) => Ok(redirect_with_session(&state, "/admin/settings", &logged_in)),
+        Err(ServiceError::Invalid { message, .. }) | Err(ServiceError::Conflict(message))
+            if !token.is_empty() =>
+        {
+            Ok(setup_form_page(&state, v, token, form, Some(message))
+                .respond(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- login / logout
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: Tr,
+    l: Layout,
+    next: String,
+    username: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+impl Page for LoginPage {}
+
+async fn login_form(
+    state: &AppState,
+    v: Visitor,
+    next: String,
+    username: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> LoginPage {
+    let coop = coop::get_coop(&state.ctx).await.ok().flatten();
+    let l = Layout::for_visitor(state, &v, v.t.get("login.title"), coop.as_ref());
+    LoginPage {
+        t: v.t,
+        l,
+        next,
+        username,
+        notice,
+        error,
+    }
+}
+
+async fn login_page(State(state): State<AppState>, v: Visitor, Query(q): Query<LoginQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    if v.user.is_some() {
+        return Redirect::to(&next).into_response();
+    }
+    let notice = if v.session_expired || q.expired.is_some() {
+        Some(v.t.get("login.expired").to_string())
+    } else if next != "/" {
+        Some(v.t.get("login.required").to_string())
+    } else {
+        None
+    };
+    login_form(&state, v, next, String::new(), notice, None)
+        .await
+        .respond(StatusCode::OK)
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    v: Visitor,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    WebForm(form): WebForm<LoginForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&form.csrf)?;
+    let next = safe_next(form.next.as_deref());
+    let ip = super::client_ip(&state, &headers, Some(peer));
+    match crate::service::accounts::log_in(&state.ctx, &form.username, &form.password, &ip).await {
+        Ok(logged_in) => Ok(redirect_with_session(&state, &next, &logged_in)),
+        Err(
+            e @ (ServiceError::Unauthorized(_) | ServiceError::RateLimited(_) | ServiceError::Forbidden(_)),
+        ) => {
+            let status = match &e {
+                ServiceError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                ServiceError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::FORBIDDEN,
+            };
+            let mut resp = login_form(&state, v, next, form.username, None, Some(e.to_string()))
+                .await
+                .respond(status);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
+            }
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage {
+    t: Tr,
+    l: Layout,
+}
+impl Page for LogoutPage {}
+
+async fn logout_page(State(state): State<AppState>, v: Visitor) -> Response {
+    let coop = coop::get_coop(&state.ctx).await.ok().flatten();
+    let l = Layout::for_visitor(&state, &v, v.t.get("logout.title"), coop.as_ref());
+    LogoutPage { t: v.t, l }.respond(StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout_submit(
+    State(state): State<AppState>,
+    v: Visitor,
+    headers: axum::http::HeaderMap,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    if v.user.is_some() {
+        v.check_csrf(&form.csrf)?;
+        if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+            crate::service::accounts::log_out(&state.ctx, &token).await?;
+        }
+    }
+    let mut resp = Redirect::to("/logout").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+    );
+    Ok(resp)
+}
+
+// ---------------------------------------------------------------- admin settings
+
+/// The response for a visitor who may not see a page: not logged in, the
+/// login page; role too low, 403. None when they may.
+fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> {
+    match v.role() {
+        Some(r) if r >= role => None,
+        Some(_) => Some(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "This page is for the co-op's {}s. Ask an admin if you need access.",
+                role.as_str()
+            ),
+        )
+        .into_response()),
+        None => {
+            let expired = if v.session_expired { "&expired=1" } else { "" };
+            Some(Redirect::to(&format!("/login?next={here}{expired}")).into_response())
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_settings.html")]
+struct SettingsPage {
+    t: Tr,
+    l: Layout,
+    form: ProfileInput,
+    saved: bool,
+    error: Option<String>,
+}
+impl Page for SettingsPage {}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+fn profile_form(coop: &Actor) -> ProfileInput {
+    ProfileInput {
+        name: coop.name.clone(),
+        summary: coop.summary.clone(),
+        website: coop.website.clone().unwrap_or_default(),
+        contact_email: coop.contact_email.clone().unwrap_or_default(),
+        address: coop.address.clone().unwrap_or_default(),
+        latitude: coop.latitude.map(|v| v.to_string()).unwrap_or_default(),
+        longitude: coop.longitude.map(|v| v.to_string()).unwrap_or_default(),
+        languages: coop.languages.replace(',', ", "),
+        logo_url: coop.icon_url.clone().unwrap_or_default(),
+    }
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/settings") {
+        return Ok(r);
+    }
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let l = Layout::for_visitor(&state, &v, v.t.get("settings.title"), Some(&coop));
+    Ok(SettingsPage {
+        t: v.t,
+        l,
+        form: profile_form(&coop),
+        saved: q.saved.is_some(),
+        error: None,
+    }
+    .respond(StatusCode::OK))
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    profile: ProfileInput,
+}
+
+async fn settings_submit(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(form): WebForm<SettingsForm>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/settings") {
+        return Ok(r);
+    }
+    v.check_csrf(&form.csrf)?;
+    let user_id = v.user.as_ref().map(|u| u.id).unwrap_or_default();
+    match coop::update_profile(&state.ctx, user_id, &form.profile).await {
+        Ok(_) => Ok(Redirect::to("/admin/settings?saved=1").into_response()),
+        Err(ServiceError::Invalid { message, .. }) => {
+            let coop = coop::get_coop(&state.ctx).await?;
+            let l = Layout::for_visitor(&state, &v, v.t.get("settings.title"), coop.as_ref());
+            Ok(SettingsPage {
+                t: v.t,
+                l,
+                form: form.profile,
+                saved: false,
+                error: Some(message),
+            }
+            .respond(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_follows_local_paths() {
+        assert_eq!(safe_next(Some("/admin/settings")), "/admin/settings");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

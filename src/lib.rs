@@ -1,0 +1,10 @@
+//! Intercoop: a federated ActivityPub server for co-operatives.
+//! See docs/architecture.md for the map of the code.
+
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod http;
+pub mod i18n;
+pub mod server;
+pub mod service;

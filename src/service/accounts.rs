@@ -1,0 +1,273 @@
+//! Local accounts: creating them, logging in and out, sessions and API tokens.
+
+use chrono::Duration;
+
+use super::types::{check_password, UserRole};
+use super::{Ctx, ServiceError, ServiceResult};
+use crate::crypto;
+use crate::db::models::{NewApiToken, NewSession, NewUser, Session, User};
+use crate::db::queries::accounts as q;
+use crate::db::{now, PooledConn};
+
+/// How long a login lasts without being used again.
+pub const SESSION_DAYS: i64 = 30;
+/// Failed logins allowed per username, and per client address, in the window.
+pub const MAX_FAILURES_PER_USER: i64 = 5;
+pub const MAX_FAILURES_PER_IP: i64 = 20;
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+pub struct NewAccount {
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub password: String,
+    pub role: UserRole,
+}
+
+/// Usernames follow the same rule as handles so that a member can later get
+/// a fediverse identity with the same name.
+pub fn check_username(raw: &str) -> ServiceResult<String> {
+    super::types::Handle::parse("username", raw).map(|h| h.as_str().to_string())
+}
+
+fn check_email(raw: Option<&str>) -> ServiceResult<Option<String>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(e) if e.len() <= 254 && e.contains('@') && !e.contains(char::is_whitespace) => {
+            Ok(Some(e.to_string()))
+        }
+        Some(_) => Err(ServiceError::invalid(
+            "email",
+            "Enter an email address such as name@example.org, or leave it empty.",
+        )),
+    }
+}
+
+/// Argon2 is deliberately slow: keep it off the async workers.
+async fn hash_password(password: String) -> ServiceResult<String> {
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(ServiceError::Internal)
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// Inserts a user on the given connection (which may be a transaction).
+pub async fn create_user_on(conn: &mut PooledConn, account: NewAccount) -> ServiceResult<User> {
+    let username = check_username(&account.username)?;
+    let email = check_email(account.email.as_deref())?;
+    check_password(&account.password)?;
+    let display_name = account.display_name.trim().chars().take(100).collect::<String>();
+    let password_hash = hash_password(account.password).await?;
+    let row = NewUser {
+        username: username.clone(),
+        email,
+        display_name,
+        password_hash,
+        role: account.role.as_str().to_string(),
+        created_at: now(),
+    };
+    let id = q::insert_user(conn, &row).await.map_err(|e| {
+        if e.is_unique_violation() {
+            ServiceError::Conflict(format!("The username {username:?} is taken: choose another."))
+        } else {
+            e.into()
+        }
+    })?;
+    q::find_user(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("user vanished after insert".into()))
+}
+
+pub async fn create_user(ctx: &Ctx, account: NewAccount) -> ServiceResult<User> {
+    let mut conn = ctx.db.conn().await?;
+    let user = create_user_on(&mut conn, account).await?;
+    q::audit(&mut conn, Some(user.id), "user.create", &user.username).await?;
+    Ok(user)
+}
+
+pub async fn reset_password(ctx: &Ctx, username: &str, password: &str) -> ServiceResult<()> {
+    check_password(password)?;
+    let mut conn = ctx.db.conn().await?;
+    let user = q::find_user_by_username(&mut conn, username)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "There is no user {username:?}: list them with `intercoop admin list-users`."
+            ))
+        })?;
+    let hash = hash_password(password.to_string()).await?;
+    let mut tx = ctx.db.begin().await?;
+    q::set_password_hash(&mut tx, user.id, &hash).await?;
+    // A new password ends every open login: whoever knew the old one is out.
+    q::delete_sessions_of_user(&mut tx, user.id).await?;
+    q::clear_failed_logins(&mut tx, &user.username).await?;
+    q::audit(&mut tx, Some(user.id), "user.reset_password", "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list_users(ctx: &Ctx) -> ServiceResult<Vec<User>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(q::list_users(&mut conn).await?)
+}
+
+/// A new login: the plain session token for the cookie, and its CSRF token.
+pub struct LoggedIn {
+    pub user: User,
+    pub session_token: String,
+    pub csrf_token: String,
+}
+
+/// Creates a session for a user whose identity is already proven.
+pub async fn start_session(conn: &mut PooledConn, user: User) -> ServiceResult<LoggedIn> {
+    let session_token = crypto::random_token();
+    let csrf_token = crypto::random_token();
+    let created_at = now();
+    q::insert_session(
+        conn,
+        &NewSession {
+            token_hash: crypto::token_hash(&session_token),
+            user_id: user.id,
+            csrf_token: csrf_token.clone(),
+            created_at,
+            expires_at: created_at + Duration::days(SESSION_DAYS),
+        },
+    )
+    .await?;
+    q::touch_last_login(conn, user.id).await?;
+    Ok(LoggedIn {
+        user,
+        session_token,
+        csrf_token,
+    })
+}
+
+/// Checks a username and password, within the rate limit.
+pub async fn log_in(ctx: &Ctx, username: &str, password: &str, client_ip: &str) -> ServiceResult<LoggedIn> {
+    let username = username.trim().trim_start_matches('@').to_ascii_lowercase();
+    let mut conn = ctx.db.conn().await?;
+    let since = now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    let (by_user, by_ip) = q::count_failed_logins(&mut conn, &username, client_ip, since).await?;
+    if by_user >= MAX_FAILURES_PER_USER || by_ip >= MAX_FAILURES_PER_IP {
+        tracing::warn!(%username, %client_ip, by_user, by_ip, "login refused: too many failed attempts");
+        return Err(ServiceError::RateLimited(format!(
+            "Too many failed logins. Wait {FAILURE_WINDOW_MINUTES} minutes and try again, or ask an admin to reset your password."
+        )));
+    }
+    let user = q::find_user_by_username(&mut conn, &username).await?;
+    // Verify against a real hash when the user is unknown, so that timing does
+    // not tell which usernames exist.
+    static UNKNOWN_USER_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stored = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => UNKNOWN_USER_HASH
+            .get_or_init(|| crypto::hash_password("no such user").unwrap_or_default())
+            .clone(),
+    };
+    let ok = verify_password(password.to_string(), stored).await;
+    match user {
+        Some(user) if ok && !user.disabled => {
+            q::clear_failed_logins(&mut conn, &username).await?;
+            let logged_in = start_session(&mut conn, user).await?;
+            tracing::info!(user = %logged_in.user.username, "logged in");
+            Ok(logged_in)
+        }
+        Some(user) if ok => {
+            tracing::info!(user = %user.username, "login refused: account disabled");
+            Err(ServiceError::Forbidden(
+                "This account is disabled. Ask an admin of the co-op.".into(),
+            ))
+        }
+        _ => {
+            q::record_failed_login(&mut conn, &username, client_ip).await?;
+            tracing::info!(%username, %client_ip, "login failed: wrong username or password");
+            Err(ServiceError::Unauthorized(
+                "Wrong username or password. Check both and try again.".into(),
+            ))
+        }
+    }
+}
+
+pub enum SessionCheck {
+    Valid(Box<(User, Session)>),
+    Expired,
+    Unknown,
+}
+
+/// Looks up the session behind a cookie. An expired session is deleted.
+pub async fn check_session(ctx: &Ctx, session_token: &str) -> ServiceResult<SessionCheck> {
+    let mut conn = ctx.db.conn().await?;
+    let hash = crypto::token_hash(session_token);
+    let Some(session) = q::find_session(&mut conn, &hash).await? else {
+        return Ok(SessionCheck::Unknown);
+    };
+    if session.expires_at <= now() {
+        q::delete_session(&mut conn, &hash).await?;
+        return Ok(SessionCheck::Expired);
+    }
+    match q::find_user(&mut conn, session.user_id).await? {
+        Some(user) if !user.disabled => Ok(SessionCheck::Valid(Box::new((user, session)))),
+        _ => Ok(SessionCheck::Unknown),
+    }
+}
+
+pub async fn log_out(ctx: &Ctx, session_token: &str) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    q::delete_session(&mut conn, &crypto::token_hash(session_token)).await?;
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(ctx: &Ctx) -> ServiceResult<usize> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(q::delete_expired_sessions(&mut conn, now()).await?)
+}
+
+/// API tokens carry a prefix so that a leaked one is easy to recognise in logs
+/// and by secret scanners.
+pub const API_TOKEN_PREFIX: &str = "icp_";
+
+/// Creates an API token for a user; the plain token is returned once.
+pub async fn create_api_token(ctx: &Ctx, username: &str, name: &str) -> ServiceResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ServiceError::invalid(
+            "name",
+            "Give the token a name of 1 to 100 characters, such as the app that will use it.",
+        ));
+    }
+    let mut conn = ctx.db.conn().await?;
+    let user = q::find_user_by_username(&mut conn, username)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no user {username:?}.")))?;
+    let token = format!("{API_TOKEN_PREFIX}{}", crypto::random_token());
+    q::insert_api_token(
+        &mut conn,
+        &NewApiToken {
+            user_id: user.id,
+            name: name.to_string(),
+            token_hash: crypto::token_hash(&token),
+            created_at: now(),
+        },
+    )
+    .await?;
+    q::audit(&mut conn, Some(user.id), "api_token.create", name).await?;
+    Ok(token)
+}
+
+/// The user behind a bearer token, if the token is valid and not revoked.
+pub async fn authenticate_token(ctx: &Ctx, token: &str) -> ServiceResult<Option<User>> {
+    let mut conn = ctx.db.conn().await?;
+    let Some(row) = q::find_api_token(&mut conn, &crypto::token_hash(token)).await? else {
+        return Ok(None);
+    };
+    q::touch_api_token(&mut conn, row.id).await?;
+    Ok(q::find_user(&mut conn, row.user_id)
+        .await?
+        .filter(|u| !u.disabled))
+}
