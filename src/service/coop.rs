@@ -190,6 +190,23 @@ pub struct ProfileInput {
     pub logo_url: String,
 }
 
+impl ProfileInput {
+    /// The current profile, as the form shows it.
+    pub fn from_actor(coop: &Actor) -> ProfileInput {
+        ProfileInput {
+            name: coop.name.clone(),
+            summary: coop.summary.clone(),
+            website: coop.website.clone().unwrap_or_default(),
+            contact_email: coop.contact_email.clone().unwrap_or_default(),
+            address: coop.address.clone().unwrap_or_default(),
+            latitude: coop.latitude.map(|v| v.to_string()).unwrap_or_default(),
+            longitude: coop.longitude.map(|v| v.to_string()).unwrap_or_default(),
+            languages: coop.languages.replace(',', ", "),
+            logo_url: coop.icon_url.clone().unwrap_or_default(),
+        }
+    }
+}
+
 fn parse_coordinate(field: &'static str, raw: &str, limit: f64) -> ServiceResult<Option<f64>> {
     let raw = raw.trim();
     if raw.is_empty() {

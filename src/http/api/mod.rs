@@ -138,12 +138,82 @@ async fn get_coop(State(state): State<AppState>) -> Result<Json<CoopJson>, AppEr
     Ok(Json(coop_json(&state, coop)))
 }
 
+/// Applies a JSON merge patch of profile fields to the current profile: the
+/// fields sent change, the others stay; `null` clears an optional field.
+fn merge_profile(
+    mut profile: ProfileInput,
+    patch: serde_json::Map<String, serde_json::Value>,
+) -> Result<ProfileInput, AppError> {
+    use serde_json::Value;
+    let invalid = |field: &str, expected: &str| {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("`{field}` must be {expected}."),
+        )
+    };
+    for (key, value) in patch {
+        let text = |expected: &str| match &value {
+            Value::String(s) => Ok(s.clone()),
+            Value::Null => Ok(String::new()),
+            _ => Err(invalid(&key, expected)),
+        };
+        match key.as_str() {
+            "name" => profile.name = text("a string")?,
+            "summary" => profile.summary = text("a string or null")?,
+            "website" => profile.website = text("a URL string or null")?,
+            "contact_email" => profile.contact_email = text("an email string or null")?,
+            "postal_address" => profile.address = text("a string or null")?,
+            "logo_url" => profile.logo_url = text("a URL string or null")?,
+            "latitude" | "longitude" => {
+                let v = match &value {
+                    Value::Number(n) => n.to_string(),
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    _ => return Err(invalid(&key, "a number or null")),
+                };
+                if key == "latitude" {
+                    profile.latitude = v;
+                } else {
+                    profile.longitude = v;
+                }
+            }
+            "languages" => {
+                profile.languages = match &value {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|i| i.as_str().map(String::from).ok_or_else(|| invalid(&key, "a list of language codes")))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .join(","),
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    _ => return Err(invalid(&key, "a list of language codes")),
+                }
+            }
+            other => {
+                return Err(AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    format!(
+                        "Unknown field `{other}`. Allowed: name, summary, website, contact_email, postal_address, latitude, longitude, languages, logo_url."
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(profile)
+}
+
 async fn patch_coop(
     State(state): State<AppState>,
     user: ApiUser,
-    ApiJson(input): ApiJson<ProfileInput>,
+    ApiJson(patch): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<CoopJson>, AppError> {
     user.require(UserRole::Admin)?;
+    let current = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let input = merge_profile(ProfileInput::from_actor(&current), patch)?;
     let updated = coop::update_profile(&state.ctx, user.0.id, &input).await?;
     Ok(Json(coop_json(&state, updated)))
 }

@@ -441,15 +441,17 @@ async fn logout_submit(
 fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> {
     match v.role() {
         Some(r) if r >= role => None,
-        Some(_) => Some(AppError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "This page is for the co-op's {}s. Ask an admin if you need access.",
-                role.as_str()
-            ),
-        )
-        .into_response()),
+        Some(_) => Some(
+            AppError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "This page is for the co-op's {}s. Ask an admin if you need access.",
+                    role.as_str()
+                ),
+            )
+            .into_response(),
+        ),
         None => {
             let expired = if v.session_expired { "&expired=1" } else { "" };
             Some(Redirect::to(&format!("/login?next={here}{expired}")).into_response())
@@ -473,20 +475,6 @@ struct SavedQuery {
     saved: Option<String>,
 }
 
-fn profile_form(coop: &Actor) -> ProfileInput {
-    ProfileInput {
-        name: coop.name.clone(),
-        summary: coop.summary.clone(),
-        website: coop.website.clone().unwrap_or_default(),
-        contact_email: coop.contact_email.clone().unwrap_or_default(),
-        address: coop.address.clone().unwrap_or_default(),
-        latitude: coop.latitude.map(|v| v.to_string()).unwrap_or_default(),
-        longitude: coop.longitude.map(|v| v.to_string()).unwrap_or_default(),
-        languages: coop.languages.replace(',', ", "),
-        logo_url: coop.icon_url.clone().unwrap_or_default(),
-    }
-}
-
 async fn settings_page(
     State(state): State<AppState>,
     v: Visitor,
@@ -502,7 +490,7 @@ async fn settings_page(
     Ok(SettingsPage {
         t: v.t,
         l,
-        form: profile_form(&coop),
+        form: ProfileInput::from_actor(&coop),
         saved: q.saved.is_some(),
         error: None,
     }

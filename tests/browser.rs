@@ -1,0 +1,268 @@
+//! A real browser (Debian's headless Chromium through chromedriver) walks
+//! through setup, logout and login, at a 320 px phone width, with
+//! JavaScript off. Screenshots go to target/screenshots/.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestApp, ADMIN, PASSWORD};
+use serde_json::{json, Value};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// The few WebDriver (W3C) calls the test needs, over plain HTTP.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        assert!(
+            std::path::Path::new(&chromedriver).exists() && std::path::Path::new(&chromium).exists(),
+            "browser tests need Debian's chromium and chromium-driver: ./test.sh installs them"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Its own process group, so that Drop can end chromedriver and the
+        // browsers it started together, even when the test fails.
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "chromedriver answers"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let data_dir = tempfile::tempdir().unwrap().keep();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=320,900",
+                    format!("--user-data-dir={}", data_dir.display()),
+                ],
+                // Members on old phones may have no JavaScript: the pages must not need it.
+                "prefs": {"profile.managed_default_content_settings.javascript": 2}
+            }
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a WebDriver session: {r}"))
+            .to_string();
+        let b = Browser {
+            driver,
+            base,
+            session,
+            http,
+        };
+        // A 320 px wide phone screen (headless windows cannot be made that narrow).
+        b.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setDeviceMetricsOverride",
+                   "params": {"width": 320, "height": 800, "deviceScaleFactor": 1, "mobile": true}}),
+        )
+        .await;
+        b
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let req = self.http.request(method.clone(), url);
+        let req = if method == reqwest::Method::GET {
+            req
+        } else {
+            req.json(&body)
+        };
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        if v["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {v}");
+        }
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({}))
+            .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), json!({}))
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Waits for a navigation that a click started to land.
+    async fn wait_for_url(&self, want: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let url = self.current_url().await;
+            if want(&url) || started.elapsed() > Duration::from_secs(10) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn quit(&self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+    }
+
+    async fn current_url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", json!({}))
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The page is no wider than the window: nothing to scroll sideways at 320 px.
+    async fn page_fits_width(&self) -> bool {
+        // Measured from the layout the browser computed, through the element rect API.
+        let body = self.find("body").await;
+        let rect = self
+            .call(reqwest::Method::GET, &format!("/element/{body}/rect"), json!({}))
+            .await;
+        rect["width"].as_f64().unwrap() <= 320.0
+    }
+
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let png = self.call(reqwest::Method::GET, "/screenshot", json!({})).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_then_logout_and_login_in_a_real_browser() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let b = Browser::start().await;
+
+    b.goto(app.setup_link.as_deref().unwrap()).await;
+    assert_eq!(b.text("h1").await, "Set up your co-op");
+    assert!(b.page_fits_width().await, "the setup page fits a 320 px screen");
+    b.screenshot("setup").await;
+    b.fill("#coop_name", "Riverside Bakers").await;
+    b.fill("#handle", "riverside").await;
+    b.fill("#admin_username", ADMIN).await;
+    b.fill("#admin_email", "alice@example.org").await;
+    b.fill("#password", PASSWORD).await;
+    b.fill("#password_confirm", PASSWORD).await;
+    b.click("button[type=submit]").await;
+    let at = b.wait_for_url(|u| u.ends_with("/admin/settings")).await;
+    assert!(at.ends_with("/admin/settings"), "{at}");
+    assert_eq!(b.text("h1").await, "Co-op settings");
+    b.screenshot("settings").await;
+
+    b.goto(&app.url("/")).await;
+    assert_eq!(b.text("h1").await, "Riverside Bakers");
+    assert!(b.page_fits_width().await, "the home page fits a 320 px screen");
+    b.screenshot("home").await;
+
+    // Log out with the button in the header, then log back in.
+    b.click("nav button").await;
+    b.wait_for_url(|u| u.ends_with("/logout")).await;
+    assert!(b.text("main").await.contains("You are logged out"));
+    b.goto(&app.url("/admin/settings")).await;
+    assert!(b.current_url().await.contains("/login?next=/admin/settings"));
+    b.fill("#username", ADMIN).await;
+    b.fill("#password", "wrong password!").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_url(|u| u.ends_with("/login")).await;
+    assert!(b.text(".error").await.contains("Wrong username or password"));
+    b.screenshot("login-error").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("main button[type=submit]").await;
+    let at = b.wait_for_url(|u| u.ends_with("/admin/settings")).await;
+    assert!(at.ends_with("/admin/settings"), "{at}");
+    assert!(b.text("nav").await.contains("alice"));
+    b.quit().await;
+}

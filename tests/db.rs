@@ -1,0 +1,145 @@
+//! The query layer and migrations on both backends.
+
+mod common;
+
+use common::{fresh_database, Backend};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use intercoop::db::schema::audit_log;
+use intercoop::db::Db;
+
+both_backends!(
+    migrations_apply_once,
+    transactions_commit_or_roll_back,
+    unique_violations_are_recognised
+);
+
+async fn open(backend: Backend, dir: &std::path::Path) -> Db {
+    let url = fresh_database(backend, dir).await;
+    Db::connect(&url, 4).await.expect("connect")
+}
+
+async fn migrations_apply_once(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, dir.path()).await;
+    let first = db.migrate().await.unwrap();
+    assert!(first >= 1, "a fresh database gets every migration");
+    assert_eq!(db.migrate().await.unwrap(), 0, "a second run applies nothing");
+    // Every table of the schema answers a query.
+    let mut conn = db.conn().await.unwrap();
+    use intercoop::db::schema::*;
+    intercoop::q!(&mut conn, |c| instance::table.count().get_result::<i64>(c).await).unwrap();
+    intercoop::q!(&mut conn, |c| actors::table.count().get_result::<i64>(c).await).unwrap();
+    intercoop::q!(&mut conn, |c| users::table.count().get_result::<i64>(c).await).unwrap();
+    intercoop::q!(&mut conn, |c| sessions::table.count().get_result::<i64>(c).await).unwrap();
+    intercoop::q!(&mut conn, |c| api_tokens::table
+        .count()
+        .get_result::<i64>(c)
+        .await)
+    .unwrap();
+    intercoop::q!(&mut conn, |c| login_attempts::table
+        .count()
+        .get_result::<i64>(c)
+        .await)
+    .unwrap();
+    intercoop::q!(&mut conn, |c| audit_log::table.count().get_result::<i64>(c).await).unwrap();
+}
+
+async fn count_audit(db: &Db) -> i64 {
+    let mut conn = db.conn().await.unwrap();
+    intercoop::q!(&mut conn, |c| audit_log::table.count().get_result(c).await).unwrap()
+}
+
+async fn transactions_commit_or_roll_back(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, dir.path()).await;
+    db.migrate().await.unwrap();
+
+    // Dropped without commit: rolled back, and the pool stays usable.
+    {
+        let mut tx = db.begin().await.unwrap();
+        intercoop::db::queries::accounts::audit(&mut tx, None, "test", "rolled back")
+            .await
+            .unwrap();
+    }
+    assert_eq!(count_audit(&db).await, 0);
+
+    let mut tx = db.begin().await.unwrap();
+    intercoop::db::queries::accounts::audit(&mut tx, None, "test", "one")
+        .await
+        .unwrap();
+    intercoop::db::queries::accounts::audit(&mut tx, None, "test", "two")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(count_audit(&db).await, 2);
+
+    // Concurrent writers queue instead of failing (SQLite: BEGIN IMMEDIATE + busy timeout).
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let db = db.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            intercoop::db::queries::accounts::audit(&mut tx, None, "test", &i.to_string())
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tx.commit().await.unwrap();
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(count_audit(&db).await, 10);
+    // Timestamps survive the round trip on both backends.
+    let mut conn = db.conn().await.unwrap();
+    let at: chrono::NaiveDateTime = intercoop::q!(&mut conn, |c| audit_log::table
+        .select(audit_log::created_at)
+        .first(c)
+        .await)
+    .unwrap();
+    assert!((intercoop::db::now() - at).num_seconds().abs() < 60);
+}
+
+async fn unique_violations_are_recognised(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(backend, dir.path()).await;
+    db.migrate().await.unwrap();
+    let mut conn = db.conn().await.unwrap();
+    let user = intercoop::db::models::NewUser {
+        username: "same".into(),
+        email: None,
+        display_name: String::new(),
+        password_hash: "x".into(),
+        role: "member".into(),
+        created_at: intercoop::db::now(),
+    };
+    intercoop::db::queries::accounts::insert_user(&mut conn, &user)
+        .await
+        .unwrap();
+    let err = intercoop::db::queries::accounts::insert_user(&mut conn, &user)
+        .await
+        .unwrap_err();
+    assert!(err.is_unique_violation(), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_postgres_says_what_to_check() {
+    // Port 9 (discard) on loopback: nothing listens there.
+    let err = Db::connect("postgres://u:secret@127.0.0.1:9/db", 1)
+        .await
+        .err()
+        .expect("fails");
+    let text = err.to_string();
+    assert!(text.contains("PostgreSQL is running"), "{text}");
+    assert!(!text.contains("secret"), "the password is hidden: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_in_a_new_folder_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a/b/c.db").display());
+    let db = Db::connect(&url, 1).await.unwrap();
+    db.migrate().await.unwrap();
+    assert!(dir.path().join("a/b/c.db").exists());
+}
