@@ -4,6 +4,7 @@
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod federation;
 pub mod http;
 pub mod i18n;
 pub mod server;

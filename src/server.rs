@@ -84,8 +84,9 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     let setup_link = coop::prepare_setup(&ctx)
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;
+    let federation = crate::federation::Federation::new(ctx.clone());
     Ok(Prepared {
-        state: AppState::new(ctx, i18n),
+        state: AppState::new(ctx, federation, i18n),
         setup_link,
     })
 }
@@ -146,7 +147,12 @@ fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![sessions]
+    let outbox = tokio::spawn(crate::federation::outbox::run(
+        state.federation.clone(),
+        stop.clone(),
+    ));
+    let delivery = tokio::spawn(crate::federation::delivery::run(state.federation.clone(), stop));
+    vec![sessions, outbox, delivery]
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, containers).

@@ -16,6 +16,8 @@ pub struct Instance {
     pub instance_actor_id: Option<i64>,
     pub default_language: String,
     pub created_at: NaiveDateTime,
+    pub federation_mode: String,
+    pub authorized_fetch: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -159,5 +161,115 @@ pub struct NewApiToken {
     pub user_id: i64,
     pub name: String,
     pub token_hash: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = objects)]
+pub struct Object {
+    pub id: i64,
+    pub ap_id: String,
+    pub kind: String,
+    pub ap_type: String,
+    pub author_id: i64,
+    pub in_reply_to: Option<String>,
+    pub visibility: String,
+    pub title: String,
+    pub summary: String,
+    pub content_html: String,
+    pub source: Option<String>,
+    pub slug: Option<String>,
+    pub image_url: Option<String>,
+    pub image_alt: Option<String>,
+    pub url: Option<String>,
+    pub local: bool,
+    pub published_at: Option<NaiveDateTime>,
+    pub updated_at: Option<NaiveDateTime>,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable, Default)]
+#[diesel(table_name = objects)]
+pub struct NewObject {
+    pub ap_id: String,
+    pub kind: String,
+    pub ap_type: String,
+    pub author_id: i64,
+    pub in_reply_to: Option<String>,
+    pub visibility: String,
+    pub title: String,
+    pub summary: String,
+    pub content_html: String,
+    pub source: Option<String>,
+    pub slug: Option<String>,
+    pub image_url: Option<String>,
+    pub image_alt: Option<String>,
+    pub url: Option<String>,
+    pub local: bool,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = follows)]
+pub struct Follow {
+    pub id: i64,
+    pub follower_id: i64,
+    pub followed_id: i64,
+    pub state: String,
+    pub ap_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = outgoing_events)]
+pub struct OutgoingEvent {
+    pub id: i64,
+    pub kind: String,
+    pub subject_id: i64,
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub processed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub ap_id: String,
+    pub actor_id: i64,
+    pub kind: String,
+    pub object_id: Option<i64>,
+    pub json: String,
+    pub public: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = deliveries)]
+pub struct Delivery {
+    pub id: i64,
+    pub outbox_id: i64,
+    pub inbox: String,
+    pub host: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = domain_blocks)]
+pub struct DomainBlock {
+    pub id: i64,
+    pub domain: String,
+    pub mode: String,
+    pub reason: String,
     pub created_at: NaiveDateTime,
 }

@@ -11,6 +11,8 @@ diesel::table! {
         instance_actor_id -> Nullable<BigInt>,
         default_language -> Text,
         created_at -> Timestamp,
+        federation_mode -> Text,
+        authorized_fetch -> Bool,
     }
 }
 
@@ -104,7 +106,152 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    objects (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        ap_type -> Text,
+        author_id -> BigInt,
+        in_reply_to -> Nullable<Text>,
+        visibility -> Text,
+        title -> Text,
+        summary -> Text,
+        content_html -> Text,
+        source -> Nullable<Text>,
+        slug -> Nullable<Text>,
+        image_url -> Nullable<Text>,
+        image_alt -> Nullable<Text>,
+        url -> Nullable<Text>,
+        local -> Bool,
+        published_at -> Nullable<Timestamp>,
+        updated_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follows (id) {
+        id -> BigInt,
+        follower_id -> BigInt,
+        followed_id -> BigInt,
+        state -> Text,
+        ap_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> BigInt,
+        kind -> Text,
+        actor_id -> BigInt,
+        object_id -> BigInt,
+        ap_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inbox_log (id) {
+        id -> BigInt,
+        activity_id -> Text,
+        kind -> Text,
+        actor -> Text,
+        object -> Nullable<Text>,
+        raw -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        actor_id -> BigInt,
+        activity_id -> Text,
+        objects -> Text,
+        content -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outgoing_events (id) {
+        id -> BigInt,
+        kind -> Text,
+        subject_id -> BigInt,
+        detail -> Text,
+        created_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        actor_id -> BigInt,
+        kind -> Text,
+        object_id -> Nullable<BigInt>,
+        json -> Text,
+        public -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        inbox -> Text,
+        host -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempted_at -> Timestamp,
+        status -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    hosts (host) {
+        host -> Text,
+        consecutive_failures -> Integer,
+        unreachable_since -> Nullable<Timestamp>,
+        last_success_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    domain_blocks (id) {
+        id -> BigInt,
+        domain -> Text,
+        mode -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(objects -> actors (author_id));
+diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -115,4 +262,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     login_attempts,
     audit_log,
+    objects,
+    follows,
+    reactions,
+    inbox_log,
+    reports,
+    outgoing_events,
+    outbox,
+    deliveries,
+    delivery_attempts,
+    hosts,
+    domain_blocks,
 );

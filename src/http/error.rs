@@ -122,6 +122,12 @@ impl From<ServiceError> for AppError {
     }
 }
 
+impl From<crate::db::DbError> for AppError {
+    fn from(e: crate::db::DbError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = Json(serde_json::json!({"error": self.code, "detail": self.message}));

@@ -42,6 +42,7 @@ const CSS: &str = include_str!("../../static/style.css");
 #[derive(Clone)]
 pub struct AppState {
     pub ctx: Ctx,
+    pub federation: Arc<crate::federation::Federation>,
     pub i18n: Catalogs,
     /// `/static/style-<hash>.css`: the hash changes with the content, so the
     /// file can be cached for a year.
@@ -49,11 +50,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(ctx: Ctx, i18n: Catalogs) -> AppState {
+    pub fn new(ctx: Ctx, federation: Arc<crate::federation::Federation>, i18n: Catalogs) -> AppState {
         let hash = Sha256::digest(CSS.as_bytes());
         let short: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
         AppState {
             ctx,
+            federation,
             i18n,
             css_path: format!("/static/style-{short}.css").into(),
         }
@@ -122,6 +124,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(web::routes())
+        .merge(crate::federation::routes::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))

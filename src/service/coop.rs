@@ -13,6 +13,9 @@ pub fn actor_path(handle: &str) -> String {
     format!("/actors/{handle}")
 }
 
+/// Written when the co-op's public profile changes; followers get Update(Organization).
+pub const EVENT_PROFILE_UPDATED: &str = "actor.updated";
+
 /// The instance actor (FEP-2677) lives at a fixed path under a reserved handle.
 pub const INSTANCE_ACTOR_HANDLE: &str = "instance.actor";
 pub const INSTANCE_ACTOR_PATH: &str = "/actor";
@@ -295,6 +298,7 @@ pub async fn update_profile(ctx: &Ctx, by_user: i64, input: &ProfileInput) -> Se
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     actors::update_profile(&mut tx, coop.id, &change).await?;
+    crate::db::queries::federation::push_event(&mut tx, EVENT_PROFILE_UPDATED, coop.id, "").await?;
     accounts_q::audit(&mut tx, Some(by_user), "coop.update_profile", "").await?;
     let updated = actors::find(&mut tx, coop.id)
         .await?

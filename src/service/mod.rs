@@ -5,6 +5,10 @@
 
 pub mod accounts;
 pub mod coop;
+pub mod follows;
+pub mod moderation;
+pub mod news;
+pub mod remote;
 pub mod types;
 
 use std::sync::Arc;

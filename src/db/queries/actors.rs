@@ -49,3 +49,76 @@ pub async fn update_profile(conn: &mut PooledConn, id: i64, change: &ProfileChan
         .await)?;
     Ok(())
 }
+
+/// Inserts or refreshes a remote actor by its ActivityPub id; returns its row id.
+pub async fn upsert_remote(conn: &mut PooledConn, row: &ActorRow) -> DbResult<i64> {
+    Ok(q!(conn, |c| diesel::insert_into(actors::table)
+        .values(row)
+        .on_conflict(actors::ap_id)
+        .do_update()
+        .set((
+            actors::kind.eq(&row.kind),
+            actors::handle.eq(&row.handle),
+            actors::domain.eq(&row.domain),
+            actors::name.eq(&row.name),
+            actors::summary.eq(&row.summary),
+            actors::url.eq(&row.url),
+            actors::inbox.eq(&row.inbox),
+            actors::shared_inbox.eq(&row.shared_inbox),
+            actors::outbox.eq(&row.outbox),
+            actors::followers_url.eq(&row.followers_url),
+            actors::public_key_id.eq(&row.public_key_id),
+            actors::public_key_pem.eq(&row.public_key_pem),
+            actors::icon_url.eq(&row.icon_url),
+            actors::image_url.eq(&row.image_url),
+            actors::manually_approves_followers.eq(row.manually_approves_followers),
+            actors::discoverable.eq(row.discoverable),
+            actors::last_fetched_at.eq(row.last_fetched_at),
+            actors::updated_at.eq(row.updated_at),
+        ))
+        .returning(actors::id)
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn find_by_key_id(conn: &mut PooledConn, key_id: &str) -> DbResult<Option<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::public_key_id.eq(key_id))
+        .select(Actor::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn delete(conn: &mut PooledConn, id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(actors::table.find(id))
+        .execute(c)
+        .await)?)
+}
+
+pub async fn count_local_of_kind(conn: &mut PooledConn, kind: &str) -> DbResult<i64> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(kind))
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn list_remote(conn: &mut PooledConn) -> DbResult<Vec<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::local.eq(false))
+        .select(Actor::as_select())
+        .load(c)
+        .await)?)
+}
+
+pub async fn find_by_inbox(conn: &mut PooledConn, inbox: &str) -> DbResult<Option<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::local.eq(false))
+        .filter(actors::inbox.eq(inbox))
+        .select(Actor::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}

@@ -65,3 +65,19 @@ pub async fn set_default_language(conn: &mut PooledConn, lang: &str) -> DbResult
         .await)?;
     Ok(())
 }
+
+pub async fn set_federation_mode(conn: &mut PooledConn, mode: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(instance::table.find(1i64))
+        .set(instance::federation_mode.eq(mode))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn set_authorized_fetch(conn: &mut PooledConn, on: bool) -> DbResult<()> {
+    q!(conn, |c| diesel::update(instance::table.find(1i64))
+        .set(instance::authorized_fetch.eq(on))
+        .execute(c)
+        .await)?;
+    Ok(())
+}

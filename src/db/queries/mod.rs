@@ -4,4 +4,6 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod content;
+pub mod federation;
 pub mod instance;

@@ -1,0 +1,13 @@
+DROP TABLE domain_blocks;
+DROP TABLE hosts;
+DROP TABLE delivery_attempts;
+DROP TABLE deliveries;
+DROP TABLE outbox;
+DROP TABLE outgoing_events;
+DROP TABLE reports;
+DROP TABLE inbox_log;
+DROP TABLE reactions;
+DROP TABLE follows;
+DROP TABLE objects;
+ALTER TABLE instance DROP COLUMN authorized_fetch;
+ALTER TABLE instance DROP COLUMN federation_mode;

@@ -1,0 +1,176 @@
+//! Content objects (news now; events, threads and polls share the table) and
+//! the reactions counted on them.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::db::models::{NewObject, Object};
+use crate::db::schema::{objects, reactions};
+use crate::db::{now, DbResult, PooledConn};
+use crate::q;
+
+pub async fn insert(conn: &mut PooledConn, row: &NewObject) -> DbResult<i64> {
+    Ok(q!(conn, |c| diesel::insert_into(objects::table)
+        .values(row)
+        .returning(objects::id)
+        .get_result(c)
+        .await)?)
+}
+
+/// Sets the ActivityPub id and URL once the row id is known.
+pub async fn set_ap_id(conn: &mut PooledConn, id: i64, ap_id: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set((objects::ap_id.eq(ap_id), objects::url.eq(Some(ap_id))))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn find(conn: &mut PooledConn, id: i64) -> DbResult<Option<Object>> {
+    Ok(q!(conn, |c| objects::table
+        .find(id)
+        .select(Object::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn find_by_ap_id(conn: &mut PooledConn, ap_id: &str) -> DbResult<Option<Object>> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::ap_id.eq(ap_id))
+        .select(Object::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn find_local_by_slug(conn: &mut PooledConn, kind: &str, slug: &str) -> DbResult<Option<Object>> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::kind.eq(kind))
+        .filter(objects::local.eq(true))
+        .filter(objects::slug.eq(slug))
+        .select(Object::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// Published, not deleted, local objects of a kind, newest first.
+pub async fn list_local(conn: &mut PooledConn, kind: &str, offset: i64, limit: i64) -> DbResult<Vec<Object>> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::kind.eq(kind))
+        .filter(objects::local.eq(true))
+        .filter(objects::deleted_at.is_null())
+        .order(objects::id.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(Object::as_select())
+        .load(c)
+        .await)?)
+}
+
+pub async fn count_local(conn: &mut PooledConn, kind: &str) -> DbResult<i64> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::kind.eq(kind))
+        .filter(objects::local.eq(true))
+        .filter(objects::deleted_at.is_null())
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn slug_taken(conn: &mut PooledConn, kind: &str, slug: &str) -> DbResult<bool> {
+    let n: i64 = q!(conn, |c| objects::table
+        .filter(objects::kind.eq(kind))
+        .filter(objects::slug.eq(slug))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
+pub struct ContentChange<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub content_html: &'a str,
+    pub source: &'a str,
+    pub image_url: Option<&'a str>,
+    pub image_alt: Option<&'a str>,
+}
+
+pub async fn update_content(conn: &mut PooledConn, id: i64, change: &ContentChange<'_>) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set((
+            objects::title.eq(change.title),
+            objects::summary.eq(change.summary),
+            objects::content_html.eq(change.content_html),
+            objects::source.eq(Some(change.source)),
+            objects::image_url.eq(change.image_url),
+            objects::image_alt.eq(change.image_alt),
+            objects::updated_at.eq(Some(at)),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn mark_deleted(conn: &mut PooledConn, id: i64) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set(objects::deleted_at.eq(Some(at)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Adds a like or announce once; returns false if it was already there.
+pub async fn add_reaction(
+    conn: &mut PooledConn,
+    kind: &str,
+    actor_id: i64,
+    object_id: i64,
+    ap_id: &str,
+) -> DbResult<bool> {
+    let at = now();
+    let n = q!(conn, |c| diesel::insert_into(reactions::table)
+        .values((
+            reactions::kind.eq(kind),
+            reactions::actor_id.eq(actor_id),
+            reactions::object_id.eq(object_id),
+            reactions::ap_id.eq(ap_id),
+            reactions::created_at.eq(at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c)
+        .await)?;
+    Ok(n == 1)
+}
+
+pub async fn remove_reaction(conn: &mut PooledConn, ap_id: &str, actor_id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(
+        reactions::table
+            .filter(reactions::ap_id.eq(ap_id))
+            .filter(reactions::actor_id.eq(actor_id))
+    )
+    .execute(c)
+    .await)?)
+}
+
+pub async fn count_reactions(conn: &mut PooledConn, object_id: i64, kind: &str) -> DbResult<i64> {
+    Ok(q!(conn, |c| reactions::table
+        .filter(reactions::object_id.eq(object_id))
+        .filter(reactions::kind.eq(kind))
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn count_replies(conn: &mut PooledConn, ap_id: &str) -> DbResult<i64> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::in_reply_to.eq(ap_id))
+        .filter(objects::deleted_at.is_null())
+        .count()
+        .get_result(c)
+        .await)?)
+}

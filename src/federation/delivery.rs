@@ -1,0 +1,290 @@
+//! The delivery worker: claims due rows of the durable `deliveries` queue,
+//! signs each activity (draft-cavage rsa-sha256) and POSTs it, then records
+//! the outcome. Retries back off like Mastodon's (Sidekiq's) schedule, about
+//! 16 attempts over two days; a host that keeps failing is marked
+//! unreachable and probed once an hour until it answers; 410 Gone drops the
+//! followers behind that inbox.
+//!
+//! Claims are leases: a row claimed by a process that dies (kill -9) is taken
+//! again when its lease runs out, so nothing is lost. On PostgreSQL several
+//! processes claim with `FOR UPDATE SKIP LOCKED` and never take the same row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use rand::Rng;
+use tokio::sync::{watch, Semaphore};
+
+use super::signatures::sign_cavage;
+use super::Federation;
+use crate::db::models::Delivery;
+use crate::db::queries::federation as fed_q;
+use crate::db::{now, DbError};
+use crate::service::moderation;
+
+/// Deliveries in flight at once, and to any one host.
+pub const CONCURRENCY: usize = 64;
+pub const PER_HOST: usize = 4;
+/// How long a claim holds a row; longer than one attempt can take.
+pub const LEASE_SECS: i64 = 120;
+/// Give up after this many attempts or this age.
+pub const MAX_ATTEMPTS: i32 = 16;
+pub const MAX_AGE_HOURS: i64 = 48;
+/// Consecutive failures after which a host is marked unreachable.
+pub const UNREACHABLE_AFTER: i32 = 8;
+
+/// The wait before the next attempt: Sidekiq's `attempts^4 + 15 + rand(30) *
+/// (attempts + 1)` seconds, which Mastodon's delivery workers use.
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let n = attempts.max(1) as i64;
+    let jitter = rand::thread_rng().gen_range(0..30) * (n + 1);
+    chrono::Duration::seconds(n.pow(4) + 15 + jitter)
+}
+
+/// Per-host limits, created on first use.
+#[derive(Default)]
+struct HostLimits {
+    hosts: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl HostLimits {
+    fn get(&self, host: &str) -> Arc<Semaphore> {
+        let mut m = self.hosts.lock().expect("host limits");
+        if m.len() > 10_000 {
+            m.retain(|_, s| s.available_permits() < PER_HOST);
+        }
+        m.entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_HOST)))
+            .clone()
+    }
+}
+
+pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
+    let all = Arc::new(Semaphore::new(CONCURRENCY));
+    let hosts = Arc::new(HostLimits::default());
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        // Claim only as many as there are free slots.
+        let free = all.available_permits() as i64;
+        let claimed = if free > 0 {
+            match claim(&fed, free).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery worker: claim failed");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let idle = claimed.is_empty();
+        for d in claimed {
+            let Ok(permit) = all.clone().acquire_owned().await else {
+                break;
+            };
+            let host_limit = hosts.get(&d.host);
+            let fed = fed.clone();
+            tasks.spawn(async move {
+                let _permit = permit;
+                let Ok(_host) = host_limit.acquire_owned().await else { return };
+                if let Err(e) = deliver(&fed, &d).await {
+                    tracing::error!(error = %e, delivery = d.id, "delivery bookkeeping failed; the lease will expire and it is retried");
+                }
+            });
+        }
+        while tasks.try_join_next().is_some() {}
+        if idle {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    }
+    // Let attempts in flight finish (the graceful-shutdown budget bounds it).
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn claim(fed: &Federation, limit: i64) -> Result<Vec<Delivery>, DbError> {
+    let mut conn = fed.ctx.db.conn().await?;
+    fed_q::claim_deliveries(
+        &mut conn,
+        limit.min(256),
+        now() + chrono::Duration::seconds(LEASE_SECS),
+    )
+    .await
+}
+
+/// One attempt: send, then record the outcome.
+pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError> {
+    let mut conn = fed.ctx.db.conn().await?;
+    let at = now();
+    // Blocked since it was queued: cancel without sending.
+    let policy = moderation::policy(&fed.ctx)
+        .await
+        .map_err(|e| DbError::Connect(e.to_string()))?;
+    if !policy.allows(&d.host) {
+        return fed_q::postpone_delivery(&mut conn, d.id, at, "cancelled", "the domain is blocked").await;
+    }
+    if at - d.created_at > chrono::Duration::hours(MAX_AGE_HOURS) {
+        return fed_q::postpone_delivery(
+            &mut conn,
+            d.id,
+            at,
+            "failed",
+            "gave up: not delivered within 48 hours",
+        )
+        .await;
+    }
+    if let Some((_, Some(since))) = fed_q::host_health(&mut conn, &d.host).await? {
+        // Unreachable host: one probe per hour, the rest wait.
+        if d.next_attempt_at < since + chrono::Duration::hours(1) && d.attempts > 0 {
+            let probe_at = at + chrono::Duration::hours(1);
+            return fed_q::postpone_delivery(
+                &mut conn,
+                d.id,
+                probe_at,
+                "pending",
+                "host unreachable; waiting for it to answer",
+            )
+            .await;
+        }
+    }
+    drop(conn);
+
+    let started = Instant::now();
+    let result = send(fed, d).await;
+    let duration_ms = started.elapsed().as_millis() as i64;
+    let mut conn = fed.ctx.db.conn().await?;
+    let attempts = d.attempts + 1;
+    let retry_at = |attempts: i32| -> NaiveDateTime { now() + backoff(attempts) };
+    match result {
+        Ok(status) if (200..300).contains(&status) => {
+            fed_q::host_succeeded(&mut conn, &d.host).await?;
+            fed_q::finish_delivery(
+                &mut conn,
+                d,
+                &fed_q::Outcome {
+                    state: "delivered",
+                    next_attempt_at: at,
+                    status: Some(status as i32),
+                    error: None,
+                    duration_ms,
+                },
+            )
+            .await
+        }
+        Ok(410) => {
+            // The account is gone: stop following-based deliveries to it.
+            let removed = drop_followers_behind(&mut conn, &d.inbox).await?;
+            tracing::info!(inbox = %d.inbox, removed, "410 Gone: followers behind this inbox removed");
+            fed_q::finish_delivery(
+                &mut conn,
+                d,
+                &fed_q::Outcome {
+                    state: "failed",
+                    next_attempt_at: at,
+                    status: Some(410),
+                    error: Some("410 Gone: the recipient no longer exists"),
+                    duration_ms,
+                },
+            )
+            .await
+        }
+        Ok(status) if (400..500).contains(&status) && status != 408 && status != 429 => {
+            // The peer refuses this activity; repeating it will not help.
+            fed_q::host_succeeded(&mut conn, &d.host).await?;
+            let msg = format!("refused by the recipient with {status}");
+            fed_q::finish_delivery(
+                &mut conn,
+                d,
+                &fed_q::Outcome {
+                    state: "failed",
+                    next_attempt_at: at,
+                    status: Some(status as i32),
+                    error: Some(&msg),
+                    duration_ms,
+                },
+            )
+            .await
+        }
+        other => {
+            let (status, msg) = match other {
+                Ok(s) => (Some(s as i32), format!("the recipient answered {s}")),
+                Err(e) => (None, e),
+            };
+            fed_q::host_failed(&mut conn, &d.host, UNREACHABLE_AFTER).await?;
+            let give_up = attempts >= MAX_ATTEMPTS;
+            tracing::info!(inbox = %d.inbox, attempts, error = %msg, give_up, "delivery failed");
+            fed_q::finish_delivery(
+                &mut conn,
+                d,
+                &fed_q::Outcome {
+                    state: if give_up { "failed" } else { "pending" },
+                    next_attempt_at: if give_up { at } else { retry_at(attempts) },
+                    status,
+                    error: Some(&msg),
+                    duration_ms,
+                },
+            )
+            .await
+        }
+    }
+}
+
+async fn drop_followers_behind(conn: &mut crate::db::PooledConn, inbox: &str) -> Result<usize, DbError> {
+    let mut removed = 0;
+    if let Some(actor) = crate::db::queries::actors::find_by_inbox(conn, inbox).await? {
+        removed += fed_q::delete_follows_of(conn, actor.id).await?;
+    }
+    Ok(removed)
+}
+
+/// Signs and POSTs one activity; the HTTP status, or why it could not be sent.
+async fn send(fed: &Arc<Federation>, d: &Delivery) -> Result<u16, String> {
+    let (body, actor_id, key_id) = {
+        let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
+        let item = fed_q::find_outbox(&mut conn, d.outbox_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the activity is gone")?;
+        let actor = crate::db::queries::actors::find(&mut conn, item.actor_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the sending actor is gone")?;
+        (item.json, actor.id, actor.public_key_id.unwrap_or_default())
+    };
+    let key = fed.private_key(actor_id).await.map_err(|e| e.to_string())?;
+    let url = url::Url::parse(&d.inbox).map_err(|_| format!("bad inbox URL {}", d.inbox))?;
+    super::fetch::check_url(&url, fed.fetcher.allow_private()).map_err(|e| e.to_string())?;
+    let mut req = fed
+        .fetcher
+        .client()
+        .post(url.clone())
+        .header("content-type", super::json::AP_CONTENT_TYPE)
+        .header("accept", super::fetch::AP_ACCEPT);
+    for (k, v) in sign_cavage(
+        &key,
+        &key_id,
+        "POST",
+        &url,
+        Some(body.as_bytes()),
+        std::time::SystemTime::now(),
+    ) {
+        req = req.header(k, v);
+    }
+    let resp = req.body(body).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timed out".to_string()
+        } else if e.is_connect() {
+            format!("could not connect: {e}")
+        } else {
+            e.to_string()
+        }
+    })?;
+    Ok(resp.status().as_u16())
+}

@@ -1,0 +1,368 @@
+//! Outgoing HTTP for federation: fetching remote actors and objects (signed
+//! by our instance actor) and delivering activities. Every request is
+//! guarded: no private, loopback or link-local address outside local mode
+//! (the check runs on every resolved address and on IP-literal URLs, so DNS
+//! rebinding and redirects cannot get around it), at most 3 redirects, a
+//! 1 MB response cap and a 10 s timeout.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::signatures::{sign_cavage, PrivateKey};
+
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub const MAX_REDIRECTS: usize = 3;
+pub const AP_ACCEPT: &str =
+    "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("refusing to contact {0}: it is a private, loopback or link-local address")]
+    Forbidden(String),
+    #[error("{0} is not an http(s) URL")]
+    BadUrl(String),
+    #[error("the remote server answered {status} for {url}")]
+    Status { status: u16, url: String },
+    #[error("the remote server's answer is over {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("the remote server's answer is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("could not reach {url}: {cause}")]
+    Network { url: String, cause: String },
+}
+
+/// True for addresses a federation request must never reach outside local
+/// mode: loopback, private ranges, link-local (cloud metadata lives at
+/// 169.254.169.254), unique-local, unspecified, multicast, documentation and
+/// shared (CGNAT) ranges.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_forbidden(IpAddr::V4(v4));
+            }
+            let seg = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || (seg[0] == 0x2001 && seg[1] == 0x0db8)
+        }
+    }
+}
+
+/// Name resolution, behind a trait so the guard can be tested with a fake
+/// resolver and no network at all.
+pub trait Lookup: Send + Sync + 'static {
+    fn lookup(&self, host: String) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
+}
+
+/// The system resolver.
+pub struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup(&self, host: String) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
+    }
+}
+
+/// A resolver for reqwest that drops forbidden addresses.
+pub struct GuardedResolver<L> {
+    pub lookup: L,
+    pub allow_private: bool,
+}
+
+impl<L: Lookup> GuardedResolver<L> {
+    pub async fn resolve_checked(&self, host: &str) -> Result<Vec<IpAddr>, FetchError> {
+        let ips = self
+            .lookup
+            .lookup(host.to_string())
+            .await
+            .map_err(|e| FetchError::Network {
+                url: host.to_string(),
+                cause: e.to_string(),
+            })?;
+        let allowed: Vec<IpAddr> = ips
+            .into_iter()
+            .filter(|ip| self.allow_private || !is_forbidden(*ip))
+            .collect();
+        if allowed.is_empty() {
+            return Err(FetchError::Forbidden(host.to_string()));
+        }
+        Ok(allowed)
+    }
+}
+
+impl<L: Lookup> reqwest::dns::Resolve for GuardedResolver<L> {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let fut = self.lookup.lookup(host.clone());
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let ips = fut
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs: Vec<SocketAddr> = ips
+                .into_iter()
+                .filter(|ip| allow_private || !is_forbidden(*ip))
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
+            if addrs.is_empty() {
+                return Err(Box::new(FetchError::Forbidden(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Checks a URL before any request: scheme, and IP literals (which skip DNS).
+pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), FetchError> {
+    if url.scheme() != "https" && url.scheme() != "http" {
+        return Err(FetchError::BadUrl(url.to_string()));
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) if d == "localhost" || d.ends_with(".localhost") => {
+            Some(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        }
+        Some(url::Host::Domain(_)) => None,
+        None => return Err(FetchError::BadUrl(url.to_string())),
+    };
+    if let Some(ip) = ip {
+        if !allow_private && is_forbidden(ip) {
+            return Err(FetchError::Forbidden(url.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The HTTP client for federation, and the key our GETs are signed with.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    allow_private: bool,
+    user_agent: String,
+}
+
+impl Fetcher {
+    /// `allow_private` is true only in local mode (tests, development).
+    pub fn new(allow_private: bool, domain: &str) -> Fetcher {
+        let user_agent = format!("Intercoop/{} (+https://{domain}/)", env!("CARGO_PKG_VERSION"));
+        let redirect_private = allow_private;
+        let client = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(user_agent.clone())
+            .dns_resolver(Arc::new(GuardedResolver {
+                lookup: SystemLookup,
+                allow_private,
+            }))
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.error("too many redirects")
+                } else if check_url(attempt.url(), redirect_private).is_err() {
+                    attempt.error("redirect to a forbidden address")
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .expect("the HTTP client configuration is valid");
+        Fetcher {
+            client,
+            allow_private,
+            user_agent,
+        }
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn allow_private(&self) -> bool {
+        self.allow_private
+    }
+
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
+    /// GETs an ActivityPub document, signed with `signer` (key, key id) when given.
+    pub async fn get_json(
+        &self,
+        url: &str,
+        signer: Option<&(PrivateKey, String)>,
+    ) -> Result<serde_json::Value, FetchError> {
+        let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
+        check_url(&parsed, self.allow_private)?;
+        let mut req = self.client.get(parsed.clone()).header("accept", AP_ACCEPT);
+        if let Some(signer) = signer {
+            for (k, v) in sign_cavage(
+                &signer.0,
+                &signer.1,
+                "GET",
+                &parsed,
+                None,
+                std::time::SystemTime::now(),
+            ) {
+                req = req.header(k, v);
+            }
+        }
+        let resp = req.send().await.map_err(|e| FetchError::Network {
+            url: url.to_string(),
+            cause: e.to_string(),
+        })?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                url: url.to_string(),
+            });
+        }
+        let body = read_capped(resp).await?;
+        serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
+    }
+}
+
+/// Reads a response body, refusing more than [`MAX_RESPONSE_BYTES`].
+pub async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_RESPONSE_BYTES)
+    {
+        return Err(FetchError::TooLarge);
+    }
+    let url = resp.url().to_string();
+    let mut stream = resp.bytes_stream();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| FetchError::Network {
+            url: url.clone(),
+            cause: e.to_string(),
+        })?;
+        if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(FetchError::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resolver that answers from a table: no network.
+    struct FakeLookup(Vec<IpAddr>);
+
+    impl Lookup for FakeLookup {
+        fn lookup(&self, _host: String) -> futures::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+            let ips = self.0.clone();
+            Box::pin(async move { Ok(ips) })
+        }
+    }
+
+    #[test]
+    fn forbidden_ranges() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_forbidden(ip.parse().unwrap()), "{ip} must be refused");
+        }
+        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+            assert!(!is_forbidden(ip.parse().unwrap()), "{ip} is public");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_resolver_drops_private_answers() {
+        let guard = GuardedResolver {
+            lookup: FakeLookup(vec![
+                "10.0.0.7".parse().unwrap(),
+                "169.254.169.254".parse().unwrap(),
+            ]),
+            allow_private: false,
+        };
+        assert!(matches!(
+            guard.resolve_checked("evil.example").await,
+            Err(FetchError::Forbidden(_))
+        ));
+        // A name that resolves to one public and one private address keeps only the public one.
+        let mixed = GuardedResolver {
+            lookup: FakeLookup(vec![
+                "10.0.0.7".parse().unwrap(),
+                "93.184.216.34".parse().unwrap(),
+            ]),
+            allow_private: false,
+        };
+        assert_eq!(
+            mixed.resolve_checked("mixed.example").await.unwrap(),
+            vec!["93.184.216.34".parse::<IpAddr>().unwrap()]
+        );
+        // Local mode allows them.
+        let local = GuardedResolver {
+            lookup: FakeLookup(vec!["127.0.0.1".parse().unwrap()]),
+            allow_private: true,
+        };
+        assert!(local.resolve_checked("localhost").await.is_ok());
+    }
+
+    #[test]
+    fn ip_literal_urls_are_checked_without_dns() {
+        let u = |s: &str| url::Url::parse(s).unwrap();
+        assert!(matches!(
+            check_url(&u("http://169.254.169.254/latest"), false),
+            Err(FetchError::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_url(&u("https://[::1]/x"), false),
+            Err(FetchError::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_url(&u("http://localhost:8080/"), false),
+            Err(FetchError::Forbidden(_))
+        ));
+        assert!(matches!(
+            check_url(&u("ftp://peer.example/"), false),
+            Err(FetchError::BadUrl(_))
+        ));
+        assert!(check_url(&u("https://peer.example/users/a"), false).is_ok());
+        assert!(check_url(&u("http://127.0.0.1:9000/"), true).is_ok());
+    }
+}

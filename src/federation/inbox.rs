@@ -1,0 +1,391 @@
+//! The inbox: POST /inbox (shared) and /actors/{handle}/inbox.
+//!
+//! Order of checks: a signature header must be there (else 401 at once, no
+//! fetch), the JSON must parse, the sender's server must be allowed, the
+//! signature must verify against the signer's key (refetched once on
+//! failure, for key rotation), the signer must be the activity's actor (same
+//! origin), and the activity id must be new. Only then does a handler run,
+//! calling the same `service` functions as the web.
+//!
+//! Answers: 202 accepted (also for duplicates and types we ignore), 400
+//! malformed, 401 unverifiable (Fedify then retries with the other signature
+//! spec), 403 blocked or not the actor's own object, 413 oversize.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::json::{self, Incoming};
+use super::signatures::{self, RequestParts};
+use super::{FedError, Federation};
+use crate::db::models::Actor;
+use crate::http::error::AppError;
+use crate::http::AppState;
+use crate::service::{follows, moderation, remote};
+
+pub async fn shared_inbox(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(&state, None, &uri, &headers, &body).await
+}
+
+pub async fn actor_inbox(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(&state, Some(handle), &uri, &headers, &body).await
+}
+
+fn reject(status: StatusCode, code: &'static str, message: String) -> Response {
+    tracing::info!(status = status.as_u16(), %message, "inbox refused an activity");
+    AppError::new(status, code, message).into_response()
+}
+
+async fn receive(
+    state: &AppState,
+    handle: Option<String>,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let fed = &state.federation;
+    if let Some(h) = &handle {
+        let mut conn = match state.ctx.db.conn().await {
+            Ok(c) => c,
+            Err(e) => return AppError::from(crate::service::ServiceError::from(e)).into_response(),
+        };
+        match crate::db::queries::actors::find_local_by_handle(&mut conn, h).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return AppError::not_found().into_response(),
+            Err(e) => return AppError::from(crate::service::ServiceError::from(e)).into_response(),
+        }
+    }
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/inbox")
+        .to_string();
+    let target = state.ctx.config.url(&path_and_query);
+    let parts = RequestParts {
+        method: "POST",
+        path_and_query: &path_and_query,
+        target_uri: &target,
+        headers,
+        body,
+    };
+    // No signature: refuse before parsing or fetching anything.
+    let claimed = match signatures::claimed_key(&parts) {
+        Ok(c) => c,
+        Err(e) => return reject(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+    };
+    let raw: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("The body is not JSON: {e}"),
+            )
+        }
+    };
+    let activity: Incoming = match serde_json::from_value(raw.clone()) {
+        Ok(a) => a,
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("Not an activity (it needs id, type and actor): {e}"),
+            )
+        }
+    };
+    let actor_id = activity.actor.id().to_string();
+    let Some(actor_origin) = json::origin(&actor_id) else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("The actor {actor_id} is not a URL."),
+        );
+    };
+    let policy = match moderation::policy(&state.ctx).await {
+        Ok(p) => p,
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    if !policy.allows_url(&actor_id) || !policy.allows_url(&claimed.key_id) {
+        return reject(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "This server does not federate with yours.".into(),
+        );
+    }
+    if json::origin(&claimed.key_id).as_deref() != Some(actor_origin.as_str()) {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!(
+                "The signing key {} does not belong to the actor's server.",
+                claimed.key_id
+            ),
+        );
+    }
+    let signer = match verify(fed, &parts, &claimed.key_id).await {
+        Ok(a) => a,
+        Err(msg) => return reject(StatusCode::UNAUTHORIZED, "unauthorized", msg),
+    };
+    if signer.ap_id != actor_id {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!(
+                "Signed by {} but the activity's actor is {actor_id}.",
+                signer.ap_id
+            ),
+        );
+    }
+    if json::origin(&activity.id).as_deref() != Some(actor_origin.as_str()) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The activity id is not on the actor's server.".into(),
+        );
+    }
+    match remote::activity_seen(&state.ctx, &activity.id).await {
+        Ok(true) => {
+            tracing::debug!(id = %activity.id, "duplicate activity ignored");
+            return StatusCode::ACCEPTED.into_response();
+        }
+        Ok(false) => {}
+        Err(e) => return AppError::from(e).into_response(),
+    }
+    let kind = activity.kind.first().to_string();
+    match handle_activity(fed, &signer, &activity, &raw).await {
+        Ok(()) => {}
+        Err(Handled::Refused(status, msg)) => return reject(status, "invalid", msg),
+        Err(Handled::Failed(e)) => {
+            tracing::error!(error = %e, id = %activity.id, %kind, "inbox handler failed");
+            return AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "The activity could not be processed; retry later.",
+            )
+            .into_response();
+        }
+    }
+    let raw_text = String::from_utf8_lossy(body);
+    if let Err(e) = remote::record_activity(
+        &state.ctx,
+        &activity.id,
+        &kind,
+        &actor_id,
+        activity.object_id().as_deref(),
+        &raw_text,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not record a processed activity");
+    }
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// Verifies the signature, refetching the key once on failure (the sender
+/// may have rotated it). Returns the signing actor.
+async fn verify(fed: &Arc<Federation>, parts: &RequestParts<'_>, key_id: &str) -> Result<Actor, String> {
+    let now = chrono::Utc::now().timestamp();
+    let (key, actor) = fed
+        .public_key(key_id, false)
+        .await
+        .map_err(|e| format!("cannot get the key {key_id}: {e}"))?;
+    match signatures::verify(parts, &key, now) {
+        Ok(_) => Ok(actor),
+        Err(signatures::SigError::BadSignature) => {
+            let (key, actor) = fed
+                .public_key(key_id, true)
+                .await
+                .map_err(|e| format!("cannot refresh the key {key_id}: {e}"))?;
+            signatures::verify(parts, &key, now).map_err(|e| e.to_string())?;
+            Ok(actor)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+enum Handled {
+    Refused(StatusCode, String),
+    Failed(String),
+}
+
+impl From<crate::service::ServiceError> for Handled {
+    fn from(e: crate::service::ServiceError) -> Self {
+        match e {
+            crate::service::ServiceError::Invalid { message, .. } => {
+                Handled::Refused(StatusCode::BAD_REQUEST, message)
+            }
+            other => Handled::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<FedError> for Handled {
+    fn from(e: FedError) -> Self {
+        match e {
+            FedError::Service(s) => s.into(),
+            other => Handled::Refused(StatusCode::BAD_REQUEST, other.to_string()),
+        }
+    }
+}
+
+/// The local actor an activity addresses (the co-op when it names it).
+async fn local_target(fed: &Arc<Federation>, id: &str) -> Result<Option<Actor>, Handled> {
+    let Some(actor) = remote::find_actor(&fed.ctx, id).await? else {
+        return Ok(None);
+    };
+    Ok(actor.local.then_some(actor))
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+    json::origin(a).is_some() && json::origin(a) == json::origin(b)
+}
+
+async fn handle_activity(
+    fed: &Arc<Federation>,
+    signer: &Actor,
+    a: &Incoming,
+    raw: &Value,
+) -> Result<(), Handled> {
+    let ctx = &fed.ctx;
+    let kind = a.kind.first();
+    match kind {
+        "Follow" => {
+            let object = a
+                .object_id()
+                .ok_or_else(|| Handled::Refused(StatusCode::BAD_REQUEST, "Follow without object".into()))?;
+            let Some(target) = local_target(fed, &object).await? else {
+                return Err(Handled::Refused(
+                    StatusCode::NOT_FOUND,
+                    format!("{object} is not an actor here"),
+                ));
+            };
+            if target.kind == "Application" {
+                return Err(Handled::Refused(
+                    StatusCode::BAD_REQUEST,
+                    "The instance actor cannot be followed.".into(),
+                ));
+            }
+            follows::receive_follow(ctx, signer, &target, &a.id).await?;
+        }
+        "Undo" => {
+            let inner = a.inner();
+            let inner_kind = a.object_type().unwrap_or_default();
+            let inner_id = a.object_id().unwrap_or_default();
+            if !same_origin(&inner_id, &signer.ap_id) {
+                return Err(Handled::Refused(
+                    StatusCode::FORBIDDEN,
+                    "Only the author of an activity can undo it.".into(),
+                ));
+            }
+            match (inner_kind.as_str(), inner) {
+                ("Follow", Some(inner)) => {
+                    let object = inner.object_id().unwrap_or_default();
+                    if let Some(target) = local_target(fed, &object).await? {
+                        follows::receive_unfollow(ctx, signer, &target).await?;
+                    }
+                }
+                // Undo(Like), Undo(Announce), or an Undo naming only the id.
+                _ => {
+                    if !remote::remove_reaction(ctx, signer, &inner_id).await? {
+                        // A bare-id Undo of a Follow.
+                        follows::receive_unfollow_by_id(ctx, signer, &inner_id).await?;
+                    }
+                }
+            }
+        }
+        "Accept" | "Reject" => {
+            // Answers to Follows we sent: the object is our Follow.
+            let follow = a.inner();
+            let local = follow
+                .as_ref()
+                .map(|f| f.actor.id().to_string())
+                .unwrap_or_default();
+            if let Some(local) = local_target(fed, &local).await? {
+                follows::receive_follow_answer(ctx, signer, &local, kind == "Accept").await?;
+            }
+        }
+        "Like" | "Announce" => {
+            let object = a.object_id().unwrap_or_default();
+            let reaction = if kind == "Like" { "like" } else { "announce" };
+            remote::add_reaction(ctx, reaction, signer, &object, &a.id).await?;
+        }
+        "Create" | "Update" | "Delete" => {
+            let object_id = a.object_id().unwrap_or_default();
+            // An actor may only create, change or delete what lives on its own server.
+            if !same_origin(&object_id, &signer.ap_id) {
+                return Err(Handled::Refused(
+                    StatusCode::FORBIDDEN,
+                    format!("{object_id} is not on the actor's server"),
+                ));
+            }
+            let object_type = a.object_type().unwrap_or_default();
+            match (kind, object_type.as_str()) {
+                ("Update", "Person" | "Organization" | "Group" | "Service" | "Application") => {
+                    if object_id == signer.ap_id {
+                        if let Some(doc) = a.object.clone() {
+                            fed.save_actor_doc(doc, &signer.ap_id).await?;
+                        }
+                    }
+                }
+                ("Delete", _) if object_id == signer.ap_id => {
+                    remote::remove_actor(ctx, signer).await?;
+                }
+                // Notes and replies are stored by the content module; here the
+                // activity is logged (and so de-duplicated) by the caller.
+                _ => {
+                    tracing::info!(%kind, %object_type, object = %object_id, "content activity received");
+                }
+            }
+        }
+        "Flag" => {
+            let objects: Vec<String> = match &a.object {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| {
+                        i.as_str()
+                            .map(String::from)
+                            .or_else(|| i.get("id").and_then(Value::as_str).map(String::from))
+                    })
+                    .collect(),
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(v) => v
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+                    .into_iter()
+                    .collect(),
+                None => Vec::new(),
+            };
+            let text = crate::service::news::sanitize_html(a.content.as_deref().unwrap_or(""));
+            remote::store_report(ctx, signer, &a.id, &objects, &text).await?;
+        }
+        "Block" => {
+            // A remote account blocks our co-op: stop sending it anything.
+            let object = a.object_id().unwrap_or_default();
+            if let Some(target) = local_target(fed, &object).await? {
+                follows::receive_unfollow(ctx, signer, &target).await?;
+            }
+            tracing::info!(blocker = %signer.ap_id, "blocked by a remote actor");
+        }
+        other => {
+            tracing::debug!(kind = %other, id = %a.id, "activity type not handled; accepted and ignored");
+        }
+    }
+    let _ = raw;
+    Ok(())
+}

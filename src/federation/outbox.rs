@@ -1,0 +1,275 @@
+//! The federation worker: reads the outgoing events that use cases wrote in
+//! their transactions, builds the activity for each, and in one transaction
+//! stores it in the outbox, queues one delivery per destination inbox and
+//! marks the event done. A crash between two events loses nothing: an
+//! unfinished event's claim runs out and it is taken again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::json::{self, ActivityJson, FollowRef, PUBLIC};
+use super::Federation;
+use crate::db::models::{Actor, OutgoingEvent};
+use crate::db::queries::{actors, content, federation as fed_q};
+use crate::db::{now, DbError};
+use crate::service::{follows, moderation, news};
+
+const EVENT_LEASE_SECS: i64 = 60;
+
+pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let busy = match process_batch(&fed).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(error = %e, "federation worker: batch failed");
+                false
+            }
+        };
+        if *stop.borrow() {
+            break;
+        }
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = stop.changed() => break,
+            }
+        }
+    }
+}
+
+/// Claims and processes one batch; returns how many events were handled.
+pub async fn process_batch(fed: &Arc<Federation>) -> Result<usize, DbError> {
+    let events = {
+        let mut conn = fed.ctx.db.conn().await?;
+        fed_q::claim_events(&mut conn, 32, now() + chrono::Duration::seconds(EVENT_LEASE_SECS)).await?
+    };
+    let n = events.len();
+    for event in events {
+        if let Err(e) = process(fed, &event).await {
+            // The claim runs out and the event is retried.
+            tracing::error!(error = %e, event = event.id, kind = %event.kind, "could not build the activity; will retry");
+        }
+    }
+    Ok(n)
+}
+
+fn activity_id(fed: &Federation) -> String {
+    fed.ctx
+        .config
+        .url(&format!("/activities/{}", crate::crypto::random_token()))
+}
+
+fn published() -> Option<String> {
+    Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+struct Outgoing {
+    ap_id: String,
+    actor_id: i64,
+    kind: &'static str,
+    object_id: Option<i64>,
+    json: String,
+    public: bool,
+    inboxes: Vec<String>,
+}
+
+fn wrap<O: Serialize>(
+    fed: &Federation,
+    kind: &'static str,
+    actor: &Actor,
+    object: O,
+    to: Vec<String>,
+    cc: Vec<String>,
+) -> (String, String) {
+    let id = activity_id(fed);
+    let activity = ActivityJson {
+        context: json::context(),
+        id: id.clone(),
+        kind,
+        actor: actor.ap_id.clone(),
+        object,
+        to,
+        cc,
+        published: published(),
+    };
+    (id, serde_json::to_string(&activity).unwrap_or_default())
+}
+
+async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), String> {
+    let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
+    let policy = moderation::policy(&fed.ctx).await.map_err(|e| e.to_string())?;
+    let outgoing = match event.kind.as_str() {
+        news::EVENT_CREATED | news::EVENT_UPDATED | news::EVENT_DELETED => {
+            let Some(object) = content::find(&mut conn, event.subject_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return finish(fed, event, None).await;
+            };
+            let author = actors::find(&mut conn, object.author_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the author is gone")?;
+            let followers = author.followers_url.clone().unwrap_or_default();
+            let (kind, (ap_id, body)) = match event.kind.as_str() {
+                news::EVENT_CREATED => (
+                    "Create",
+                    wrap(
+                        fed,
+                        "Create",
+                        &author,
+                        json::article(&object, &author),
+                        vec![PUBLIC.into()],
+                        vec![followers.clone()],
+                    ),
+                ),
+                news::EVENT_UPDATED => (
+                    "Update",
+                    wrap(
+                        fed,
+                        "Update",
+                        &author,
+                        json::article(&object, &author),
+                        vec![PUBLIC.into()],
+                        vec![followers.clone()],
+                    ),
+                ),
+                _ => (
+                    "Delete",
+                    wrap(
+                        fed,
+                        "Delete",
+                        &author,
+                        json::tombstone(&object),
+                        vec![PUBLIC.into()],
+                        vec![followers.clone()],
+                    ),
+                ),
+            };
+            let inboxes = fed_q::follower_inboxes(&mut conn, author.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            Outgoing {
+                ap_id,
+                actor_id: author.id,
+                kind,
+                object_id: Some(object.id),
+                json: body,
+                public: true,
+                inboxes,
+            }
+        }
+        follows::EVENT_ACCEPTED | follows::EVENT_REJECTED => {
+            let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
+            let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
+            let local = actors::find(&mut conn, local_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("local actor gone")?;
+            let Some(follower) = actors::find(&mut conn, event.subject_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return finish(fed, event, None).await;
+            };
+            let kind = if event.kind == follows::EVENT_ACCEPTED {
+                "Accept"
+            } else {
+                "Reject"
+            };
+            let follow = FollowRef {
+                id: follow_id.to_string(),
+                kind: "Follow",
+                actor: follower.ap_id.clone(),
+                object: local.ap_id.clone(),
+            };
+            let (ap_id, body) = wrap(fed, kind, &local, follow, vec![follower.ap_id.clone()], vec![]);
+            Outgoing {
+                ap_id,
+                actor_id: local.id,
+                kind,
+                object_id: None,
+                json: body,
+                public: false,
+                inboxes: vec![follower.inbox.clone()],
+            }
+        }
+        crate::service::coop::EVENT_PROFILE_UPDATED => {
+            let Some(actor) = actors::find(&mut conn, event.subject_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return finish(fed, event, None).await;
+            };
+            let c = &fed.ctx.config;
+            let doc = json::actor(&actor, &c.url("/"), &c.url("/inbox"));
+            let mut object = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
+            if let Some(m) = object.as_object_mut() {
+                m.remove("@context");
+            }
+            let followers = actor.followers_url.clone().unwrap_or_default();
+            let (ap_id, body) = wrap(
+                fed,
+                "Update",
+                &actor,
+                object,
+                vec![PUBLIC.into()],
+                vec![followers],
+            );
+            let inboxes = fed_q::follower_inboxes(&mut conn, actor.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            Outgoing {
+                ap_id,
+                actor_id: actor.id,
+                kind: "Update",
+                object_id: None,
+                json: body,
+                public: true,
+                inboxes,
+            }
+        }
+        other => {
+            tracing::debug!(kind = %other, "outgoing event with nothing to federate");
+            return finish(fed, event, None).await;
+        }
+    };
+    let mut outgoing = outgoing;
+    outgoing.inboxes.retain(|i| policy.allows_url(i));
+    finish(fed, event, Some(outgoing)).await
+}
+
+/// Stores the activity and its deliveries and marks the event done, in one transaction.
+async fn finish(
+    fed: &Arc<Federation>,
+    event: &OutgoingEvent,
+    outgoing: Option<Outgoing>,
+) -> Result<(), String> {
+    let mut tx = fed.ctx.db.begin().await.map_err(|e| e.to_string())?;
+    if let Some(o) = outgoing {
+        let outbox_id = fed_q::insert_outbox(
+            &mut tx,
+            &fed_q::NewOutbox {
+                ap_id: &o.ap_id,
+                actor_id: o.actor_id,
+                kind: o.kind,
+                object_id: o.object_id,
+                json: &o.json,
+                public: o.public,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let queued = fed_q::queue_deliveries(&mut tx, outbox_id, &o.inboxes)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(activity = %o.ap_id, kind = o.kind, inboxes = queued, "activity queued for delivery");
+    }
+    fed_q::finish_event(&mut tx, event.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
+}

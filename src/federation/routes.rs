@@ -1,0 +1,546 @@
+//! What peers GET: WebFinger, host-meta, NodeInfo, our actors and their
+//! collections, and activities. With authorized fetch on, ActivityPub GETs
+//! must be signed by an actor of a server we federate with.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::json::{self, OrderedCollection, OrderedCollectionPage, AP_CONTENT_TYPE};
+use super::Federation;
+use crate::db::models::Actor;
+use crate::db::queries::{actors, content, federation as fed_q};
+use crate::http::error::AppError;
+use crate::http::AppState;
+use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
+use crate::service::moderation;
+
+pub const PAGE_SIZE: i64 = 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/host-meta", get(host_meta))
+        .route("/.well-known/nodeinfo", get(nodeinfo_links))
+        .route("/nodeinfo/{version}", get(nodeinfo))
+        .route(INSTANCE_ACTOR_PATH, get(instance_actor))
+        .route("/actors/{handle}", get(actor))
+        .route("/actors/{handle}/outbox", get(outbox))
+        .route("/actors/{handle}/followers", get(followers))
+        .route("/actors/{handle}/following", get(following))
+        .route("/actors/{handle}/featured", get(featured))
+        .route("/activities/{id}", get(activity))
+        .route("/inbox", post(super::inbox::shared_inbox))
+        .route("/actors/{handle}/inbox", post(super::inbox::actor_inbox))
+        .route(
+            &format!("{INSTANCE_ACTOR_PATH}/inbox"),
+            post(super::inbox::shared_inbox),
+        )
+        .route("/authorize_interaction", get(authorize_interaction))
+}
+
+/// An ActivityPub JSON response.
+pub fn ap_json<T: Serialize>(value: &T) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, AP_CONTENT_TYPE),
+            (header::VARY, "Accept"),
+            (header::CACHE_CONTROL, "max-age=60"),
+        ],
+        Json(value),
+    )
+        .into_response()
+}
+
+/// Whether the client asks for ActivityPub JSON rather than a page.
+pub fn wants_activity_json(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/activity+json")
+        || accept.contains("application/ld+json")
+        || (accept.contains("application/json") && !accept.contains("text/html"))
+}
+
+/// With authorized fetch on, refuses unsigned GETs and those from blocked
+/// servers; our own instance actor and WebFinger stay open (peers need them
+/// to verify us).
+pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) -> Result<(), AppError> {
+    let inst = coop::get_instance(&state.ctx).await?;
+    if !inst.authorized_fetch {
+        return Ok(());
+    }
+    let target = state.ctx.config.url(path);
+    let parts = super::signatures::RequestParts {
+        method: "GET",
+        path_and_query: path,
+        target_uri: &target,
+        headers,
+        body: b"",
+    };
+    let unauthorized = |why: &str| {
+        tracing::info!(%path, why, "authorized fetch refused a GET");
+        AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("This server requires signed fetches (authorized fetch): {why}"),
+        )
+    };
+    let claimed = super::signatures::claimed_key(&parts).map_err(|e| unauthorized(&e.to_string()))?;
+    let (key, signer) = state
+        .federation
+        .public_key(&claimed.key_id, false)
+        .await
+        .map_err(|e| unauthorized(&e.to_string()))?;
+    let now = chrono::Utc::now().timestamp();
+    if super::signatures::verify(&parts, &key, now).is_err() {
+        return Err(unauthorized("the signature does not verify"));
+    }
+    if !moderation::policy(&state.ctx).await?.allows(&signer.domain) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Your server is blocked here.",
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- WebFinger and friends
+
+#[derive(Deserialize)]
+struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Link {
+    rel: &'static str,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    href: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Jrd {
+    subject: String,
+    aliases: Vec<String>,
+    links: Vec<Link>,
+}
+
+/// Finds the local actor a WebFinger resource names: `acct:handle@domain`,
+/// the actor URL, or the profile page.
+async fn resolve_resource(state: &AppState, resource: &str) -> Result<Option<Actor>, AppError> {
+    let config = &state.ctx.config;
+    let domain = config.domain();
+    let handle = if let Some(acct) = resource.strip_prefix("acct:") {
+        let acct = acct.trim_start_matches('@');
+        match acct.rsplit_once('@') {
+            Some((h, d)) if d.eq_ignore_ascii_case(&domain) => h.to_ascii_lowercase(),
+            _ => return Ok(None),
+        }
+    } else if let Some(path) = resource.strip_prefix(&config.url("")) {
+        match path.trim_end_matches('/') {
+            "" => return Ok(coop::get_coop(&state.ctx).await?),
+            INSTANCE_ACTOR_PATH => coop::INSTANCE_ACTOR_HANDLE.to_string(),
+            p => match p.strip_prefix("/actors/") {
+                Some(h) => h.to_string(),
+                None => return Ok(None),
+            },
+        }
+    } else {
+        return Ok(None);
+    };
+    let mut conn = state.ctx.db.conn().await?;
+    Ok(actors::find_local_by_handle(&mut conn, &handle).await?)
+}
+
+async fn webfinger(
+    State(state): State<AppState>,
+    Query(q): Query<WebfingerQuery>,
+) -> Result<Response, AppError> {
+    let Some(resource) = q.resource.filter(|r| !r.is_empty()) else {
+        return Err(AppError::bad_request(
+            "Give ?resource=acct:handle@domain or an actor URL.",
+        ));
+    };
+    let Some(actor) = resolve_resource(&state, &resource).await? else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No account {resource} here."),
+        ));
+    };
+    let config = &state.ctx.config;
+    let profile = config.url("/");
+    let jrd = Jrd {
+        subject: format!("acct:{}@{}", actor.handle, config.domain()),
+        aliases: vec![actor.ap_id.clone(), profile.clone()],
+        links: vec![
+            Link {
+                rel: "self",
+                kind: Some(AP_CONTENT_TYPE),
+                href: Some(actor.ap_id.clone()),
+                template: None,
+            },
+            Link {
+                rel: "http://webfinger.net/rel/profile-page",
+                kind: Some("text/html"),
+                href: Some(profile),
+                template: None,
+            },
+            Link {
+                rel: "http://ostatus.org/schema/1.0/subscribe",
+                kind: None,
+                href: None,
+                template: Some(config.url("/authorize_interaction?uri={uri}")),
+            },
+        ],
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jrd+json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+        Json(jrd),
+    )
+        .into_response())
+}
+
+async fn host_meta(State(state): State<AppState>) -> Response {
+    let template = state.ctx.config.url("/.well-known/webfinger?resource={uri}");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{template}\"/>\n</XRD>\n"
+    );
+    (
+        [(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+async fn nodeinfo_links(State(state): State<AppState>) -> Json<Value> {
+    let c = &state.ctx.config;
+    Json(serde_json::json!({
+        "links": [
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": c.url("/nodeinfo/2.0")},
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": c.url("/nodeinfo/2.1")},
+            // FEP-2677: where to find the instance actor.
+            {"rel": "https://www.w3.org/ns/activitystreams#Application", "href": c.url(INSTANCE_ACTOR_PATH)}
+        ]
+    }))
+}
+
+async fn nodeinfo(State(state): State<AppState>, Path(version): Path<String>) -> Result<Response, AppError> {
+    let version = version.trim_end_matches(".json");
+    if version != "2.0" && version != "2.1" {
+        return Err(AppError::not_found());
+    }
+    let mut conn = state.ctx.db.conn().await?;
+    let users = crate::db::queries::accounts::count_users(&mut conn).await?;
+    let posts = content::count_local(&mut conn, crate::service::news::KIND).await?;
+    let coop = coop::get_coop(&state.ctx).await?;
+    let c = &state.ctx.config;
+    let mut software = serde_json::json!({"name": "intercoop", "version": env!("CARGO_PKG_VERSION")});
+    if version == "2.1" {
+        software["repository"] = Value::String(env!("CARGO_PKG_REPOSITORY").into());
+    }
+    let body = serde_json::json!({
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": false,
+        "usage": {"users": {"total": users, "activeMonth": users, "activeHalfyear": users}, "localPosts": posts},
+        "metadata": {
+            "nodeName": coop.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+            "nodeDescription": coop.as_ref().map(|c| c.summary.clone()).unwrap_or_default(),
+            "roles": c.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "coop": coop.as_ref().map(|c| format!("@{}@{}", c.handle, c.domain)),
+        }
+    });
+    let profile =
+        format!("application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/{version}#\"");
+    Ok(([(header::CONTENT_TYPE, profile)], Json(body)).into_response())
+}
+
+// ---------------------------------------------------------------- actors and collections
+
+async fn local_actor(state: &AppState, handle: &str) -> Result<Actor, AppError> {
+    let mut conn = state.ctx.db.conn().await?;
+    actors::find_local_by_handle(&mut conn, handle)
+        .await?
+        .filter(|a| a.kind != "Application")
+        .ok_or_else(AppError::not_found)
+}
+
+fn render_actor(state: &AppState, a: &Actor) -> Response {
+    let c = &state.ctx.config;
+    ap_json(&json::actor(a, &c.url("/"), &c.url("/inbox")))
+}
+
+async fn actor(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let a = local_actor(&state, &handle).await?;
+    if !wants_activity_json(&headers) {
+        return Ok(Redirect::to("/").into_response());
+    }
+    authorize_fetch(&state, &headers, &format!("/actors/{handle}")).await?;
+    Ok(render_actor(&state, &a))
+}
+
+async fn instance_actor(State(state): State<AppState>) -> Result<Response, AppError> {
+    let inst = coop::get_instance(&state.ctx).await?;
+    let id = inst.instance_actor_id.ok_or_else(AppError::not_found)?;
+    let mut conn = state.ctx.db.conn().await?;
+    let a = actors::find(&mut conn, id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(render_actor(&state, &a))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<i64>,
+}
+
+fn collection(id: String, total: i64, paged: bool) -> OrderedCollection {
+    let last_page = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    OrderedCollection {
+        context: json::AS_CONTEXT,
+        first: paged.then(|| format!("{id}?page=1")),
+        last: paged.then(|| format!("{id}?page={last_page}")),
+        id,
+        kind: "OrderedCollection",
+        total_items: total,
+        ordered_items: (!paged).then(Vec::new),
+    }
+}
+
+fn page(id: &str, n: i64, total: i64, items: Vec<Value>) -> OrderedCollectionPage {
+    let last_page = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    OrderedCollectionPage {
+        context: json::AS_CONTEXT,
+        id: format!("{id}?page={n}"),
+        kind: "OrderedCollectionPage",
+        part_of: id.to_string(),
+        total_items: total,
+        ordered_items: items,
+        next: (n < last_page).then(|| format!("{id}?page={}", n + 1)),
+        prev: (n > 1).then(|| format!("{id}?page={}", n - 1)),
+    }
+}
+
+async fn outbox(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let a = local_actor(&state, &handle).await?;
+    authorize_fetch(&state, &headers, &format!("/actors/{handle}/outbox")).await?;
+    let id = format!("{}/outbox", a.ap_id);
+    let mut conn = state.ctx.db.conn().await?;
+    let total = fed_q::count_public_outbox(&mut conn, a.id).await?;
+    match q.page {
+        None => Ok(ap_json(&collection(id, total, true))),
+        Some(n) => {
+            let n = n.max(1);
+            let items = fed_q::public_outbox(&mut conn, a.id, (n - 1) * PAGE_SIZE, PAGE_SIZE)
+                .await?
+                .into_iter()
+                .filter_map(|o| serde_json::from_str::<Value>(&o.json).ok())
+                .map(|mut v| {
+                    if let Some(m) = v.as_object_mut() {
+                        m.remove("@context");
+                    }
+                    v
+                })
+                .collect();
+            Ok(ap_json(&page(&id, n, total, items)))
+        }
+    }
+}
+
+async fn follow_collection(
+    state: &AppState,
+    handle: &str,
+    q: PageQuery,
+    headers: &HeaderMap,
+    followers: bool,
+) -> Result<Response, AppError> {
+    let a = local_actor(state, handle).await?;
+    let suffix = if followers { "followers" } else { "following" };
+    authorize_fetch(state, headers, &format!("/actors/{handle}/{suffix}")).await?;
+    let id = format!("{}/{suffix}", a.ap_id);
+    let mut conn = state.ctx.db.conn().await?;
+    let total = if followers {
+        fed_q::count_followers(&mut conn, a.id).await?
+    } else {
+        fed_q::count_following(&mut conn, a.id).await?
+    };
+    match q.page {
+        None => Ok(ap_json(&collection(id, total, true))),
+        Some(n) => {
+            let n = n.max(1);
+            let list = if followers {
+                fed_q::followers(&mut conn, a.id, (n - 1) * PAGE_SIZE, PAGE_SIZE).await?
+            } else {
+                fed_q::following(&mut conn, a.id, (n - 1) * PAGE_SIZE, PAGE_SIZE).await?
+            };
+            let items = list.into_iter().map(|a| Value::String(a.ap_id)).collect();
+            Ok(ap_json(&page(&id, n, total, items)))
+        }
+    }
+}
+
+async fn followers(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    follow_collection(&state, &handle, q, &headers, true).await
+}
+
+async fn following(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    follow_collection(&state, &handle, q, &headers, false).await
+}
+
+async fn featured(State(state): State<AppState>, Path(handle): Path<String>) -> Result<Response, AppError> {
+    let a = local_actor(&state, &handle).await?;
+    Ok(ap_json(&collection(format!("{}/featured", a.ap_id), 0, false)))
+}
+
+/// A public activity we sent, by id.
+async fn activity(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    authorize_fetch(&state, &headers, &format!("/activities/{id}")).await?;
+    let ap_id = state.ctx.config.url(&format!("/activities/{id}"));
+    let mut conn = state.ctx.db.conn().await?;
+    let item = fed_q::find_outbox_by_ap_id(&mut conn, &ap_id)
+        .await?
+        .filter(|o| o.public)
+        .ok_or_else(AppError::not_found)?;
+    let v: Value = serde_json::from_str(&item.json)
+        .map_err(|e| AppError::from(crate::service::ServiceError::Internal(e.to_string())))?;
+    Ok(ap_json(&v))
+}
+
+/// The news Article as ActivityPub JSON (or a Tombstone, 410, once deleted).
+pub async fn article_response(
+    state: &AppState,
+    object: &crate::db::models::Object,
+) -> Result<Response, AppError> {
+    if object.deleted_at.is_some() {
+        let mut r = ap_json(&json::tombstone(object));
+        *r.status_mut() = StatusCode::GONE;
+        return Ok(r);
+    }
+    let mut conn = state.ctx.db.conn().await?;
+    let author = actors::find(&mut conn, object.author_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let mut doc = serde_json::to_value(json::article(object, &author))
+        .map_err(|e| AppError::from(crate::service::ServiceError::Internal(e.to_string())))?;
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("@context".into(), json::context());
+    }
+    Ok(ap_json(&doc))
+}
+
+/// The subscribe template of our WebFinger: someone asks to interact with a
+/// URI from this instance. Co-op instances have no personal timelines, so
+/// local URIs open directly and remote ones are explained.
+async fn authorize_interaction(
+    State(state): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let uri = q.get("uri").cloned().unwrap_or_default();
+    if uri.starts_with(&state.ctx.config.url("/")) {
+        let path = uri.trim_start_matches(&state.ctx.config.url(""));
+        return Redirect::to(path).into_response();
+    }
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "This is a co-op's instance: it has no personal accounts to follow or reply from. Open the link on your own fediverse server instead.",
+    )
+    .into_response()
+}
+
+/// Used by the web page's "Follow from your fediverse account": looks up the
+/// visitor's server with WebFinger and returns its subscribe template filled
+/// with our actor.
+pub async fn remote_follow_url(
+    fed: &Arc<Federation>,
+    handle: &str,
+    actor_id: &str,
+) -> Result<String, String> {
+    let handle = handle.trim().trim_start_matches('@');
+    let (user, domain) = handle
+        .split_once('@')
+        .filter(|(u, d)| !u.is_empty() && !d.is_empty() && !d.contains('/'))
+        .ok_or_else(|| "Enter your full fediverse address, such as @you@mastodon.social.".to_string())?;
+    let scheme = if fed.fetcher.allow_private() {
+        "http"
+    } else {
+        "https"
+    };
+    let url = format!("{scheme}://{domain}/.well-known/webfinger?resource=acct:{user}@{domain}");
+    let jrd = fed
+        .fetcher
+        .get_json(&url, None)
+        .await
+        .map_err(|e| format!("Could not find {handle}: {e}. Check the address."))?;
+    let template = jrd
+        .get("links")
+        .and_then(|l| l.as_array())
+        .and_then(|links| {
+            links.iter().find_map(|l| {
+                (l.get("rel").and_then(Value::as_str) == Some("http://ostatus.org/schema/1.0/subscribe"))
+                    .then(|| l.get("template").and_then(Value::as_str).map(String::from))
+                    .flatten()
+            })
+        })
+        .ok_or_else(|| {
+            format!("{domain} does not offer remote follow: search for the co-op's address there instead.")
+        })?;
+    let target = template.replace("{uri}", &url_encode(actor_id));
+    match url::Url::parse(&target) {
+        Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && fed.fetcher.allow_private()) => {
+            Ok(u.to_string())
+        }
+        _ => Err(format!("{domain} gave an unusable follow link.")),
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

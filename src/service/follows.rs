@@ -1,0 +1,120 @@
+//! Followers of the co-op: remote Follow requests, Undo, and an admin
+//! removing a follower. Each change writes its outgoing event (the Accept or
+//! Reject to send) in the same transaction.
+
+use super::{Ctx, ServiceError, ServiceResult};
+use crate::db::models::Actor;
+use crate::db::queries::{accounts as accounts_q, actors, federation as fed_q};
+
+pub const EVENT_ACCEPTED: &str = "follow.accepted";
+pub const EVENT_REJECTED: &str = "follow.rejected";
+
+/// A remote actor asks to follow a local one. Public co-op actors accept at
+/// once; the Accept is queued with the follow row.
+pub async fn receive_follow(
+    ctx: &Ctx,
+    follower: &Actor,
+    followed: &Actor,
+    follow_id: &str,
+) -> ServiceResult<()> {
+    if !followed.local {
+        return Err(ServiceError::invalid(
+            "object",
+            "Only local actors can be followed here.",
+        ));
+    }
+    let mut tx = ctx.db.begin().await?;
+    fed_q::upsert_follow(&mut tx, follower.id, followed.id, "accepted", Some(follow_id)).await?;
+    // The detail carries the Follow id the Accept must name.
+    fed_q::push_event(
+        &mut tx,
+        EVENT_ACCEPTED,
+        follower.id,
+        &format!("{}\n{}", followed.id, follow_id),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "new follower");
+    Ok(())
+}
+
+/// Undo(Follow): the follower leaves.
+pub async fn receive_unfollow(ctx: &Ctx, follower: &Actor, followed: &Actor) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    let n = fed_q::delete_follow(&mut conn, follower.id, followed.id).await?;
+    if n > 0 {
+        tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "follower left");
+    }
+    Ok(n > 0)
+}
+
+/// Undo naming only the Follow's id.
+pub async fn receive_unfollow_by_id(ctx: &Ctx, follower: &Actor, follow_id: &str) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    let n = fed_q::delete_follow_by_ap_id(&mut conn, follower.id, follow_id).await?;
+    Ok(n > 0)
+}
+
+/// Accept or Reject of a Follow we sent.
+pub async fn receive_follow_answer(
+    ctx: &Ctx,
+    followed: &Actor,
+    local: &Actor,
+    accepted: bool,
+) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    if fed_q::find_follow(&mut conn, local.id, followed.id)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    if accepted {
+        fed_q::upsert_follow(&mut conn, local.id, followed.id, "accepted", None).await?;
+    } else {
+        fed_q::delete_follow(&mut conn, local.id, followed.id).await?;
+    }
+    Ok(())
+}
+
+/// An admin removes a follower: the follow ends and the follower's server is
+/// told with Reject(Follow), as Mastodon does for "remove from followers".
+pub async fn remove_follower(
+    ctx: &Ctx,
+    by_user: i64,
+    followed: &Actor,
+    follower_id: i64,
+) -> ServiceResult<()> {
+    let mut tx = ctx.db.begin().await?;
+    let follow = fed_q::find_follow(&mut tx, follower_id, followed.id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("This account does not follow the co-op.".into()))?;
+    fed_q::delete_follow(&mut tx, follower_id, followed.id).await?;
+    let follow_id = follow.ap_id.unwrap_or_default();
+    fed_q::push_event(
+        &mut tx,
+        EVENT_REJECTED,
+        follower_id,
+        &format!("{}\n{follow_id}", followed.id),
+    )
+    .await?;
+    let follower = actors::find(&mut tx, follower_id)
+        .await?
+        .map(|a| a.ap_id)
+        .unwrap_or_default();
+    accounts_q::audit(&mut tx, Some(by_user), "follower.remove", &follower).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn list_followers(
+    ctx: &Ctx,
+    followed: &Actor,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<(Vec<Actor>, i64)> {
+    let mut conn = ctx.db.conn().await?;
+    let total = fed_q::count_followers(&mut conn, followed.id).await?;
+    let list = fed_q::followers(&mut conn, followed.id, page.max(0) * per_page, per_page).await?;
+    Ok((list, total))
+}

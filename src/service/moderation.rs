@@ -1,0 +1,176 @@
+//! Which servers this instance federates with: domain blocks, and the
+//! allow-list mode for closed co-op networks.
+
+use super::{Ctx, ServiceError, ServiceResult};
+use crate::db::models::DomainBlock;
+use crate::db::queries::{accounts as accounts_q, federation as fed_q, instance};
+
+/// Federation rules, loaded once per check.
+#[derive(Debug, Clone, Default)]
+pub struct DomainPolicy {
+    pub allowlist_mode: bool,
+    pub blocked: Vec<String>,
+    pub allowed: Vec<String>,
+}
+
+/// The host without port, lowercased.
+pub fn bare_host(host: &str) -> String {
+    let h = host.trim().to_ascii_lowercase();
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_string();
+    }
+    match h.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => {
+            name.to_string()
+        }
+        _ => h,
+    }
+}
+
+fn matches(rule: &str, host: &str) -> bool {
+    host == rule || host.ends_with(&format!(".{rule}"))
+}
+
+impl DomainPolicy {
+    /// Whether we exchange activities with this host (port ignored).
+    pub fn allows(&self, host: &str) -> bool {
+        let host = bare_host(host);
+        if self.blocked.iter().any(|r| matches(r, &host)) {
+            return false;
+        }
+        !self.allowlist_mode || self.allowed.iter().any(|r| matches(r, &host))
+    }
+
+    pub fn allows_url(&self, url: &str) -> bool {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| self.allows(h)))
+            .unwrap_or(false)
+    }
+}
+
+pub async fn policy(ctx: &Ctx) -> ServiceResult<DomainPolicy> {
+    let mut conn = ctx.db.conn().await?;
+    let inst = instance::get_or_create(&mut conn).await?;
+    let rules = fed_q::list_domain_rules(&mut conn).await?;
+    Ok(DomainPolicy {
+        allowlist_mode: inst.federation_mode == "allowlist",
+        blocked: rules
+            .iter()
+            .filter(|r| r.mode == "block")
+            .map(|r| r.domain.clone())
+            .collect(),
+        allowed: rules
+            .iter()
+            .filter(|r| r.mode == "allow")
+            .map(|r| r.domain.clone())
+            .collect(),
+    })
+}
+
+pub async fn list_rules(ctx: &Ctx) -> ServiceResult<Vec<DomainBlock>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(fed_q::list_domain_rules(&mut conn).await?)
+}
+
+fn check_domain(raw: &str) -> ServiceResult<String> {
+    let d = bare_host(
+        raw.trim()
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/'),
+    );
+    let ok = !d.is_empty()
+        && d.len() <= 253
+        && d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if !ok {
+        return Err(ServiceError::invalid(
+            "domain",
+            "Enter a domain such as social.example (no https://, no path).",
+        ));
+    }
+    Ok(d)
+}
+
+/// Blocks a domain: inbound refused, outbound stopped, existing follows dropped.
+pub async fn block_domain(ctx: &Ctx, by_user: i64, domain: &str, reason: &str) -> ServiceResult<String> {
+    let domain = check_domain(domain)?;
+    let mut tx = ctx.db.begin().await?;
+    fed_q::add_domain_rule(&mut tx, &domain, "block", reason.trim()).await?;
+    for actor_id in fed_q::actors_of_domain(&mut tx, &domain).await? {
+        fed_q::delete_follows_of(&mut tx, actor_id).await?;
+    }
+    fed_q::cancel_deliveries_to_host(&mut tx, &domain).await?;
+    accounts_q::audit(&mut tx, Some(by_user), "domain.block", &domain).await?;
+    tx.commit().await?;
+    tracing::info!(%domain, "domain blocked");
+    Ok(domain)
+}
+
+pub async fn allow_domain(ctx: &Ctx, by_user: i64, domain: &str) -> ServiceResult<String> {
+    let domain = check_domain(domain)?;
+    let mut conn = ctx.db.conn().await?;
+    fed_q::add_domain_rule(&mut conn, &domain, "allow", "").await?;
+    accounts_q::audit(&mut conn, Some(by_user), "domain.allow", &domain).await?;
+    Ok(domain)
+}
+
+pub async fn remove_rule(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    fed_q::remove_domain_rule(&mut conn, id).await?;
+    accounts_q::audit(&mut conn, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
+    Ok(())
+}
+
+/// Switches between open federation and the allow-list; entering allow-list
+/// mode drops follows from servers not on the list.
+pub async fn set_allowlist_mode(ctx: &Ctx, by_user: i64, on: bool) -> ServiceResult<()> {
+    let mut tx = ctx.db.begin().await?;
+    instance::set_federation_mode(&mut tx, if on { "allowlist" } else { "open" }).await?;
+    accounts_q::audit(
+        &mut tx,
+        Some(by_user),
+        "federation.mode",
+        if on { "allowlist" } else { "open" },
+    )
+    .await?;
+    tx.commit().await?;
+    if on {
+        let policy = policy(ctx).await?;
+        let mut conn = ctx.db.conn().await?;
+        for actor in crate::db::queries::actors::list_remote(&mut conn).await? {
+            if !policy.allows(&actor.domain) {
+                fed_q::delete_follows_of(&mut conn, actor.id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_subdomains_and_ports() {
+        let p = DomainPolicy {
+            blocked: vec!["bad.example".into()],
+            ..Default::default()
+        };
+        assert!(!p.allows("bad.example"));
+        assert!(!p.allows("social.bad.example:8443"));
+        assert!(p.allows("notbad.example"));
+        let closed = DomainPolicy {
+            allowlist_mode: true,
+            allowed: vec!["coops.example".into()],
+            ..Default::default()
+        };
+        assert!(closed.allows("a.coops.example"));
+        assert!(!closed.allows("mastodon.example"));
+        assert_eq!(bare_host("[::1]:8080"), "::1");
+        assert_eq!(bare_host("Host.Example:443"), "host.example");
+        assert!(check_domain("https://x.example/").is_ok());
+        assert!(check_domain("a b").is_err());
+    }
+}

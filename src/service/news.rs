@@ -1,0 +1,381 @@
+//! News: the co-op's articles. Each change is written with its outgoing event
+//! (`news.created`, `news.updated`, `news.deleted`) in one transaction; the
+//! federation worker turns the events into Create, Update and Delete for the
+//! followers. This module knows nothing of ActivityPub.
+
+use super::types::optional_url;
+use super::{coop, Ctx, ServiceError, ServiceResult};
+use crate::db::models::{NewObject, Object};
+use crate::db::now;
+use crate::db::queries::{accounts as accounts_q, content, federation as fed_q};
+
+pub const KIND: &str = "news";
+pub const EVENT_CREATED: &str = "news.created";
+pub const EVENT_UPDATED: &str = "news.updated";
+pub const EVENT_DELETED: &str = "news.deleted";
+
+/// What an editor types.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewsInput {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    /// Markdown.
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub image_url: String,
+    #[serde(default)]
+    pub image_alt: String,
+}
+
+/// Markdown to HTML, then sanitised: only the tags every fediverse server
+/// keeps (Mastodon strips the rest), links made safe.
+pub fn render_markdown(source: &str) -> String {
+    let mut options = pulldown_cmark::Options::empty();
+    options.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+    let parser = pulldown_cmark::Parser::new_ext(source, options);
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    sanitize_html(&html)
+}
+
+/// The HTML allowed in content, local or remote.
+pub fn sanitize_html(html: &str) -> String {
+    ammonia::Builder::default()
+        .tags(
+            [
+                "p",
+                "br",
+                "a",
+                "strong",
+                "em",
+                "b",
+                "i",
+                "del",
+                "s",
+                "ul",
+                "ol",
+                "li",
+                "blockquote",
+                "code",
+                "pre",
+                "h2",
+                "h3",
+                "h4",
+                "span",
+            ]
+            .into_iter()
+            .collect(),
+        )
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .clean(html)
+        .to_string()
+}
+
+/// Plain text of the first paragraph, for the summary Mastodon shows under
+/// an Article's title.
+pub fn first_paragraph(source: &str) -> String {
+    let para = source
+        .split("\n\n")
+        .map(str::trim)
+        .find(|p| !p.is_empty() && !p.starts_with('#'))
+        .unwrap_or("");
+    let text = ammonia::Builder::empty()
+        .clean(&render_markdown(para))
+        .to_string();
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let decoded = text
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"");
+    if decoded.chars().count() > 280 {
+        let cut: String = decoded.chars().take(277).collect();
+        format!("{}...", cut.trim_end())
+    } else {
+        decoded
+    }
+}
+
+/// A URL-friendly slug from a title: lowercase ASCII words joined by dashes.
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars() {
+        let c = match c {
+            'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            c => c.to_ascii_lowercase(),
+        };
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 60 {
+            break;
+        }
+    }
+    let slug = slug.trim_matches('-').to_string();
+    if slug.is_empty() {
+        "news".into()
+    } else {
+        slug
+    }
+}
+
+struct Checked {
+    title: String,
+    summary: String,
+    source: String,
+    html: String,
+    image_url: Option<String>,
+    image_alt: Option<String>,
+}
+
+fn check(input: &NewsInput) -> ServiceResult<Checked> {
+    let title = input.title.trim().to_string();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ServiceError::invalid(
+            "title",
+            "Give the news a title of 1 to 200 characters.",
+        ));
+    }
+    let source = input.body.trim().to_string();
+    if source.is_empty() {
+        return Err(ServiceError::invalid("body", "Write the news text."));
+    }
+    if source.len() > 100_000 {
+        return Err(ServiceError::invalid(
+            "body",
+            "The text is too long: keep it under 100,000 characters.",
+        ));
+    }
+    let mut summary = input.summary.split_whitespace().collect::<Vec<_>>().join(" ");
+    if summary.is_empty() {
+        summary = first_paragraph(&source);
+    }
+    if summary.chars().count() > 500 {
+        return Err(ServiceError::invalid(
+            "summary",
+            "Keep the summary under 500 characters: it is what Mastodon shows.",
+        ));
+    }
+    let image_url = optional_url("image_url", &input.image_url)?;
+    let image_alt = Some(input.image_alt.trim().to_string()).filter(|a| !a.is_empty() && image_url.is_some());
+    Ok(Checked {
+        html: render_markdown(&source),
+        title,
+        summary,
+        source,
+        image_url,
+        image_alt,
+    })
+}
+
+/// Publishes news as the co-op. Returns the stored object.
+pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> ServiceResult<Object> {
+    let checked = check(input)?;
+    let coop = coop::get_coop(ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let mut tx = ctx.db.begin().await?;
+    let base = slugify(&checked.title);
+    let mut slug = base.clone();
+    let mut n = 2;
+    while content::slug_taken(&mut tx, KIND, &slug).await? {
+        slug = format!("{base}-{n}");
+        n += 1;
+    }
+    let at = now();
+    // The ap_id needs the row id's slug; a unique placeholder until then.
+    let placeholder = format!("urn:intercoop:pending:{}", crate::crypto::random_token());
+    let id = content::insert(
+        &mut tx,
+        &NewObject {
+            ap_id: placeholder,
+            kind: KIND.into(),
+            ap_type: "Article".into(),
+            author_id: coop.id,
+            visibility: "public".into(),
+            title: checked.title,
+            summary: checked.summary,
+            content_html: checked.html,
+            source: Some(checked.source),
+            slug: Some(slug.clone()),
+            image_url: checked.image_url,
+            image_alt: checked.image_alt,
+            local: true,
+            published_at: Some(at),
+            created_at: at,
+            ..Default::default()
+        },
+    )
+    .await?;
+    content::set_ap_id(&mut tx, id, &ctx.config.url(&format!("/news/{slug}"))).await?;
+    fed_q::push_event(&mut tx, EVENT_CREATED, id, "").await?;
+    accounts_q::audit(&mut tx, Some(by_user), "news.publish", &slug).await?;
+    let object = content::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("news vanished after insert".into()))?;
+    tx.commit().await?;
+    tracing::info!(slug = %slug, "news published");
+    Ok(object)
+}
+
+pub async fn get_news(ctx: &Ctx, slug: &str) -> ServiceResult<Object> {
+    let mut conn = ctx.db.conn().await?;
+    content::find_local_by_slug(&mut conn, KIND, slug)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no news at /news/{slug}.")))
+}
+
+pub async fn get_news_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Object> {
+    let mut conn = ctx.db.conn().await?;
+    content::find(&mut conn, id)
+        .await?
+        .filter(|o| o.kind == KIND && o.local)
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no news with id {id}.")))
+}
+
+pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Vec<Object>, i64)> {
+    let mut conn = ctx.db.conn().await?;
+    let total = content::count_local(&mut conn, KIND).await?;
+    let items = content::list_local(&mut conn, KIND, page.max(0) * per_page, per_page).await?;
+    Ok((items, total))
+}
+
+pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) -> ServiceResult<Object> {
+    let checked = check(input)?;
+    let existing = get_news_by_id(ctx, id).await?;
+    if existing.deleted_at.is_some() {
+        return Err(ServiceError::NotFound("This news was deleted.".into()));
+    }
+    let mut tx = ctx.db.begin().await?;
+    content::update_content(
+        &mut tx,
+        id,
+        &content::ContentChange {
+            title: &checked.title,
+            summary: &checked.summary,
+            content_html: &checked.html,
+            source: &checked.source,
+            image_url: checked.image_url.as_deref(),
+            image_alt: checked.image_alt.as_deref(),
+        },
+    )
+    .await?;
+    fed_q::push_event(&mut tx, EVENT_UPDATED, id, "").await?;
+    accounts_q::audit(
+        &mut tx,
+        Some(by_user),
+        "news.update",
+        existing.slug.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let object = content::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("news vanished".into()))?;
+    tx.commit().await?;
+    Ok(object)
+}
+
+/// Deletes news: the row stays as a tombstone so that its URL answers 410 and
+/// followers get a Delete.
+pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> {
+    let existing = get_news_by_id(ctx, id).await?;
+    if existing.deleted_at.is_some() {
+        return Ok(());
+    }
+    let mut tx = ctx.db.begin().await?;
+    content::mark_deleted(&mut tx, id).await?;
+    fed_q::push_event(&mut tx, EVENT_DELETED, id, "").await?;
+    accounts_q::audit(
+        &mut tx,
+        Some(by_user),
+        "news.delete",
+        existing.slug.as_deref().unwrap_or(""),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Likes, boosts and replies received for an object.
+pub struct Counts {
+    pub likes: i64,
+    pub announces: i64,
+    pub replies: i64,
+}
+
+pub async fn counts(ctx: &Ctx, object: &Object) -> ServiceResult<Counts> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(Counts {
+        likes: content::count_reactions(&mut conn, object.id, "like").await?,
+        announces: content::count_reactions(&mut conn, object.id, "announce").await?,
+        replies: content::count_replies(&mut conn, &object.ap_id).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_is_rendered_and_sanitised() {
+        let html = render_markdown(
+            "Hello **co-op**\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1)) [y](https://a.example)",
+        );
+        assert!(html.contains("<strong>co-op</strong>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("javascript:"));
+        assert!(html.contains("href=\"https://a.example\""));
+        assert!(html.contains("rel=\"nofollow noopener noreferrer\""));
+    }
+
+    #[test]
+    fn summary_and_slug() {
+        assert_eq!(
+            first_paragraph("# Title\n\nThe harvest is **in** & good.\n\nMore."),
+            "The harvest is in & good."
+        );
+        assert_eq!(slugify("Assemblée générale 2026!"), "assemblee-generale-2026");
+        assert_eq!(slugify("!!!"), "news");
+    }
+
+    #[test]
+    fn inputs_are_checked() {
+        let ok = NewsInput {
+            title: "Harvest".into(),
+            body: "It is in.".into(),
+            ..Default::default()
+        };
+        assert_eq!(check(&ok).unwrap().summary, "It is in.");
+        let no_title = NewsInput {
+            title: " ".into(),
+            ..ok.clone()
+        };
+        assert!(matches!(
+            check(&no_title),
+            Err(ServiceError::Invalid { field: "title", .. })
+        ));
+        let bad_image = NewsInput {
+            image_url: "data:x".into(),
+            ..ok
+        };
+        assert!(matches!(
+            check(&bad_image),
+            Err(ServiceError::Invalid {
+                field: "image_url",
+                ..
+            })
+        ));
+    }
+}
