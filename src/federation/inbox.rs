@@ -141,6 +141,17 @@ async fn receive(
         Ok(a) => a,
         Err(msg) => return reject(StatusCode::UNAUTHORIZED, "unauthorized", msg),
     };
+    let signature = headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !fed.first_use_of_signature(signature, chrono::Utc::now().timestamp()) {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "This signature was already used (a replay).".into(),
+        );
+    }
     if signer.ap_id != actor_id {
         return reject(
             StatusCode::UNAUTHORIZED,
@@ -216,6 +227,45 @@ async fn verify(fed: &Arc<Federation>, parts: &RequestParts<'_>, key_id: &str) -
         }
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Keeps posts from actors a local actor follows, and replies to our posts.
+async fn store_post_if_wanted(fed: &Arc<Federation>, signer: &Actor, a: &Incoming) -> Result<(), Handled> {
+    let ctx = &fed.ctx;
+    let Some(Value::Object(o)) = &a.object else {
+        return Ok(());
+    };
+    let text = |k: &str| o.get(k).and_then(Value::as_str).map(String::from);
+    let in_reply_to = o.get("inReplyTo").and_then(|v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) => m.get("id").and_then(Value::as_str).map(String::from),
+        _ => None,
+    });
+    let ours = in_reply_to
+        .as_deref()
+        .is_some_and(|r| r.starts_with(&ctx.config.url("/")));
+    let followed = match crate::service::coop::get_coop(ctx).await? {
+        Some(coop) => follows::is_following(ctx, &coop, signer).await?,
+        None => false,
+    };
+    if !ours && !followed {
+        tracing::debug!(actor = %signer.ap_id, "post from an actor nobody here follows; not stored");
+        return Ok(());
+    }
+    let post = remote::RemotePost {
+        ap_id: text("id").unwrap_or_default(),
+        ap_type: text("type").unwrap_or_else(|| "Note".into()),
+        title: text("name").unwrap_or_default(),
+        summary: text("summary").unwrap_or_default(),
+        content_html: text("content").unwrap_or_default(),
+        url: o.get("url").and_then(json::first_url),
+        in_reply_to,
+        published_at: text("published")
+            .and_then(|p| chrono::DateTime::parse_from_rfc3339(&p).ok())
+            .map(|d| d.naive_utc()),
+    };
+    remote::store_post(ctx, signer, post).await?;
+    Ok(())
 }
 
 enum Handled {
@@ -345,10 +395,16 @@ async fn handle_activity(
                 ("Delete", _) if object_id == signer.ap_id => {
                     remote::remove_actor(ctx, signer).await?;
                 }
-                // Notes and replies are stored by the content module; here the
-                // activity is logged (and so de-duplicated) by the caller.
+                ("Delete", _) => {
+                    remote::delete_post(ctx, signer, &object_id).await?;
+                }
+                ("Create" | "Update", "Article" | "Note" | "Page") => {
+                    store_post_if_wanted(fed, signer, a).await?;
+                }
+                // Other content (events, polls, questions) is logged, and so
+                // de-duplicated, by the caller until its module handles it.
                 _ => {
-                    tracing::info!(%kind, %object_type, object = %object_id, "content activity received");
+                    tracing::info!(%kind, %object_type, object = %object_id, "content activity logged");
                 }
             }
         }

@@ -29,6 +29,9 @@ pub struct Federation {
     /// Local actors' signing keys by actor row id.
     private_keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
     instance_signer: Mutex<Option<Arc<(PrivateKey, String)>>>,
+    /// Signatures already accepted, with when: the same signature twice is a
+    /// replay (a peer's retry signs anew), refused even inside the Date window.
+    seen_signatures: Mutex<HashMap<String, i64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +59,7 @@ impl Federation {
             public_keys: Mutex::new(HashMap::new()),
             private_keys: Mutex::new(HashMap::new()),
             instance_signer: Mutex::new(None),
+            seen_signatures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -80,6 +84,15 @@ impl Federation {
     pub async fn get(&self, url: &str) -> Result<serde_json::Value, FetchError> {
         let signer = self.instance_signer().await;
         self.fetcher.get_json(url, signer.as_deref()).await
+    }
+
+    /// Remembers a verified signature; false if it was already used.
+    pub fn first_use_of_signature(&self, signature: &str, now: i64) -> bool {
+        let mut seen = self.seen_signatures.lock().expect("signature cache");
+        if seen.len() > 100_000 {
+            seen.retain(|_, at| *at > now - signatures::MAX_AGE_SECS);
+        }
+        seen.insert(signature.to_string(), now).is_none()
     }
 
     /// The signing key of a local actor.

@@ -197,6 +197,39 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
                 inboxes: vec![follower.inbox.clone()],
             }
         }
+        follows::EVENT_REQUESTED => {
+            let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
+            let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
+            let local = actors::find(&mut conn, local_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("local actor gone")?;
+            let Some(remote) = actors::find(&mut conn, event.subject_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return finish(fed, event, None).await;
+            };
+            let activity = ActivityJson {
+                context: json::context(),
+                id: follow_id.to_string(),
+                kind: "Follow",
+                actor: local.ap_id.clone(),
+                object: remote.ap_id.clone(),
+                to: vec![remote.ap_id.clone()],
+                cc: vec![],
+                published: published(),
+            };
+            Outgoing {
+                ap_id: follow_id.to_string(),
+                actor_id: local.id,
+                kind: "Follow",
+                object_id: None,
+                json: serde_json::to_string(&activity).map_err(|e| e.to_string())?,
+                public: false,
+                inboxes: vec![remote.inbox.clone()],
+            }
+        }
         crate::service::coop::EVENT_PROFILE_UPDATED => {
             let Some(actor) = actors::find(&mut conn, event.subject_id)
                 .await

@@ -157,6 +157,14 @@ pub async fn complete_setup(ctx: &Ctx, token: &str, input: SetupInput) -> Servic
     Ok(logged_in)
 }
 
+/// Deliveries waiting and given up, for the admin's view of the queue.
+pub async fn delivery_counts(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
+    let mut conn = ctx.db.conn().await?;
+    let pending = crate::db::queries::federation::count_deliveries_by_state(&mut conn, "pending").await?;
+    let failed = crate::db::queries::federation::count_deliveries_by_state(&mut conn, "failed").await?;
+    Ok((pending, failed))
+}
+
 async fn coop_actor_on(conn: &mut PooledConn) -> ServiceResult<Option<Actor>> {
     let inst = instance::get_or_create(conn).await?;
     match inst.coop_actor_id {

@@ -8,6 +8,51 @@ use crate::db::queries::{accounts as accounts_q, actors, federation as fed_q};
 
 pub const EVENT_ACCEPTED: &str = "follow.accepted";
 pub const EVENT_REJECTED: &str = "follow.rejected";
+/// The co-op asks to follow a remote actor (another co-op, a federation).
+pub const EVENT_REQUESTED: &str = "follow.requested";
+
+/// The co-op follows a remote actor: a pending follow until its Accept comes.
+pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor) -> ServiceResult<()> {
+    if remote.local {
+        return Err(ServiceError::invalid("actor", "That is this co-op itself."));
+    }
+    let mut tx = ctx.db.begin().await?;
+    if let Some(existing) = fed_q::find_follow(&mut tx, local.id, remote.id).await? {
+        if existing.state == "accepted" {
+            return Err(ServiceError::Conflict(format!(
+                "The co-op already follows {}.",
+                remote.ap_id
+            )));
+        }
+    }
+    let follow_id = ctx
+        .config
+        .url(&format!("/activities/{}", crate::crypto::random_token()));
+    fed_q::upsert_follow(&mut tx, local.id, remote.id, "pending", Some(&follow_id)).await?;
+    fed_q::push_event(
+        &mut tx,
+        EVENT_REQUESTED,
+        remote.id,
+        &format!("{}\n{follow_id}", local.id),
+    )
+    .await?;
+    accounts_q::audit(&mut tx, Some(by_user), "follow.request", &remote.ap_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether `follower` (local) has an accepted follow of `followed`.
+pub async fn is_following(ctx: &Ctx, follower: &Actor, followed: &Actor) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(fed_q::find_follow(&mut conn, follower.id, followed.id)
+        .await?
+        .is_some_and(|f| f.state == "accepted"))
+}
+
+pub async fn list_following(ctx: &Ctx, follower: &Actor) -> ServiceResult<Vec<(Actor, String)>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(fed_q::all_followed(&mut conn, follower.id).await?)
+}
 
 /// A remote actor asks to follow a local one. Public co-op actors accept at
 /// once; the Accept is queued with the follow row.

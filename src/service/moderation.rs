@@ -148,6 +148,20 @@ pub async fn set_allowlist_mode(ctx: &Ctx, by_user: i64, on: bool) -> ServiceRes
     Ok(())
 }
 
+/// Authorized fetch: ActivityPub GETs must be signed by an allowed server.
+pub async fn set_authorized_fetch(ctx: &Ctx, by_user: i64, on: bool) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    instance::set_authorized_fetch(&mut conn, on).await?;
+    accounts_q::audit(
+        &mut conn,
+        Some(by_user),
+        "federation.authorized_fetch",
+        if on { "on" } else { "off" },
+    )
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -308,6 +308,20 @@ pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> 
     Ok(())
 }
 
+/// Each activity sent about an object with its deliveries, oldest first.
+pub async fn federation_status(
+    ctx: &Ctx,
+    object_id: i64,
+) -> ServiceResult<Vec<(crate::db::models::OutboxItem, Vec<crate::db::models::Delivery>)>> {
+    let mut conn = ctx.db.conn().await?;
+    let mut out = Vec::new();
+    for item in fed_q::outbox_for_object(&mut conn, object_id).await? {
+        let deliveries = fed_q::deliveries_for_outbox(&mut conn, item.id).await?;
+        out.push((item, deliveries));
+    }
+    Ok(out)
+}
+
 /// Likes, boosts and replies received for an object.
 pub struct Counts {
     pub likes: i64,

@@ -86,3 +86,86 @@ pub async fn store_report(
     tracing::info!(reporter = %actor.ap_id, "report received");
     Ok(())
 }
+
+/// A post from an actor the co-op follows (another co-op's news), stored so
+/// that members see it. Its HTML is sanitised here.
+pub struct RemotePost {
+    pub ap_id: String,
+    pub ap_type: String,
+    pub title: String,
+    pub summary: String,
+    pub content_html: String,
+    pub url: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub published_at: Option<chrono::NaiveDateTime>,
+}
+
+pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    let html = crate::service::news::sanitize_html(&post.content_html);
+    if let Some(existing) = content::find_by_ap_id(&mut conn, &post.ap_id).await? {
+        if existing.author_id != author.id {
+            return Err(super::ServiceError::invalid(
+                "object",
+                "That object belongs to another actor.",
+            ));
+        }
+        content::update_content(
+            &mut conn,
+            existing.id,
+            &content::ContentChange {
+                title: &post.title,
+                summary: &post.summary,
+                content_html: &html,
+                source: "",
+                image_url: None,
+                image_alt: None,
+            },
+        )
+        .await?;
+        return Ok(());
+    }
+    let kind = if post.ap_type == "Article" { "news" } else { "note" };
+    content::insert(
+        &mut conn,
+        &crate::db::models::NewObject {
+            ap_id: post.ap_id,
+            kind: kind.into(),
+            ap_type: post.ap_type,
+            author_id: author.id,
+            in_reply_to: post.in_reply_to,
+            visibility: "public".into(),
+            title: post.title.chars().take(300).collect(),
+            summary: post.summary.chars().take(2000).collect(),
+            content_html: html,
+            url: post.url,
+            local: false,
+            published_at: post.published_at,
+            created_at: crate::db::now(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Delete of a remote post: only its author may.
+pub async fn delete_post(ctx: &Ctx, author: &Actor, ap_id: &str) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    match content::find_by_ap_id(&mut conn, ap_id).await? {
+        Some(o) if o.author_id == author.id && !o.local => {
+            content::mark_deleted(&mut conn, o.id).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Posts received from followed actors, newest first.
+pub async fn list_remote_posts(
+    ctx: &Ctx,
+    limit: i64,
+) -> ServiceResult<Vec<(crate::db::models::Object, Actor)>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(content::list_remote(&mut conn, limit).await?)
+}

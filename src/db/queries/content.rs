@@ -4,8 +4,8 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::models::{NewObject, Object};
-use crate::db::schema::{objects, reactions};
+use crate::db::models::{Actor, NewObject, Object};
+use crate::db::schema::{actors, objects, reactions};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
 
@@ -172,5 +172,19 @@ pub async fn count_replies(conn: &mut PooledConn, ap_id: &str) -> DbResult<i64> 
         .filter(objects::deleted_at.is_null())
         .count()
         .get_result(c)
+        .await)?)
+}
+
+/// Remote posts (not replies) with their authors, newest first.
+pub async fn list_remote(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(Object, Actor)>> {
+    Ok(q!(conn, |c| objects::table
+        .inner_join(actors::table)
+        .filter(objects::local.eq(false))
+        .filter(objects::deleted_at.is_null())
+        .filter(objects::in_reply_to.is_null())
+        .order(objects::id.desc())
+        .limit(limit)
+        .select((Object::as_select(), Actor::as_select()))
+        .load(c)
         .await)?)
 }

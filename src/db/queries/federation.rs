@@ -135,6 +135,17 @@ pub async fn following(
         .await)?)
 }
 
+/// Everyone a local actor follows or asked to follow, with the state.
+pub async fn all_followed(conn: &mut PooledConn, follower_id: i64) -> DbResult<Vec<(Actor, String)>> {
+    Ok(q!(conn, |c| follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::followed_id)))
+        .filter(follows::follower_id.eq(follower_id))
+        .order(follows::id.asc())
+        .select((Actor::as_select(), follows::state))
+        .load(c)
+        .await)?)
+}
+
 pub async fn count_following(conn: &mut PooledConn, follower_id: i64) -> DbResult<i64> {
     Ok(q!(conn, |c| follows::table
         .filter(follows::follower_id.eq(follower_id))

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`, documented in docs/api.md. Authentication is
 //! `Authorization: Bearer <token>`; errors are `{"error": code, "detail": text}`.
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,6 +13,7 @@ use super::error::AppError;
 use super::AppState;
 use crate::db::models::{Actor, User};
 use crate::service::coop::{self, ProfileInput};
+use crate::service::news::{self, NewsInput};
 use crate::service::types::UserRole;
 use crate::service::{accounts, ServiceError};
 
@@ -22,6 +23,118 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me))
         .route("/coop", get(get_coop).patch(patch_coop))
         .route("/users", get(users))
+        .route("/news", get(list_news).post(create_news))
+        .route("/news/{id}", get(get_news).patch(patch_news).delete(delete_news))
+}
+
+#[derive(Serialize)]
+struct NewsJson {
+    id: i64,
+    slug: String,
+    url: String,
+    title: String,
+    summary: String,
+    body: String,
+    content_html: String,
+    image_url: Option<String>,
+    image_alt: Option<String>,
+    published_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+impl From<crate::db::models::Object> for NewsJson {
+    fn from(o: crate::db::models::Object) -> Self {
+        NewsJson {
+            id: o.id,
+            slug: o.slug.unwrap_or_default(),
+            url: o.url.unwrap_or(o.ap_id),
+            title: o.title,
+            summary: o.summary,
+            body: o.source.unwrap_or_default(),
+            content_html: o.content_html,
+            image_url: o.image_url,
+            image_alt: o.image_alt,
+            published_at: o.published_at.map(|t| t.and_utc().to_rfc3339()),
+            updated_at: o.updated_at.map(|t| t.and_utc().to_rfc3339()),
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    page: Option<i64>,
+}
+
+async fn list_news(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let page = q.page.unwrap_or(1).max(1);
+    let (items, total) = news::list_news(&state.ctx, page - 1, 20).await?;
+    Ok(Json(serde_json::json!({
+        "total": total,
+        "page": page,
+        "items": items.into_iter().map(NewsJson::from).collect::<Vec<_>>(),
+    })))
+}
+
+async fn get_news(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<NewsJson>, AppError> {
+    let item = news::get_news_by_id(&state.ctx, id).await?;
+    if item.deleted_at.is_some() {
+        return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
+    }
+    Ok(Json(item.into()))
+}
+
+async fn create_news(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<NewsInput>,
+) -> Result<(StatusCode, Json<NewsJson>), AppError> {
+    user.require(UserRole::Editor)?;
+    let item = news::publish_news(&state.ctx, user.0.id, &input).await?;
+    Ok((StatusCode::CREATED, Json(item.into())))
+}
+
+/// Fields sent change; the others keep their value.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewsPatch {
+    title: Option<String>,
+    summary: Option<String>,
+    body: Option<String>,
+    image_url: Option<String>,
+    image_alt: Option<String>,
+}
+
+async fn patch_news(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(patch): ApiJson<NewsPatch>,
+) -> Result<Json<NewsJson>, AppError> {
+    user.require(UserRole::Editor)?;
+    let current = news::get_news_by_id(&state.ctx, id).await?;
+    let input = NewsInput {
+        title: patch.title.unwrap_or(current.title),
+        summary: patch.summary.unwrap_or(current.summary),
+        body: patch.body.unwrap_or(current.source.unwrap_or_default()),
+        image_url: patch.image_url.unwrap_or(current.image_url.unwrap_or_default()),
+        image_alt: patch.image_alt.unwrap_or(current.image_alt.unwrap_or_default()),
+    };
+    Ok(Json(
+        news::update_news(&state.ctx, user.0.id, id, &input).await?.into(),
+    ))
+}
+
+async fn delete_news(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    user.require(UserRole::Editor)?;
+    news::delete_news(&state.ctx, user.0.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A JSON body; malformed JSON, wrong types and wrong Content-Type get a

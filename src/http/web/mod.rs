@@ -20,8 +20,13 @@ use crate::service::coop::{self, ProfileInput, SetupInput};
 use crate::service::types::UserRole;
 use crate::service::ServiceError;
 
+mod federation_admin;
+mod news;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(news::routes())
+        .merge(federation_admin::routes())
         .route("/", get(home))
         .route("/setup", get(setup_page).post(setup_submit))
         .route("/login", get(login_page).post(login_submit))
@@ -111,7 +116,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for WebForm<T> {
 
 /// Only local paths are followed after login, so a crafted link cannot send
 /// someone to another site.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
         _ => "/".to_string(),
@@ -140,6 +145,9 @@ struct HomePage {
     t: Tr,
     l: Layout,
     coop: Actor,
+    news: Vec<crate::db::models::Object>,
+    remote_posts: Vec<(crate::db::models::Object, Actor)>,
+    can_write: bool,
     summary_paragraphs: Vec<String>,
     map_url: Option<String>,
     follow_help: String,
@@ -176,10 +184,16 @@ async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response, App
         "home.follow_help",
         &[("handle", &format!("@{}@{}", coop.handle, coop.domain))],
     );
+    let (news, _) = crate::service::news::list_news(&state.ctx, 0, 10).await?;
+    let remote_posts = crate::service::remote::list_remote_posts(&state.ctx, 10).await?;
+    let can_write = v.role().is_some_and(|r| r >= UserRole::Editor);
     Ok(HomePage {
         t: v.t,
         l,
         coop,
+        news,
+        remote_posts,
+        can_write,
         summary_paragraphs,
         map_url,
         follow_help,
@@ -438,7 +452,7 @@ async fn logout_submit(
 
 /// The response for a visitor who may not see a page: not logged in, the
 /// login page; role too low, 403. None when they may.
-fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> {
+pub(crate) fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> {
     match v.role() {
         Some(r) if r >= role => None,
         Some(_) => Some(

@@ -1,0 +1,310 @@
+//! The admin's federation page: followers (with removal), following other
+//! co-ops, domain blocks and allow-list mode, authorized fetch, and the
+//! delivery queue's state.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::{deny, Layout, Page, WebForm};
+use crate::db::models::DomainBlock;
+use crate::http::auth::Visitor;
+use crate::http::error::AppError;
+use crate::http::AppState;
+use crate::i18n::Tr;
+use crate::service::types::UserRole;
+use crate::service::{coop, follows, moderation, ServiceError};
+
+const HERE: &str = "/admin/federation";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(HERE, get(page))
+        .route("/admin/federation/followers/{id}/remove", post(remove_follower))
+        .route("/admin/federation/follow", post(follow))
+        .route("/admin/federation/mode", post(mode))
+        .route("/admin/federation/domains", post(add_domain))
+        .route("/admin/federation/domains/{id}/remove", post(remove_domain))
+        .route("/admin/federation/authorized-fetch", post(authorized_fetch))
+}
+
+#[derive(Template)]
+#[template(path = "federation_admin.html")]
+struct AdminPage {
+    t: Tr,
+    l: Layout,
+    notice: Option<String>,
+    error: Option<String>,
+    queue: String,
+    follower_total: i64,
+    followers: Vec<(i64, String)>,
+    following: Vec<String>,
+    allowlist: bool,
+    mode_text: String,
+    rules: Vec<DomainBlock>,
+    authorized_fetch: bool,
+}
+impl Page for AdminPage {}
+
+#[derive(Deserialize)]
+struct Notice {
+    done: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    v: Visitor,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let (followers, follower_total) = follows::list_followers(&state.ctx, &coop, 0, 200).await?;
+    let following = follows::list_following(&state.ctx, &coop)
+        .await?
+        .into_iter()
+        .map(|(a, st)| format!("{} ({st})", a.ap_id))
+        .collect();
+    let inst = coop::get_instance(&state.ctx).await?;
+    let (pending, failed) = coop::delivery_counts(&state.ctx).await?;
+    let allowlist = inst.federation_mode == "allowlist";
+    let l = Layout::for_visitor(state, &v, v.t.get("fedadmin.title"), Some(&coop));
+    Ok(AdminPage {
+        queue: v.t.fill(
+            "fedadmin.queue",
+            &[("pending", &pending.to_string()), ("failed", &failed.to_string())],
+        ),
+        mode_text: v
+            .t
+            .get(if allowlist {
+                "fedadmin.mode_allowlist"
+            } else {
+                "fedadmin.mode_open"
+            })
+            .to_string(),
+        t: v.t,
+        l,
+        notice,
+        error,
+        follower_total,
+        followers: followers
+            .into_iter()
+            .map(|a| (a.id, format!("@{}@{} ({})", a.handle, a.domain, a.ap_id)))
+            .collect(),
+        following,
+        allowlist,
+        rules: moderation::list_rules(&state.ctx).await?,
+        authorized_fetch: inst.authorized_fetch,
+    }
+    .respond(status))
+}
+
+async fn page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<Notice>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, HERE) {
+        return Ok(r);
+    }
+    render(&state, v, q.done, None, StatusCode::OK).await
+}
+
+fn done(what: &str) -> Response {
+    let encoded: String = what
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Redirect::to(&format!("{HERE}?done={encoded}")).into_response()
+}
+
+/// Checks the admin and the CSRF token; returns the admin's user id.
+fn admin(v: &Visitor, csrf: &str) -> Result<Result<i64, Response>, AppError> {
+    if let Some(r) = deny(v, UserRole::Admin, HERE) {
+        return Ok(Err(r));
+    }
+    v.check_csrf(csrf)?;
+    Ok(Ok(v.user.as_ref().map(|u| u.id).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn remove_follower(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    follows::remove_follower(&state.ctx, user, &coop, id).await?;
+    Ok(done("Follower removed."))
+}
+
+#[derive(Deserialize)]
+struct FollowForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    actor: String,
+}
+
+async fn follow(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<FollowForm>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let target = f.actor.trim();
+    let remote = match state.federation.fetch_actor(target).await {
+        Ok(a) => a,
+        Err(e) => {
+            let msg = format!(
+                "Could not load {target}: {e}. Check the address (the actor URL of the other co-op)."
+            );
+            return render(&state, v, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    if !moderation::policy(&state.ctx).await?.allows(&remote.domain) {
+        return render(
+            &state,
+            v,
+            None,
+            Some("That server is blocked or not on the allow-list.".into()),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    match follows::follow_actor(&state.ctx, user, &coop, &remote).await {
+        Ok(()) => Ok(done("Follow request sent.")),
+        Err(e @ (ServiceError::Conflict(_) | ServiceError::Invalid { .. })) => {
+            render(
+                &state,
+                v,
+                None,
+                Some(e.to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ModeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    allowlist: String,
+}
+
+async fn mode(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<ModeForm>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    moderation::set_allowlist_mode(&state.ctx, user, f.allowlist == "on").await?;
+    Ok(done("Federation mode changed."))
+}
+
+#[derive(Deserialize)]
+struct DomainForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    mode: String,
+}
+
+async fn add_domain(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<DomainForm>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let result = if f.mode == "allow" {
+        moderation::allow_domain(&state.ctx, user, &f.domain).await
+    } else {
+        moderation::block_domain(&state.ctx, user, &f.domain, &f.reason).await
+    };
+    match result {
+        Ok(d) => Ok(done(&format!("{d} saved."))),
+        Err(ServiceError::Invalid { message, .. }) => {
+            render(&state, v, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn remove_domain(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    moderation::remove_rule(&state.ctx, user, id).await?;
+    Ok(done("Rule removed."))
+}
+
+#[derive(Deserialize)]
+struct FetchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on: String,
+}
+
+async fn authorized_fetch(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<FetchForm>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    moderation::set_authorized_fetch(&state.ctx, user, f.on == "on").await?;
+    Ok(done("Authorized fetch changed."))
+}

@@ -1,0 +1,365 @@
+//! News pages: reading (HTML, or ActivityPub JSON at the same URL), writing,
+//! editing, deleting, and each post's federation status; and the "follow
+//! from your fediverse account" form.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::{deny, Layout, Page, WebForm};
+use crate::db::models::Object;
+use crate::http::auth::Visitor;
+use crate::http::error::AppError;
+use crate::http::AppState;
+use crate::i18n::Tr;
+use crate::service::news::{self, NewsInput};
+use crate::service::types::UserRole;
+use crate::service::{coop, ServiceError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/news/new", get(new_page).post(create))
+        .route("/news/{slug}", get(show))
+        .route("/news/{slug}/edit", get(edit_page).post(update))
+        .route("/news/{slug}/delete", post(delete))
+        .route("/news/{slug}/status", get(status))
+        .route("/follow", post(remote_follow))
+}
+
+#[derive(Template)]
+#[template(path = "news.html")]
+struct NewsPage {
+    t: Tr,
+    l: Layout,
+    item: Object,
+    slug: String,
+    published: String,
+    updated: Option<String>,
+    reactions: String,
+    can_edit: bool,
+}
+impl Page for NewsPage {}
+
+fn date(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    v: Visitor,
+) -> Result<Response, AppError> {
+    let item = news::get_news(&state.ctx, &slug).await?;
+    if crate::federation::routes::wants_activity_json(&headers) {
+        crate::federation::routes::authorize_fetch(&state, &headers, &format!("/news/{slug}")).await?;
+        return crate::federation::routes::article_response(&state, &item).await;
+    }
+    if item.deleted_at.is_some() {
+        return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
+    }
+    let coop = coop::get_coop(&state.ctx).await?;
+    let counts = news::counts(&state.ctx, &item).await?;
+    let reactions = v.t.fill(
+        "news.reactions",
+        &[
+            ("likes", &counts.likes.to_string()),
+            ("boosts", &counts.announces.to_string()),
+            ("replies", &counts.replies.to_string()),
+        ],
+    );
+    let l = Layout::for_visitor(&state, &v, &item.title, coop.as_ref());
+    let can_edit = v.role().is_some_and(|r| r >= UserRole::Editor);
+    Ok(NewsPage {
+        t: v.t,
+        l,
+        published: date(item.published_at.unwrap_or(item.created_at)),
+        updated: item.updated_at.map(date),
+        slug,
+        item,
+        reactions,
+        can_edit,
+    }
+    .respond(StatusCode::OK))
+}
+
+#[derive(Template)]
+#[template(path = "news_form.html")]
+struct FormPage {
+    t: Tr,
+    l: Layout,
+    heading: String,
+    action: String,
+    submit: String,
+    delete_action: Option<String>,
+    form: NewsInput,
+    error: Option<String>,
+}
+impl Page for FormPage {}
+
+#[derive(Deserialize)]
+struct NewsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    input: NewsInput,
+}
+
+async fn form_page(
+    state: &AppState,
+    v: Visitor,
+    slug: Option<&str>,
+    form: NewsInput,
+    error: Option<String>,
+) -> Result<FormPage, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?;
+    let (heading, action, submit, delete_action) = match slug {
+        None => (
+            v.t.get("news.heading_new").to_string(),
+            "/news/new".to_string(),
+            v.t.get("news.publish").to_string(),
+            None,
+        ),
+        Some(s) => (
+            v.t.get("news.heading_edit").to_string(),
+            format!("/news/{s}/edit"),
+            v.t.get("news.save").to_string(),
+            Some(format!("/news/{s}/delete")),
+        ),
+    };
+    let l = Layout::for_visitor(state, &v, &heading, coop.as_ref());
+    Ok(FormPage {
+        t: v.t,
+        l,
+        heading,
+        action,
+        submit,
+        delete_action,
+        form,
+        error,
+    })
+}
+
+async fn new_page(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Editor, "/news/new") {
+        return Ok(r);
+    }
+    Ok(form_page(&state, v, None, NewsInput::default(), None)
+        .await?
+        .respond(StatusCode::OK))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(form): WebForm<NewsForm>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Editor, "/news/new") {
+        return Ok(r);
+    }
+    v.check_csrf(&form.csrf)?;
+    let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
+    match news::publish_news(&state.ctx, user, &form.input).await {
+        Ok(item) => Ok(Redirect::to(&format!("/news/{}", item.slug.unwrap_or_default())).into_response()),
+        Err(ServiceError::Invalid { message, .. }) => {
+            Ok(form_page(&state, v, None, form.input, Some(message))
+                .await?
+                .respond(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    v: Visitor,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
+        return Ok(r);
+    }
+    let item = news::get_news(&state.ctx, &slug).await?;
+    let form = NewsInput {
+        title: item.title,
+        summary: item.summary,
+        body: item.source.unwrap_or_default(),
+        image_url: item.image_url.unwrap_or_default(),
+        image_alt: item.image_alt.unwrap_or_default(),
+    };
+    Ok(form_page(&state, v, Some(&slug), form, None)
+        .await?
+        .respond(StatusCode::OK))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    v: Visitor,
+    WebForm(form): WebForm<NewsForm>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
+        return Ok(r);
+    }
+    v.check_csrf(&form.csrf)?;
+    let item = news::get_news(&state.ctx, &slug).await?;
+    let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
+    match news::update_news(&state.ctx, user, item.id, &form.input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/news/{slug}")).into_response()),
+        Err(ServiceError::Invalid { message, .. }) => {
+            Ok(form_page(&state, v, Some(&slug), form.input, Some(message))
+                .await?
+                .respond(StatusCode::UNPROCESSABLE_ENTITY))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    v: Visitor,
+    WebForm(form): WebForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
+        return Ok(r);
+    }
+    v.check_csrf(&form.csrf)?;
+    let item = news::get_news(&state.ctx, &slug).await?;
+    let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
+    news::delete_news(&state.ctx, user, item.id).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+struct StatusRow {
+    inbox: String,
+    state: String,
+    detail: String,
+}
+
+struct ActivityStatus {
+    kind: String,
+    created: String,
+    summary: String,
+    rows: Vec<StatusRow>,
+}
+
+#[derive(Template)]
+#[template(path = "news_status.html")]
+struct StatusPage {
+    t: Tr,
+    l: Layout,
+    slug: String,
+    title: String,
+    activities: Vec<ActivityStatus>,
+}
+impl Page for StatusPage {}
+
+/// Per post: which inboxes got each activity, which are pending or failing
+/// and why, and when the next attempt is.
+async fn status(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    v: Visitor,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/status")) {
+        return Ok(r);
+    }
+    let item = news::get_news(&state.ctx, &slug).await?;
+    let report = news::federation_status(&state.ctx, item.id).await?;
+    let activities = report
+        .into_iter()
+        .map(|(activity, deliveries)| {
+            let count = |s: &str| deliveries.iter().filter(|d| d.state == s).count().to_string();
+            let summary = v.t.fill(
+                "status.summary",
+                &[
+                    ("delivered", &count("delivered")),
+                    ("pending", &count("pending")),
+                    ("failed", &count("failed")),
+                    ("total", &deliveries.len().to_string()),
+                ],
+            );
+            let rows = deliveries
+                .into_iter()
+                .map(|d| {
+                    let detail = match d.state.as_str() {
+                        "delivered" => format!(
+                            "{} · {}",
+                            d.last_status.map(|s| s.to_string()).unwrap_or_default(),
+                            d.delivered_at
+                                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                                .unwrap_or_default()
+                        ),
+                        "pending" => format!(
+                            "attempts {} · next {} UTC{}",
+                            d.attempts,
+                            d.next_attempt_at.format("%Y-%m-%d %H:%M:%S"),
+                            d.last_error.map(|e| format!(" · {e}")).unwrap_or_default()
+                        ),
+                        _ => d.last_error.unwrap_or_default(),
+                    };
+                    StatusRow {
+                        inbox: d.inbox,
+                        state: d.state,
+                        detail,
+                    }
+                })
+                .collect();
+            ActivityStatus {
+                kind: activity.kind,
+                created: activity.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                summary,
+                rows,
+            }
+        })
+        .collect();
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(&state, &v, v.t.get("status.title"), coop.as_ref());
+    Ok(StatusPage {
+        t: v.t,
+        l,
+        slug,
+        title: item.title,
+        activities,
+    }
+    .respond(StatusCode::OK))
+}
+
+#[derive(Deserialize)]
+struct FollowForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+}
+
+/// "Follow from your fediverse account": sends the visitor to their own
+/// server's follow page (the WebFinger subscribe template).
+async fn remote_follow(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(form): WebForm<FollowForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&form.csrf)?;
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    match crate::federation::routes::remote_follow_url(&state.federation, &form.account, &coop.ap_id).await {
+        Ok(url) => Ok(Redirect::to(&url).into_response()),
+        Err(message) => Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            message,
+        )),
+    }
+}

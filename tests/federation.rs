@@ -1,0 +1,612 @@
+//! Federation against the real server over real HTTP on loopback: a scripted
+//! peer (its own keys, actor document and inbox) follows the co-op with
+//! draft-cavage and RFC 9421 signatures, receives news, and tries forged,
+//! replayed and malformed requests. Two intercoop instances follow each
+//! other. The independent implementations (Fedify) are in federation-tests/.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::{Backend, TestApp, ADMIN};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use intercoop::db::schema::{deliveries, follows, inbox_log};
+use intercoop::federation::signatures::{sign_cavage, sign_rfc9421, PrivateKey};
+use intercoop::service::news::{self, NewsInput};
+use serde_json::{json, Value};
+
+/// A minimal fediverse server: one Person, an inbox that records what arrives.
+struct Peer {
+    base: String,
+    actor: String,
+    key: PrivateKey,
+    inbox: Arc<Mutex<Vec<Value>>>,
+    /// When false the inbox answers 503, as a server that is down.
+    up: Arc<Mutex<bool>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct PeerState {
+    actor_doc: Value,
+    inbox: Arc<Mutex<Vec<Value>>>,
+    up: Arc<Mutex<bool>>,
+}
+
+async fn peer_inbox(State(s): State<PeerState>, body: Bytes) -> StatusCode {
+    if !*s.up.lock().unwrap() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+        s.inbox.lock().unwrap().push(v);
+    }
+    StatusCode::ACCEPTED
+}
+
+impl Peer {
+    async fn start() -> Peer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let (public, private) = intercoop::crypto::generate_actor_keys().unwrap();
+        let actor = format!("{base}/users/pat");
+        let actor_doc = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor, "type": "Person", "preferredUsername": "pat", "name": "Pat <b>Member</b>",
+            "summary": "<p>Hi<script>alert(1)</script></p>",
+            "inbox": format!("{actor}/inbox"), "outbox": format!("{actor}/outbox"),
+            "endpoints": {"sharedInbox": format!("{base}/inbox")},
+            "publicKey": {"id": format!("{actor}#main-key"), "owner": actor, "publicKeyPem": public}
+        });
+        let inbox = Arc::new(Mutex::new(Vec::new()));
+        let up = Arc::new(Mutex::new(true));
+        let state = PeerState {
+            actor_doc,
+            inbox: inbox.clone(),
+            up: up.clone(),
+        };
+        let app = Router::new()
+            .route(
+                "/users/pat",
+                get(|State(s): State<PeerState>| async move { Json(s.actor_doc) }),
+            )
+            .route("/users/pat/inbox", post(peer_inbox))
+            .route("/inbox", post(peer_inbox))
+            .with_state(state);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Peer {
+            base,
+            actor,
+            key: PrivateKey::from_pem(&private).unwrap(),
+            inbox,
+            up,
+            _server: server,
+        }
+    }
+
+    fn key_id(&self) -> String {
+        format!("{}#main-key", self.actor)
+    }
+
+    fn id(&self, what: &str) -> String {
+        format!(
+            "{}/activities/{what}-{}",
+            self.base,
+            intercoop::crypto::random_token()
+        )
+    }
+
+    /// POSTs a signed activity; returns the status.
+    async fn send(&self, app: &TestApp, path: &str, activity: &Value, rfc9421: bool) -> u16 {
+        let body = serde_json::to_vec(activity).unwrap();
+        let url = url::Url::parse(&app.url(path)).unwrap();
+        let headers = if rfc9421 {
+            sign_rfc9421(
+                &self.key,
+                &self.key_id(),
+                "POST",
+                &url,
+                &body,
+                chrono::Utc::now().timestamp(),
+            )
+        } else {
+            sign_cavage(
+                &self.key,
+                &self.key_id(),
+                "POST",
+                &url,
+                Some(&body),
+                std::time::SystemTime::now(),
+            )
+        };
+        send_raw(&url, &headers, body).await
+    }
+
+    async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            if let Some(v) = self
+                .inbox
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|v| v["type"] == kind && pred(v))
+                .cloned()
+            {
+                return v;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "no {kind} arrived at the peer"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn send_raw(url: &url::Url, headers: &[(&str, String)], body: Vec<u8>) -> u16 {
+    let mut req = reqwest::Client::new()
+        .post(url.clone())
+        .header("content-type", "application/activity+json");
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let resp = req.body(body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    if std::env::var("PEER_DEBUG").is_ok() {
+        eprintln!("{status}: {}", resp.text().await.unwrap_or_default());
+    }
+    status
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    match table {
+        "follows" => intercoop::q!(&mut conn, |c| follows::table.count().get_result(c).await).unwrap(),
+        "inbox_log" => intercoop::q!(&mut conn, |c| inbox_log::table.count().get_result(c).await).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+fn coop_actor(app: &TestApp) -> String {
+    app.url("/actors/tea")
+}
+
+fn follow(peer: &Peer, app: &TestApp) -> Value {
+    json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("follow"), "type": "Follow",
+           "actor": peer.actor, "object": coop_actor(app)})
+}
+
+both_backends!(
+    discovery_documents,
+    follow_receive_news_and_unfollow,
+    hostile_requests_are_refused_and_not_stored,
+    a_peer_that_is_down_gets_the_news_later,
+    two_coops_follow_each_other,
+);
+
+async fn discovery_documents(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let c = reqwest::Client::new();
+    let domain = format!("127.0.0.1:{}", app.addr.port());
+    let wf: Value = c
+        .get(app.url(&format!("/.well-known/webfinger?resource=acct:tea@{domain}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wf["subject"], format!("acct:tea@{domain}"));
+    let links = wf["links"].as_array().unwrap();
+    assert!(links
+        .iter()
+        .any(|l| l["rel"] == "self" && l["href"] == coop_actor(&app)));
+    assert!(links
+        .iter()
+        .any(|l| l["rel"] == "http://ostatus.org/schema/1.0/subscribe"));
+    // By actor URL too; unknown accounts are 404.
+    let by_url = c
+        .get(app.url(&format!("/.well-known/webfinger?resource={}", coop_actor(&app))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_url.status(), 200);
+    let missing = c
+        .get(app.url(&format!("/.well-known/webfinger?resource=acct:nobody@{domain}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let actor: Value = c
+        .get(coop_actor(&app))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(actor["type"], "Organization");
+    assert_eq!(actor["preferredUsername"], "tea");
+    assert_eq!(actor["endpoints"]["sharedInbox"], app.url("/inbox"));
+    assert!(actor["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN PUBLIC KEY"));
+    assert_eq!(actor["publicKey"]["owner"], coop_actor(&app));
+    // A browser asking for the actor is sent to the profile page.
+    let html = common::client().get(coop_actor(&app)).send().await.unwrap();
+    assert_eq!(html.status(), 303);
+
+    let ni_links: Value = c
+        .get(app.url("/.well-known/nodeinfo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ni_links["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["rel"] == "https://www.w3.org/ns/activitystreams#Application"));
+    let ni: Value = c
+        .get(app.url("/nodeinfo/2.1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ni["software"]["name"], "intercoop");
+    assert_eq!(ni["openRegistrations"], false);
+    assert_eq!(ni["metadata"]["roles"], json!(["coop"]));
+    let inst: Value = c
+        .get(app.url("/actor"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inst["type"], "Application");
+    let outbox: Value = c
+        .get(app.url("/actors/tea/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outbox["type"], "OrderedCollection");
+    assert_eq!(outbox["totalItems"], 0);
+}
+
+async fn publish(app: &TestApp, title: &str) -> intercoop::db::models::Object {
+    news::publish_news(
+        &app.ctx,
+        1,
+        &NewsInput {
+            title: title.into(),
+            body: format!("{title}: the first paragraph.\n\nMore **text**."),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn follow_receive_news_and_unfollow(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let peer = Peer::start().await;
+    let f = follow(&peer, &app);
+    assert_eq!(peer.send(&app, "/actors/tea/inbox", &f, false).await, 202);
+    let accept = peer.wait_for("Accept", |_| true).await;
+    assert_eq!(accept["object"]["id"], f["id"]);
+    assert_eq!(accept["actor"], coop_actor(&app));
+    assert_eq!(count(&app, "follows").await, 1);
+    // The cached actor's HTML was sanitised.
+    let cached = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!cached.summary.contains("<script"));
+
+    let item = publish(&app, "Harvest festival").await;
+    let create = peer.wait_for("Create", |_| true).await;
+    assert_eq!(create["object"]["type"], "Article");
+    assert_eq!(create["object"]["name"], "Harvest festival");
+    assert_eq!(
+        create["object"]["summary"],
+        "Harvest festival: the first paragraph."
+    );
+    assert!(create["object"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>text</strong>"));
+    assert_eq!(create["object"]["attributedTo"], coop_actor(&app));
+    assert_eq!(
+        create["to"],
+        json!(["https://www.w3.org/ns/activitystreams#Public"])
+    );
+    // The Article is at its URL, as JSON for peers and HTML for people.
+    let doc: Value = reqwest::Client::new()
+        .get(&item.ap_id)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["id"], item.ap_id);
+    let page = common::client()
+        .get(&item.ap_id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<h1>Harvest festival</h1>"));
+
+    news::update_news(
+        &app.ctx,
+        1,
+        item.id,
+        &NewsInput {
+            title: "Harvest festival (moved)".into(),
+            body: "Now on Sunday.".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let update = peer.wait_for("Update", |_| true).await;
+    assert_eq!(update["object"]["name"], "Harvest festival (moved)");
+    news::delete_news(&app.ctx, 1, item.id).await.unwrap();
+    let delete = peer.wait_for("Delete", |_| true).await;
+    assert_eq!(delete["object"]["type"], "Tombstone");
+    assert_eq!(delete["object"]["id"], item.ap_id);
+    let gone = reqwest::Client::new()
+        .get(&item.ap_id)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410);
+
+    // Likes are counted; Undo(Follow) signed with RFC 9421 removes the follower.
+    let like = json!({"id": peer.id("like"), "type": "Like", "actor": peer.actor, "object": item.ap_id});
+    assert_eq!(peer.send(&app, "/inbox", &like, true).await, 202);
+    let undo = json!({"id": peer.id("undo"), "type": "Undo", "actor": peer.actor, "object": f});
+    assert_eq!(peer.send(&app, "/inbox", &undo, true).await, 202);
+    assert_eq!(count(&app, "follows").await, 0);
+}
+
+async fn hostile_requests_are_refused_and_not_stored(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let peer = Peer::start().await;
+    let url = url::Url::parse(&app.url("/inbox")).unwrap();
+    let f = follow(&peer, &app);
+    let body = serde_json::to_vec(&f).unwrap();
+
+    // Unsigned: 401 before anything is fetched or stored.
+    assert_eq!(send_raw(&url, &[], body.clone()).await, 401);
+    // Signed by a key that is not the actor's (forged): 401.
+    let (_, other_private) = intercoop::crypto::generate_actor_keys().unwrap();
+    let forger = PrivateKey::from_pem(&other_private).unwrap();
+    let forged = sign_cavage(
+        &forger,
+        &peer.key_id(),
+        "POST",
+        &url,
+        Some(&body),
+        std::time::SystemTime::now(),
+    );
+    assert_eq!(send_raw(&url, &forged, body.clone()).await, 401);
+    // A valid signature over another body (tampered in transit): 401.
+    let signed = sign_cavage(
+        &peer.key,
+        &peer.key_id(),
+        "POST",
+        &url,
+        Some(&body),
+        std::time::SystemTime::now(),
+    );
+    let mut tampered = f.clone();
+    tampered["object"] = json!("https://elsewhere.example/actor");
+    assert_eq!(
+        send_raw(&url, &signed, serde_json::to_vec(&tampered).unwrap()).await,
+        401
+    );
+    // Too old a Date: 401.
+    let old = std::time::SystemTime::now() - Duration::from_secs(13 * 3600);
+    let stale = sign_cavage(&peer.key, &peer.key_id(), "POST", &url, Some(&body), old);
+    assert_eq!(send_raw(&url, &stale, body.clone()).await, 401);
+    assert_eq!(count(&app, "follows").await, 0, "nothing refused is stored");
+    assert_eq!(count(&app, "inbox_log").await, 0);
+
+    // The genuine request works once; the same signed request replayed is refused.
+    assert_eq!(send_raw(&url, &signed, body.clone()).await, 202);
+    assert_eq!(send_raw(&url, &signed, body.clone()).await, 401);
+    assert_eq!(count(&app, "inbox_log").await, 1);
+    // The same activity signed anew (a peer's retry, here with the other spec)
+    // is accepted but not processed twice.
+    assert_eq!(peer.send(&app, "/inbox", &f, true).await, 202);
+    assert_eq!(count(&app, "inbox_log").await, 1);
+
+    // Malformed JSON and non-activities: 400. Unknown types: 202, ignored.
+    let garbage = b"{not json".to_vec();
+    let h = sign_cavage(
+        &peer.key,
+        &peer.key_id(),
+        "POST",
+        &url,
+        Some(&garbage),
+        std::time::SystemTime::now(),
+    );
+    assert_eq!(send_raw(&url, &h, garbage).await, 400);
+    assert_eq!(
+        peer.send(&app, "/inbox", &json!({"type": "Follow"}), false).await,
+        400
+    );
+    let odd =
+        json!({"id": peer.id("x"), "type": "EmojiReact", "actor": peer.actor, "object": coop_actor(&app)});
+    assert_eq!(peer.send(&app, "/inbox", &odd, false).await, 202);
+    // A Create of an object on another server than the actor's: refused.
+    let spoof = json!({"id": peer.id("create"), "type": "Create", "actor": peer.actor,
+        "object": {"id": "https://victim.example/notes/1", "type": "Note", "content": "fake"}});
+    assert_eq!(peer.send(&app, "/inbox", &spoof, false).await, 403);
+    // An actor claiming to be someone on another server: 401.
+    let claim = json!({"id": "https://victim.example/a/1", "type": "Follow", "actor": "https://victim.example/users/v",
+        "object": coop_actor(&app)});
+    assert_eq!(peer.send(&app, "/inbox", &claim, false).await, 401);
+    // Oversize bodies: 413.
+    let big = vec![b' '; intercoop::http::MAX_BODY_BYTES + 1];
+    let (status, _) = common::raw_request(
+        app.addr,
+        "POST",
+        "/inbox",
+        &[("content-type", "application/activity+json")],
+        &big,
+    )
+    .await;
+    assert_eq!(status, 413);
+
+    // A blocked domain's Follow is refused and its existing follow dropped.
+    assert_eq!(count(&app, "follows").await, 1);
+    intercoop::service::moderation::block_domain(&app.ctx, 1, "127.0.0.1", "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&app, "follows").await,
+        0,
+        "the block drops existing follows"
+    );
+    assert_eq!(peer.send(&app, "/inbox", &follow(&peer, &app), false).await, 403);
+    assert_eq!(count(&app, "follows").await, 0);
+}
+
+async fn make_due(app: &TestApp) {
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    let now = intercoop::db::now();
+    intercoop::q!(&mut conn, |c| diesel::update(
+        deliveries::table.filter(deliveries::state.eq("pending"))
+    )
+    .set(deliveries::next_attempt_at.eq(now))
+    .execute(c)
+    .await)
+    .unwrap();
+}
+
+async fn a_peer_that_is_down_gets_the_news_later(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let peer = Peer::start().await;
+    assert_eq!(peer.send(&app, "/inbox", &follow(&peer, &app), false).await, 202);
+    peer.wait_for("Accept", |_| true).await;
+    *peer.up.lock().unwrap() = false;
+    let item = publish(&app, "While you were away").await;
+    // The first attempt fails and is recorded with its reason and next time.
+    let started = Instant::now();
+    loop {
+        let status = news::federation_status(&app.ctx, item.id).await.unwrap();
+        if let Some(d) = status.iter().next().and_then(|(_, d)| d.iter().next()) {
+            if d.attempts >= 1 {
+                assert_eq!(d.state, "pending");
+                assert_eq!(d.last_status, Some(503));
+                assert!(d.next_attempt_at > intercoop::db::now());
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "first attempt made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The peer comes back; when the retry is due, the news arrives.
+    *peer.up.lock().unwrap() = true;
+    make_due(&app).await;
+    let create = peer.wait_for("Create", |_| true).await;
+    assert_eq!(create["object"]["name"], "While you were away");
+    let status = news::federation_status(&app.ctx, item.id).await.unwrap();
+    assert_eq!(status[0].1[0].state, "delivered");
+}
+
+async fn two_coops_follow_each_other(backend: Backend) {
+    let a = TestApp::with_coop(backend).await;
+    let b = TestApp::with_coop(backend).await;
+    for (from, to) in [(&a, &b), (&b, &a)] {
+        let remote = from.fetch_actor(&coop_actor(to)).await;
+        let local = intercoop::service::coop::get_coop(&from.ctx)
+            .await
+            .unwrap()
+            .unwrap();
+        intercoop::service::follows::follow_actor(&from.ctx, 1, &local, &remote)
+            .await
+            .unwrap();
+    }
+    // Both follows are accepted.
+    for app in [&a, &b] {
+        let started = Instant::now();
+        loop {
+            let local = intercoop::service::coop::get_coop(&app.ctx)
+                .await
+                .unwrap()
+                .unwrap();
+            let following = intercoop::service::follows::list_following(&app.ctx, &local)
+                .await
+                .unwrap();
+            if following.iter().any(|(_, st)| st == "accepted") {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "follow accepted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    publish(&b, "News from B").await;
+    publish(&a, "News from A").await;
+    for (app, title) in [(&a, "News from B"), (&b, "News from A")] {
+        let started = Instant::now();
+        loop {
+            let posts = intercoop::service::remote::list_remote_posts(&app.ctx, 10)
+                .await
+                .unwrap();
+            if posts.iter().any(|(o, _)| o.title == title) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "{title} arrived");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let home = common::client()
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            home.contains(title),
+            "the home page shows the followed co-op's news"
+        );
+    }
+    let _ = ADMIN;
+}
+
+impl TestApp {
+    async fn fetch_actor(&self, url: &str) -> intercoop::db::models::Actor {
+        let fed = intercoop::federation::Federation::new(self.ctx.clone());
+        fed.fetch_actor(url).await.unwrap()
+    }
+}
