@@ -523,7 +523,7 @@ async fn a_peer_that_is_down_gets_the_news_later(backend: Backend) {
     let started = Instant::now();
     loop {
         let status = news::federation_status(&app.ctx, item.id).await.unwrap();
-        if let Some(d) = status.iter().next().and_then(|(_, d)| d.iter().next()) {
+        if let Some(d) = status.as_slice().first().and_then(|(_, d)| d.as_slice().first()) {
             if d.attempts >= 1 {
                 assert_eq!(d.state, "pending");
                 assert_eq!(d.last_status, Some(503));
