@@ -59,9 +59,53 @@ fi
 # --------------------------------------------------------------------------
 # Python peer (federation-tests/.venv)
 #
-# >>> PYTHON PEER: not implemented yet.  Install it into "$FT/.venv" here,
-# >>> in the same style: skip quickly when already installed, print its
-# >>> interpreter path below.
+# The Python peer (peers/python/peer.py, built on bovine) runs in a venv at
+# $FT/.venv made with Python >= 3.11 (bovine's minimum).  pip installs the
+# pinned peers/python/requirements.txt only when the venv is missing or
+# broken, or when requirements.txt changed since the last install (a copy
+# of it in the venv is the stamp).  Needs PyPI.
+
+PY_DIR="$FT/peers/python"
+PY_REQ="$PY_DIR/requirements.txt"
+VENV="$FT/.venv"
+VENV_PY="$VENV/bin/python"
+PY_STAMP="$VENV/.intercoop-requirements.txt"
+
+py_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1; }
+
+if [[ -x "$VENV_PY" ]] && ! py_ok "$VENV_PY"; then
+  echo "setup-peers: $VENV is broken or older than Python 3.11; recreating it" >&2
+  rm -rf "$VENV"
+fi
+if [[ ! -x "$VENV_PY" ]]; then
+  BASE_PY=""
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && py_ok "$candidate"; then
+      BASE_PY="$(command -v "$candidate")"
+      break
+    fi
+  done
+  if [[ -z "$BASE_PY" ]]; then
+    echo "setup-peers: the Python peer needs Python >= 3.11 with venv (apt-get install python3-venv)" >&2
+    exit 1
+  fi
+  echo "setup-peers: creating $VENV with $BASE_PY" >&2
+  if ! "$BASE_PY" -m venv "$VENV" >&2; then
+    rm -rf "$VENV"
+    echo "setup-peers: $BASE_PY -m venv failed (apt-get install python3-venv?)" >&2
+    exit 1
+  fi
+fi
+if ! cmp -s "$PY_REQ" "$PY_STAMP"; then
+  echo "setup-peers: pip install -r $PY_REQ into $VENV" >&2
+  rm -f "$PY_STAMP"
+  "$VENV_PY" -m pip install --disable-pip-version-check --no-input --quiet \
+    -r "$PY_REQ" >&2
+  cp "$PY_REQ" "$PY_STAMP"
+fi
+
+echo "PYTHON_PEER=$PY_DIR/peer.py"
+echo "PYTHON=$VENV_PY"
 # <<< end of Python peer section
 
 # --------------------------------------------------------------------------

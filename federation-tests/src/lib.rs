@@ -5,6 +5,8 @@
 //! Peers are installed by `federation-tests/setup-peers.sh`, which ./test.sh
 //! runs; the intercoop binary is the one `cargo test --workspace` builds.
 
+pub mod sink;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -80,6 +82,7 @@ pub struct Instance {
 
 impl Instance {
     pub async fn start(backend: Backend, handle: &str) -> Instance {
+        intercoop::server::init_tls();
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database(backend, dir.path());
         let port = free_port();
@@ -150,7 +153,7 @@ impl Instance {
     async fn wait_healthy(&self) {
         let started = Instant::now();
         loop {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
+            if let Ok(r) = reqwest::get(self.url("/healthz")).await {
                 if r.status().is_success() {
                     return;
                 }
@@ -218,8 +221,26 @@ impl Instance {
         format!("{}/actors/{}", self.base, self.handle)
     }
 
+    /// A URL on this process (which may differ from the public base when
+    /// several processes serve one co-op).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// A second `serve` process on the same database and public URL, on its
+    /// own port, as behind a load balancer.
+    pub async fn sibling(&self) -> Instance {
+        let mut other = Instance {
+            port: free_port(),
+            base: self.base.clone(),
+            token: self.token.clone(),
+            handle: self.handle.clone(),
+            database_url: self.database_url.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        other.spawn().await;
+        other
     }
 
     pub async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -325,6 +346,7 @@ fn node_bin() -> PathBuf {
 
 impl Peer {
     async fn spawn(mut cmd: Command) -> Peer {
+        intercoop::server::init_tls();
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -28,7 +28,7 @@ use crate::service::moderation;
 pub const CONCURRENCY: usize = 64;
 pub const PER_HOST: usize = 4;
 /// How long a claim holds a row; longer than one attempt can take.
-pub const LEASE_SECS: i64 = 120;
+pub const LEASE_SECS: i64 = 30;
 /// Give up after this many attempts or this age.
 pub const MAX_ATTEMPTS: i32 = 16;
 pub const MAX_AGE_HOURS: i64 = 48;

@@ -17,7 +17,7 @@ use crate::db::queries::{actors, content, federation as fed_q};
 use crate::db::{now, DbError};
 use crate::service::{follows, moderation, news};
 
-const EVENT_LEASE_SECS: i64 = 60;
+const EVENT_LEASE_SECS: i64 = 30;
 
 pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
     loop {
