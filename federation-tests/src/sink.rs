@@ -87,6 +87,19 @@ impl Sink {
         format!("{}/users/{name}", self.base)
     }
 
+    /// The signature headers for a POST of `body` from `name` to `url`.
+    pub fn sign(&self, name: &str, url: &url::Url, body: &[u8]) -> Vec<(&'static str, String)> {
+        let key_id = format!("{}#main-key", self.actor(name));
+        sign_cavage(
+            &self.key,
+            &key_id,
+            "POST",
+            url,
+            Some(body),
+            std::time::SystemTime::now(),
+        )
+    }
+
     /// A signed POST of an activity from `name` to `inbox`; returns the status.
     pub async fn post_as(&self, client: &reqwest::Client, name: &str, inbox: &str, activity: &Value) -> u16 {
         let body = serde_json::to_vec(activity).unwrap();
