@@ -191,7 +191,58 @@ both_backends!(
     hostile_requests_are_refused_and_not_stored,
     a_peer_that_is_down_gets_the_news_later,
     two_coops_follow_each_other,
+    actor_updates_reports_and_deletion,
 );
+
+async fn actor_updates_reports_and_deletion(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let peer = Peer::start().await;
+    assert_eq!(peer.send(&app, "/inbox", &follow(&peer, &app), false).await, 202);
+    peer.wait_for("Accept", |_| true).await;
+
+    // Update(Person) refreshes the cached profile, sanitised.
+    let mut doc: Value = reqwest::get(&peer.actor).await.unwrap().json().await.unwrap();
+    doc["name"] = json!("Pat Renamed");
+    doc["summary"] = json!("<p>New <img src=x onerror=alert(1)> bio</p>");
+    let update = json!({"id": peer.id("update"), "type": "Update", "actor": peer.actor, "object": doc});
+    assert_eq!(peer.send(&app, "/inbox", &update, false).await, 202);
+    let cached = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cached.name, "Pat Renamed");
+    assert!(!cached.summary.contains("onerror"), "{}", cached.summary);
+
+    // A Flag is kept for the moderators and shown on the federation page.
+    let flag = json!({"id": peer.id("flag"), "type": "Flag", "actor": peer.actor,
+        "object": [coop_actor(&app)], "content": "Spam <script>x</script> here"});
+    assert_eq!(peer.send(&app, "/inbox", &flag, false).await, 202);
+    let admin = common::login(&app, ADMIN, common::PASSWORD).await;
+    let page = admin
+        .get(app.url("/admin/federation"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Spam") && page.contains(&peer.actor),
+        "the report is listed"
+    );
+    assert!(!page.contains("<script>x"), "report text is sanitised");
+
+    // Delete(actor): the account is gone, so is its follow.
+    assert_eq!(count(&app, "follows").await, 1);
+    let delete =
+        json!({"id": peer.id("delete"), "type": "Delete", "actor": peer.actor, "object": peer.actor});
+    assert_eq!(peer.send(&app, "/inbox", &delete, false).await, 202);
+    assert_eq!(count(&app, "follows").await, 0);
+    assert!(intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
+        .await
+        .unwrap()
+        .is_none());
+}
 
 async fn discovery_documents(backend: Backend) {
     let app = TestApp::with_coop(backend).await;
@@ -496,6 +547,8 @@ async fn hostile_requests_are_refused_and_not_stored(backend: Backend) {
         0,
         "the block drops existing follows"
     );
+    // The federation side re-reads domain rules at most once a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(peer.send(&app, "/inbox", &follow(&peer, &app), false).await, 403);
     assert_eq!(count(&app, "follows").await, 0);
 }
@@ -539,8 +592,15 @@ async fn a_peer_that_is_down_gets_the_news_later(backend: Backend) {
     make_due(&app).await;
     let create = peer.wait_for("Create", |_| true).await;
     assert_eq!(create["object"]["name"], "While you were away");
-    let status = news::federation_status(&app.ctx, item.id).await.unwrap();
-    assert_eq!(status[0].1[0].state, "delivered");
+    // The outcome is recorded just after the peer answers.
+    let started = Instant::now();
+    while news::federation_status(&app.ctx, item.id).await.unwrap()[0].1[0].state != "delivered" {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the delivery is recorded as delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn two_coops_follow_each_other(backend: Backend) {

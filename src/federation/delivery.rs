@@ -22,7 +22,6 @@ use super::Federation;
 use crate::db::models::Delivery;
 use crate::db::queries::federation as fed_q;
 use crate::db::{now, DbError};
-use crate::service::moderation;
 
 /// Deliveries in flight at once, and to any one host.
 pub const CONCURRENCY: usize = 64;
@@ -121,12 +120,10 @@ async fn claim(fed: &Federation, limit: i64) -> Result<Vec<Delivery>, DbError> {
 
 /// One attempt: send, then record the outcome.
 pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError> {
+    // Blocked since it was queued: cancel without sending.
+    let policy = fed.policy().await.map_err(|e| DbError::Connect(e.to_string()))?;
     let mut conn = fed.ctx.db.conn().await?;
     let at = now();
-    // Blocked since it was queued: cancel without sending.
-    let policy = moderation::policy(&fed.ctx)
-        .await
-        .map_err(|e| DbError::Connect(e.to_string()))?;
     if !policy.allows(&d.host) {
         return fed_q::postpone_delivery(&mut conn, d.id, at, "cancelled", "the domain is blocked").await;
     }

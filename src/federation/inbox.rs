@@ -25,7 +25,7 @@ use super::{FedError, Federation};
 use crate::db::models::Actor;
 use crate::http::error::AppError;
 use crate::http::AppState;
-use crate::service::{follows, moderation, remote};
+use crate::service::{follows, remote};
 
 pub async fn shared_inbox(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ async fn receive(
             format!("The actor {actor_id} is not a URL."),
         );
     };
-    let policy = match moderation::policy(&state.ctx).await {
+    let policy = match fed.policy().await {
         Ok(p) => p,
         Err(e) => return AppError::from(e).into_response(),
     };
@@ -169,16 +169,35 @@ async fn receive(
             "The activity id is not on the actor's server.".into(),
         );
     }
-    match remote::activity_seen(&state.ctx, &activity.id).await {
-        Ok(true) => {
+    // Recording the id first makes de-duplication atomic: of two copies
+    // arriving together, one inserts and is processed, the other is a duplicate.
+    let kind = activity.kind.first().to_string();
+    let raw_text = String::from_utf8_lossy(body);
+    match remote::record_activity(
+        &state.ctx,
+        &activity.id,
+        &kind,
+        &actor_id,
+        activity.object_id().as_deref(),
+        &raw_text,
+    )
+    .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
             tracing::debug!(id = %activity.id, "duplicate activity ignored");
             return StatusCode::ACCEPTED.into_response();
         }
-        Ok(false) => {}
         Err(e) => return AppError::from(e).into_response(),
     }
-    let kind = activity.kind.first().to_string();
-    match handle_activity(fed, &signer, &activity, &raw).await {
+    let outcome = handle_activity(fed, &signer, &activity, &raw).await;
+    if !matches!(outcome, Ok(())) {
+        // Not processed: forget the id so that a corrected or retried copy is not taken for a duplicate.
+        if let Err(e) = remote::forget_activity(&state.ctx, &activity.id).await {
+            tracing::warn!(error = %e, "could not forget a failed activity");
+        }
+    }
+    match outcome {
         Ok(()) => {}
         Err(Handled::Refused(status, msg)) => return reject(status, "invalid", msg),
         Err(Handled::Failed(e)) => {
@@ -190,19 +209,6 @@ async fn receive(
             )
             .into_response();
         }
-    }
-    let raw_text = String::from_utf8_lossy(body);
-    if let Err(e) = remote::record_activity(
-        &state.ctx,
-        &activity.id,
-        &kind,
-        &actor_id,
-        activity.object_id().as_deref(),
-        &raw_text,
-    )
-    .await
-    {
-        tracing::warn!(error = %e, "could not record a processed activity");
     }
     StatusCode::ACCEPTED.into_response()
 }
@@ -252,6 +258,17 @@ async fn store_post_if_wanted(fed: &Arc<Federation>, signer: &Actor, a: &Incomin
         tracing::debug!(actor = %signer.ap_id, "post from an actor nobody here follows; not stored");
         return Ok(());
     }
+    // Only public posts are shown on the co-op's pages; followers-only and
+    // direct posts are not stored here.
+    let addressed_public = ["to", "cc"].iter().any(|k| match o.get(*k) {
+        Some(Value::String(s)) => is_public(s),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(is_public),
+        _ => false,
+    });
+    if !addressed_public {
+        tracing::debug!(object = ?o.get("id"), "non-public post not stored");
+        return Ok(());
+    }
     let post = remote::RemotePost {
         ap_id: text("id").unwrap_or_default(),
         ap_type: text("type").unwrap_or_else(|| "Note".into()),
@@ -266,6 +283,10 @@ async fn store_post_if_wanted(fed: &Arc<Federation>, signer: &Actor, a: &Incomin
     };
     remote::store_post(ctx, signer, post).await?;
     Ok(())
+}
+
+fn is_public(s: &str) -> bool {
+    s == json::PUBLIC || s == "as:Public" || s == "Public"
 }
 
 enum Handled {
@@ -359,14 +380,18 @@ async fn handle_activity(
             }
         }
         "Accept" | "Reject" => {
-            // Answers to Follows we sent: the object is our Follow.
-            let follow = a.inner();
-            let local = follow
-                .as_ref()
-                .map(|f| f.actor.id().to_string())
-                .unwrap_or_default();
-            if let Some(local) = local_target(fed, &local).await? {
-                follows::receive_follow_answer(ctx, signer, &local, kind == "Accept").await?;
+            // Answers to Follows we sent: the object is our Follow, embedded
+            // or by id.
+            let local = match a.inner() {
+                Some(follow) => local_target(fed, follow.actor.id()).await?,
+                None => None,
+            };
+            match local {
+                Some(local) => follows::receive_follow_answer(ctx, signer, &local, kind == "Accept").await?,
+                None => {
+                    let follow_id = a.object_id().unwrap_or_default();
+                    follows::receive_follow_answer_by_id(ctx, signer, &follow_id, kind == "Accept").await?;
+                }
             }
         }
         "Like" | "Announce" => {
@@ -394,6 +419,7 @@ async fn handle_activity(
                 }
                 ("Delete", _) if object_id == signer.ap_id => {
                     remote::remove_actor(ctx, signer).await?;
+                    fed.forget_actor(signer.id);
                 }
                 ("Delete", _) => {
                     remote::delete_post(ctx, signer, &object_id).await?;

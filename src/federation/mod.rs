@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::db::models::{Actor, ActorRow};
 use crate::db::now;
+use crate::service::moderation::{self, DomainPolicy};
 use crate::service::{coop, remote, Ctx, ServiceError};
 use fetch::{FetchError, Fetcher};
 use signatures::{PrivateKey, PublicKey};
@@ -25,13 +26,16 @@ pub struct Federation {
     pub ctx: Ctx,
     pub fetcher: Fetcher,
     /// Remote public keys by key id, parsed once: (key, owner actor row id).
-    public_keys: Mutex<HashMap<String, (PublicKey, i64)>>,
+    public_keys: Mutex<HashMap<String, (PublicKey, Actor)>>,
     /// Local actors' signing keys by actor row id.
     private_keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
     instance_signer: Mutex<Option<Arc<(PrivateKey, String)>>>,
     /// Signatures already accepted, with when: the same signature twice is a
     /// replay (a peer's retry signs anew), refused even inside the Date window.
     seen_signatures: Mutex<HashMap<String, i64>>,
+    /// Domain rules, re-read at most once a second: every inbox POST and
+    /// delivery consults them.
+    policy: Mutex<Option<(std::time::Instant, Arc<DomainPolicy>)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,7 @@ impl Federation {
             private_keys: Mutex::new(HashMap::new()),
             instance_signer: Mutex::new(None),
             seen_signatures: Mutex::new(HashMap::new()),
+            policy: Mutex::new(None),
         })
     }
 
@@ -84,6 +89,18 @@ impl Federation {
     pub async fn get(&self, url: &str) -> Result<serde_json::Value, FetchError> {
         let signer = self.instance_signer().await;
         self.fetcher.get_json(url, signer.as_deref()).await
+    }
+
+    /// The current domain policy (blocks, allow-list), cached for a second.
+    pub async fn policy(&self) -> Result<Arc<DomainPolicy>, ServiceError> {
+        if let Some((at, p)) = self.policy.lock().expect("policy cache").as_ref() {
+            if at.elapsed() < std::time::Duration::from_secs(1) {
+                return Ok(p.clone());
+            }
+        }
+        let fresh = Arc::new(moderation::policy(&self.ctx).await?);
+        *self.policy.lock().expect("policy cache") = Some((std::time::Instant::now(), fresh.clone()));
+        Ok(fresh)
     }
 
     /// Remembers a verified signature; false if it was already used.
@@ -115,17 +132,17 @@ impl Federation {
         Ok(key)
     }
 
-    fn cached_key(&self, key_id: &str) -> Option<(PublicKey, i64)> {
+    fn cached_key(&self, key_id: &str) -> Option<(PublicKey, Actor)> {
         self.public_keys.lock().expect("key cache").get(key_id).cloned()
     }
 
-    fn cache_key(&self, key_id: &str, key: PublicKey, actor_id: i64) {
+    fn cache_key(&self, key_id: &str, key: PublicKey, actor: Actor) {
         let mut cache = self.public_keys.lock().expect("key cache");
         // A bound, so that a flood of new signers cannot grow it without limit.
         if cache.len() > 50_000 {
             cache.clear();
         }
-        cache.insert(key_id.to_string(), (key, actor_id));
+        cache.insert(key_id.to_string(), (key, actor));
     }
 
     /// The key for a key id: from memory, the database, or fetched from the
@@ -133,16 +150,13 @@ impl Federation {
     /// rotated its key).
     pub async fn public_key(&self, key_id: &str, refresh: bool) -> Result<(PublicKey, Actor), FedError> {
         if !refresh {
-            if let Some((key, actor_id)) = self.cached_key(key_id) {
-                let mut conn = self.ctx.db.conn().await?;
-                if let Some(actor) = crate::db::queries::actors::find(&mut conn, actor_id).await? {
-                    return Ok((key, actor));
-                }
+            if let Some(found) = self.cached_key(key_id) {
+                return Ok(found);
             }
             if let Some(actor) = remote::find_actor_by_key(&self.ctx, key_id).await? {
                 if let Some(pem) = &actor.public_key_pem {
                     let key = PublicKey::from_pem(pem).map_err(|e| FedError::Invalid(e.to_string()))?;
-                    self.cache_key(key_id, key.clone(), actor.id);
+                    self.cache_key(key_id, key.clone(), actor.clone());
                     return Ok((key, actor));
                 }
             }
@@ -169,7 +183,7 @@ impl Federation {
         }
         let pem = actor.public_key_pem.clone().unwrap_or_default();
         let key = PublicKey::from_pem(&pem).map_err(|e| FedError::Invalid(e.to_string()))?;
-        self.cache_key(key_id, key.clone(), actor.id);
+        self.cache_key(key_id, key.clone(), actor.clone());
         Ok((key, actor))
     }
 
@@ -193,6 +207,7 @@ impl Federation {
         doc: serde_json::Value,
         fetched_from: &str,
     ) -> Result<Actor, FedError> {
+        // A refreshed profile replaces what the key cache holds for it.
         let parsed: json::RemoteActor =
             serde_json::from_value(doc).map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
         let row = actor_row(&parsed, fetched_from)?;
@@ -201,7 +216,20 @@ impl Federation {
                 "a remote document claims one of our own ids".into(),
             ));
         }
-        Ok(remote::save_actor(&self.ctx, &row).await?)
+        let actor = remote::save_actor(&self.ctx, &row).await?;
+        self.public_keys
+            .lock()
+            .expect("key cache")
+            .retain(|_, (_, a)| a.id != actor.id);
+        Ok(actor)
+    }
+
+    /// Drops a deleted actor from the key cache.
+    pub fn forget_actor(&self, actor_id: i64) {
+        self.public_keys
+            .lock()
+            .expect("key cache")
+            .retain(|_, (_, a)| a.id != actor_id);
     }
 }
 

@@ -15,7 +15,7 @@ use super::Federation;
 use crate::db::models::{Actor, OutgoingEvent};
 use crate::db::queries::{actors, content, federation as fed_q};
 use crate::db::{now, DbError};
-use crate::service::{follows, moderation, news};
+use crate::service::{follows, news};
 
 const EVENT_LEASE_SECS: i64 = 30;
 
@@ -99,8 +99,8 @@ fn wrap<O: Serialize>(
 }
 
 async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), String> {
+    let policy = fed.policy().await.map_err(|e| e.to_string())?;
     let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
-    let policy = moderation::policy(&fed.ctx).await.map_err(|e| e.to_string())?;
     let outgoing = match event.kind.as_str() {
         news::EVENT_CREATED | news::EVENT_UPDATED | news::EVENT_DELETED => {
             let Some(object) = content::find(&mut conn, event.subject_id)

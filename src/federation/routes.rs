@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,6 @@ use crate::db::queries::{actors, content, federation as fed_q};
 use crate::http::error::AppError;
 use crate::http::AppState;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
-use crate::service::moderation;
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -103,7 +102,7 @@ pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) 
     if super::signatures::verify(&parts, &key, now).is_err() {
         return Err(unauthorized("the signature does not verify"));
     }
-    if !moderation::policy(&state.ctx).await?.allows(&signer.domain) {
+    if !state.federation.policy().await?.allows(&signer.domain) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -344,14 +343,19 @@ fn page(id: &str, n: i64, total: i64, items: Vec<Value>) -> OrderedCollectionPag
     }
 }
 
+fn path_of(uri: &axum::http::Uri) -> &str {
+    uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+}
+
 async fn outbox(
     State(state): State<AppState>,
     Path(handle): Path<String>,
     Query(q): Query<PageQuery>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let a = local_actor(&state, &handle).await?;
-    authorize_fetch(&state, &headers, &format!("/actors/{handle}/outbox")).await?;
+    authorize_fetch(&state, &headers, path_of(&uri)).await?;
     let id = format!("{}/outbox", a.ap_id);
     let mut conn = state.ctx.db.conn().await?;
     let total = fed_q::count_public_outbox(&mut conn, a.id).await?;
@@ -379,12 +383,13 @@ async fn follow_collection(
     state: &AppState,
     handle: &str,
     q: PageQuery,
+    uri: &axum::http::Uri,
     headers: &HeaderMap,
     followers: bool,
 ) -> Result<Response, AppError> {
     let a = local_actor(state, handle).await?;
     let suffix = if followers { "followers" } else { "following" };
-    authorize_fetch(state, headers, &format!("/actors/{handle}/{suffix}")).await?;
+    authorize_fetch(state, headers, path_of(uri)).await?;
     let id = format!("{}/{suffix}", a.ap_id);
     let mut conn = state.ctx.db.conn().await?;
     let total = if followers {
@@ -411,18 +416,20 @@ async fn followers(
     State(state): State<AppState>,
     Path(handle): Path<String>,
     Query(q): Query<PageQuery>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    follow_collection(&state, &handle, q, &headers, true).await
+    follow_collection(&state, &handle, q, &uri, &headers, true).await
 }
 
 async fn following(
     State(state): State<AppState>,
     Path(handle): Path<String>,
     Query(q): Query<PageQuery>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    follow_collection(&state, &handle, q, &headers, false).await
+    follow_collection(&state, &handle, q, &uri, &headers, false).await
 }
 
 async fn featured(State(state): State<AppState>, Path(handle): Path<String>) -> Result<Response, AppError> {

@@ -173,12 +173,15 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         return resp;
     }
     let ours = resp.extensions().get::<Rendered>().map(|r| r.0.clone());
-    let is_html = resp
+    let content_type = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
+        .unwrap_or("")
+        .to_string();
+    // A page, or a document a handler built on purpose (an ActivityPub
+    // Tombstone with its 410), is already the answer.
+    if content_type.starts_with("text/html") || (ours.is_none() && content_type.starts_with("application/")) {
         return resp;
     }
     let error = match ours {

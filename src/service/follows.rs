@@ -122,6 +122,36 @@ pub async fn receive_follow_answer(
     Ok(())
 }
 
+/// Accept or Reject naming our Follow only by its id.
+pub async fn receive_follow_answer_by_id(
+    ctx: &Ctx,
+    followed: &Actor,
+    follow_id: &str,
+    accepted: bool,
+) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    let Some(follow) = fed_q::find_follow_by_ap_id(&mut conn, follow_id).await? else {
+        return Ok(());
+    };
+    // Only the followed actor may answer.
+    if follow.followed_id != followed.id {
+        return Ok(());
+    }
+    if accepted {
+        fed_q::upsert_follow(
+            &mut conn,
+            follow.follower_id,
+            followed.id,
+            "accepted",
+            Some(follow_id),
+        )
+        .await?;
+    } else {
+        fed_q::delete_follow(&mut conn, follow.follower_id, followed.id).await?;
+    }
+    Ok(())
+}
+
 /// An admin removes a follower: the follow ends and the follower's server is
 /// told with Reject(Follow), as Mastodon does for "remove from followers".
 pub async fn remove_follower(

@@ -48,6 +48,13 @@ pub async fn record_activity(
     Ok(fed_q::record_inbox(&mut conn, activity_id, kind, actor, object, raw).await?)
 }
 
+/// Removes a logged id whose processing failed, so a retry is processed.
+pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    fed_q::forget_inbox(&mut conn, activity_id).await?;
+    Ok(())
+}
+
 pub async fn activity_seen(ctx: &Ctx, activity_id: &str) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
     Ok(fed_q::inbox_seen(&mut conn, activity_id).await?)
@@ -168,4 +175,26 @@ pub async fn list_remote_posts(
 ) -> ServiceResult<Vec<(crate::db::models::Object, Actor)>> {
     let mut conn = ctx.db.conn().await?;
     Ok(content::list_remote(&mut conn, limit).await?)
+}
+
+/// A report from another server, for the moderators' view.
+pub struct Report {
+    pub reporter: String,
+    pub objects: Vec<String>,
+    pub comment: String,
+    pub received_at: chrono::NaiveDateTime,
+}
+
+pub async fn open_reports(ctx: &Ctx) -> ServiceResult<Vec<Report>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(fed_q::open_reports(&mut conn, 50)
+        .await?
+        .into_iter()
+        .map(|(reporter, objects, comment, received_at)| Report {
+            reporter,
+            objects: objects.lines().map(String::from).collect(),
+            comment,
+            received_at,
+        })
+        .collect())
 }

@@ -203,6 +203,25 @@ pub async fn record_inbox(
     Ok(n == 1)
 }
 
+pub async fn forget_inbox(conn: &mut PooledConn, activity_id: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::delete(
+        inbox_log::table.filter(inbox_log::activity_id.eq(activity_id))
+    )
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+/// The follow (by any local follower) whose Follow activity had this id.
+pub async fn find_follow_by_ap_id(conn: &mut PooledConn, ap_id: &str) -> DbResult<Option<Follow>> {
+    Ok(q!(conn, |c| follows::table
+        .filter(follows::ap_id.eq(ap_id))
+        .select(Follow::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
 pub async fn inbox_seen(conn: &mut PooledConn, activity_id: &str) -> DbResult<bool> {
     let n: i64 = q!(conn, |c| inbox_log::table
         .filter(inbox_log::activity_id.eq(activity_id))
@@ -231,6 +250,26 @@ pub async fn insert_report(
         .execute(c)
         .await)?;
     Ok(())
+}
+
+/// Unresolved reports with their reporter, newest first.
+pub async fn open_reports(
+    conn: &mut PooledConn,
+    limit: i64,
+) -> DbResult<Vec<(String, String, String, NaiveDateTime)>> {
+    Ok(q!(conn, |c| reports::table
+        .inner_join(actors::table.on(actors::id.eq(reports::actor_id)))
+        .filter(reports::resolved_at.is_null())
+        .order(reports::id.desc())
+        .limit(limit)
+        .select((
+            actors::ap_id,
+            reports::objects,
+            reports::content,
+            reports::created_at
+        ))
+        .load(c)
+        .await)?)
 }
 
 // ---------------------------------------------------------------- outgoing events

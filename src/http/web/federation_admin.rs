@@ -47,6 +47,7 @@ struct AdminPage {
     mode_text: String,
     rules: Vec<DomainBlock>,
     authorized_fetch: bool,
+    reports: Vec<crate::service::remote::Report>,
 }
 impl Page for AdminPage {}
 
@@ -101,6 +102,7 @@ async fn render(
         allowlist,
         rules: moderation::list_rules(&state.ctx).await?,
         authorized_fetch: inst.authorized_fetch,
+        reports: crate::service::remote::open_reports(&state.ctx).await?,
     }
     .respond(status))
 }
