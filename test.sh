@@ -38,10 +38,9 @@ eval "$(scripts/test-postgres.sh start "$pgdir")"
 trap 'scripts/test-postgres.sh stop "$pgdir"' EXIT
 echo "PostgreSQL at $INTERCOOP_TEST_POSTGRES_URL"
 
-if [ -x federation-tests/setup-peers.sh ]; then
-  step "federation peers (Node 22 + Fedify, Python)"
-  federation-tests/setup-peers.sh
-fi
+step "federation peers (Node 22 + Fedify, Python bovine)"
+need_deb npm npm
+federation-tests/setup-peers.sh
 
 step "tests"
 cargo test --workspace --locked --no-fail-fast
