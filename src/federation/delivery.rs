@@ -60,7 +60,69 @@ impl HostLimits {
     }
 }
 
+/// An activity ready to send: body, sending actor id, its key id.
+type Prepared = Arc<(String, i64, String)>;
+/// Failing hosts and since when they are unreachable (if they are).
+type Troubled = Arc<HashMap<String, Option<NaiveDateTime>>>;
+
+/// What every attempt would otherwise read from the database again: the
+/// activity being fanned out, and which hosts have been failing.
+#[derive(Default)]
+pub struct Caches {
+    /// outbox id -> (body, sending actor id, its key id)
+    activities: std::sync::Mutex<HashMap<i64, Prepared>>,
+    /// Hosts with failures, re-read at most once a second; the others skip
+    /// the host-health bookkeeping entirely.
+    troubled: std::sync::Mutex<Option<(Instant, Troubled)>>,
+}
+
+impl Caches {
+    async fn activity(&self, fed: &Federation, outbox_id: i64) -> Result<Prepared, String> {
+        if let Some(a) = self.activities.lock().expect("activity cache").get(&outbox_id) {
+            return Ok(a.clone());
+        }
+        let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
+        let item = fed_q::find_outbox(&mut conn, outbox_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the activity is gone")?;
+        let actor = crate::db::queries::actors::find(&mut conn, item.actor_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the sending actor is gone")?;
+        let entry = Arc::new((item.json, actor.id, actor.public_key_id.unwrap_or_default()));
+        let mut cache = self.activities.lock().expect("activity cache");
+        if cache.len() > 256 {
+            cache.clear();
+        }
+        cache.insert(outbox_id, entry.clone());
+        Ok(entry)
+    }
+
+    async fn troubled_hosts(&self, fed: &Federation) -> Result<Troubled, DbError> {
+        if let Some((at, map)) = self.troubled.lock().expect("host cache").as_ref() {
+            if at.elapsed() < Duration::from_secs(1) {
+                return Ok(map.clone());
+            }
+        }
+        let mut conn = fed.ctx.db.conn().await?;
+        let map = Arc::new(
+            fed_q::troubled_hosts(&mut conn)
+                .await?
+                .into_iter()
+                .collect::<HashMap<_, _>>(),
+        );
+        *self.troubled.lock().expect("host cache") = Some((Instant::now(), map.clone()));
+        Ok(map)
+    }
+
+    fn forget_hosts(&self) {
+        *self.troubled.lock().expect("host cache") = None;
+    }
+}
+
 pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
+    let caches = Arc::new(Caches::default());
     let all = Arc::new(Semaphore::new(CONCURRENCY));
     let hosts = Arc::new(HostLimits::default());
     let mut tasks = tokio::task::JoinSet::new();
@@ -88,10 +150,11 @@ pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
             };
             let host_limit = hosts.get(&d.host);
             let fed = fed.clone();
+            let caches = caches.clone();
             tasks.spawn(async move {
                 let _permit = permit;
                 let Ok(_host) = host_limit.acquire_owned().await else { return };
-                if let Err(e) = deliver(&fed, &d).await {
+                if let Err(e) = deliver(&fed, &caches, &d).await {
                     tracing::error!(error = %e, delivery = d.id, "delivery bookkeeping failed; the lease will expire and it is retried");
                 }
             });
@@ -119,7 +182,7 @@ async fn claim(fed: &Federation, limit: i64) -> Result<Vec<Delivery>, DbError> {
 }
 
 /// One attempt: send, then record the outcome.
-pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError> {
+pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Result<(), DbError> {
     // Blocked since it was queued: cancel without sending.
     let policy = fed.policy().await.map_err(|e| DbError::Connect(e.to_string()))?;
     let mut conn = fed.ctx.db.conn().await?;
@@ -137,7 +200,8 @@ pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError>
         )
         .await;
     }
-    if let Some((_, Some(since))) = fed_q::host_health(&mut conn, &d.host).await? {
+    let troubled = caches.troubled_hosts(fed).await?;
+    if let Some(Some(since)) = troubled.get(&d.host).copied() {
         // Unreachable host: one probe per hour, the rest wait.
         if d.next_attempt_at < since + chrono::Duration::hours(1) && d.attempts > 0 {
             let probe_at = at + chrono::Duration::hours(1);
@@ -154,14 +218,18 @@ pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError>
     drop(conn);
 
     let started = Instant::now();
-    let result = send(fed, d).await;
+    let result = send(fed, caches, d).await;
     let duration_ms = started.elapsed().as_millis() as i64;
     let mut conn = fed.ctx.db.conn().await?;
     let attempts = d.attempts + 1;
     let retry_at = |attempts: i32| -> NaiveDateTime { now() + backoff(attempts) };
     match result {
         Ok(status) if (200..300).contains(&status) => {
-            fed_q::host_succeeded(&mut conn, &d.host).await?;
+            // Healthy hosts need no bookkeeping; a recovering one is reset.
+            if troubled.contains_key(&d.host) {
+                fed_q::host_succeeded(&mut conn, &d.host).await?;
+                caches.forget_hosts();
+            }
             fed_q::finish_delivery(
                 &mut conn,
                 d,
@@ -194,7 +262,10 @@ pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError>
         }
         Ok(status) if (400..500).contains(&status) && status != 408 && status != 429 => {
             // The peer refuses this activity; repeating it will not help.
-            fed_q::host_succeeded(&mut conn, &d.host).await?;
+            if troubled.contains_key(&d.host) {
+                fed_q::host_succeeded(&mut conn, &d.host).await?;
+                caches.forget_hosts();
+            }
             let msg = format!("refused by the recipient with {status}");
             fed_q::finish_delivery(
                 &mut conn,
@@ -215,6 +286,7 @@ pub async fn deliver(fed: &Arc<Federation>, d: &Delivery) -> Result<(), DbError>
                 Err(e) => (None, e),
             };
             fed_q::host_failed(&mut conn, &d.host, UNREACHABLE_AFTER).await?;
+            caches.forget_hosts();
             let give_up = attempts >= MAX_ATTEMPTS;
             tracing::info!(inbox = %d.inbox, attempts, error = %msg, give_up, "delivery failed");
             fed_q::finish_delivery(
@@ -242,19 +314,9 @@ async fn drop_followers_behind(conn: &mut crate::db::PooledConn, inbox: &str) ->
 }
 
 /// Signs and POSTs one activity; the HTTP status, or why it could not be sent.
-async fn send(fed: &Arc<Federation>, d: &Delivery) -> Result<u16, String> {
-    let (body, actor_id, key_id) = {
-        let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
-        let item = fed_q::find_outbox(&mut conn, d.outbox_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the activity is gone")?;
-        let actor = crate::db::queries::actors::find(&mut conn, item.actor_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the sending actor is gone")?;
-        (item.json, actor.id, actor.public_key_id.unwrap_or_default())
-    };
+async fn send(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Result<u16, String> {
+    let activity = caches.activity(fed, d.outbox_id).await?;
+    let (body, actor_id, key_id) = (&activity.0, activity.1, &activity.2);
     let key = fed.private_key(actor_id).await.map_err(|e| e.to_string())?;
     let url = url::Url::parse(&d.inbox).map_err(|_| format!("bad inbox URL {}", d.inbox))?;
     super::fetch::check_url(&url, fed.fetcher.allow_private()).map_err(|e| e.to_string())?;
@@ -266,7 +328,7 @@ async fn send(fed: &Arc<Federation>, d: &Delivery) -> Result<u16, String> {
         .header("accept", super::fetch::AP_ACCEPT);
     for (k, v) in sign_cavage(
         &key,
-        &key_id,
+        key_id,
         "POST",
         &url,
         Some(body.as_bytes()),
@@ -274,7 +336,7 @@ async fn send(fed: &Arc<Federation>, d: &Delivery) -> Result<u16, String> {
     ) {
         req = req.header(k, v);
     }
-    let resp = req.body(body).send().await.map_err(|e| {
+    let resp = req.body(body.clone()).send().await.map_err(|e| {
         if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {

@@ -55,11 +55,6 @@ pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> 
     Ok(())
 }
 
-pub async fn activity_seen(ctx: &Ctx, activity_id: &str) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::inbox_seen(&mut conn, activity_id).await?)
-}
-
 /// A Like or Announce of one of our objects; unknown objects are ignored.
 pub async fn add_reaction(
     ctx: &Ctx,

@@ -222,15 +222,6 @@ pub async fn find_follow_by_ap_id(conn: &mut PooledConn, ap_id: &str) -> DbResul
         .optional())?)
 }
 
-pub async fn inbox_seen(conn: &mut PooledConn, activity_id: &str) -> DbResult<bool> {
-    let n: i64 = q!(conn, |c| inbox_log::table
-        .filter(inbox_log::activity_id.eq(activity_id))
-        .count()
-        .get_result(c)
-        .await)?;
-    Ok(n > 0)
-}
-
 pub async fn insert_report(
     conn: &mut PooledConn,
     actor_id: i64,
@@ -601,17 +592,13 @@ pub async fn cancel_deliveries_to_host(conn: &mut PooledConn, host: &str) -> DbR
 
 // ---------------------------------------------------------------- hosts
 
-/// `(consecutive failures, unreachable since)` for a host.
-pub async fn host_health(
-    conn: &mut PooledConn,
-    host: &str,
-) -> DbResult<Option<(i32, Option<NaiveDateTime>)>> {
+/// Hosts with recent failures: `(host, unreachable since)`.
+pub async fn troubled_hosts(conn: &mut PooledConn) -> DbResult<Vec<(String, Option<NaiveDateTime>)>> {
     Ok(q!(conn, |c| hosts::table
-        .find(host)
-        .select((hosts::consecutive_failures, hosts::unreachable_since))
-        .first(c)
-        .await
-        .optional())?)
+        .filter(hosts::consecutive_failures.gt(0))
+        .select((hosts::host, hosts::unreachable_since))
+        .load(c)
+        .await)?)
 }
 
 pub async fn host_succeeded(conn: &mut PooledConn, host: &str) -> DbResult<()> {
