@@ -670,3 +670,81 @@ impl TestApp {
         fed.fetch_actor(url).await.unwrap()
     }
 }
+
+/// Remote servers that hang, loop, answer garbage or too much, or lie about
+/// who they are: each fetch fails with a clear error and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_remote_servers_fail_cleanly() {
+    use axum::response::{IntoResponse, Redirect};
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let elsewhere = base.replace("127.0.0.1", "localhost");
+    let router = Router::new()
+        .route(
+            "/hang",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        )
+        .route("/loop", get(|| async { Redirect::to("/loop") }))
+        .route("/garbage", get(|| async { "<html>not json</html>" }))
+        .route(
+            "/huge",
+            get(|| async { "[".to_string() + &"1,".repeat(600_000) + "1]" }),
+        )
+        .route(
+            "/liar",
+            get(move || {
+                let id = format!("{elsewhere}/users/someone");
+                async move {
+                    Json(json!({"id": id, "type": "Person", "inbox": format!("{id}/inbox")})).into_response()
+                }
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let fed = intercoop::federation::Federation::new(app.ctx.clone());
+    let started = Instant::now();
+    let e = fed
+        .fetch_actor(&format!("{base}/hang"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "a hanging server is cut off by the timeout"
+    );
+    assert!(e.contains("could not reach"), "{e}");
+    let e = fed
+        .fetch_actor(&format!("{base}/loop"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("redirect"), "{e}");
+    let e = fed
+        .fetch_actor(&format!("{base}/garbage"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not valid JSON"), "{e}");
+    let e = fed
+        .fetch_actor(&format!("{base}/huge"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("over"), "{e}");
+    let e = fed
+        .fetch_actor(&format!("{base}/liar"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("another origin"), "{e}");
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    let remote = intercoop::db::queries::actors::list_remote(&mut conn)
+        .await
+        .unwrap();
+    assert!(remote.is_empty(), "nothing was stored from hostile servers");
+}

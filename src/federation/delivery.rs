@@ -183,39 +183,33 @@ async fn claim(fed: &Federation, limit: i64) -> Result<Vec<Delivery>, DbError> {
 
 /// One attempt: send, then record the outcome.
 pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Result<(), DbError> {
-    // Blocked since it was queued: cancel without sending.
+    // Everything read from caches first: a task never waits for a second
+    // pool connection while it holds one (64 tasks share a smaller pool).
     let policy = fed.policy().await.map_err(|e| DbError::Connect(e.to_string()))?;
-    let mut conn = fed.ctx.db.conn().await?;
-    let at = now();
-    if !policy.allows(&d.host) {
-        return fed_q::postpone_delivery(&mut conn, d.id, at, "cancelled", "the domain is blocked").await;
-    }
-    if at - d.created_at > chrono::Duration::hours(MAX_AGE_HOURS) {
-        return fed_q::postpone_delivery(
-            &mut conn,
-            d.id,
-            at,
-            "failed",
-            "gave up: not delivered within 48 hours",
-        )
-        .await;
-    }
     let troubled = caches.troubled_hosts(fed).await?;
-    if let Some(Some(since)) = troubled.get(&d.host).copied() {
-        // Unreachable host: one probe per hour, the rest wait.
-        if d.next_attempt_at < since + chrono::Duration::hours(1) && d.attempts > 0 {
-            let probe_at = at + chrono::Duration::hours(1);
-            return fed_q::postpone_delivery(
-                &mut conn,
-                d.id,
-                probe_at,
-                "pending",
-                "host unreachable; waiting for it to answer",
-            )
-            .await;
+    let at = now();
+    let skip = if !policy.allows(&d.host) {
+        // Blocked since it was queued: cancel without sending.
+        Some((at, "cancelled", "the domain is blocked"))
+    } else if at - d.created_at > chrono::Duration::hours(MAX_AGE_HOURS) {
+        Some((at, "failed", "gave up: not delivered within 48 hours"))
+    } else {
+        match troubled.get(&d.host).copied() {
+            // Unreachable host: one probe per hour, the rest wait.
+            Some(Some(since)) if d.next_attempt_at < since + chrono::Duration::hours(1) && d.attempts > 0 => {
+                Some((
+                    at + chrono::Duration::hours(1),
+                    "pending",
+                    "host unreachable; waiting for it to answer",
+                ))
+            }
+            _ => None,
         }
+    };
+    if let Some((until, state, why)) = skip {
+        let mut conn = fed.ctx.db.conn().await?;
+        return fed_q::postpone_delivery(&mut conn, d.id, until, state, why).await;
     }
-    drop(conn);
 
     let started = Instant::now();
     let result = send(fed, caches, d).await;
