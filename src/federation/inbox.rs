@@ -60,14 +60,10 @@ async fn receive(
 ) -> Response {
     let fed = &state.federation;
     if let Some(h) = &handle {
-        let mut conn = match state.ctx.db.conn().await {
-            Ok(c) => c,
-            Err(e) => return AppError::from(crate::service::ServiceError::from(e)).into_response(),
-        };
-        match crate::db::queries::actors::find_local_by_handle(&mut conn, h).await {
+        match crate::service::coop::find_local_actor(&state.ctx, h).await {
             Ok(Some(_)) => {}
             Ok(None) => return AppError::not_found().into_response(),
-            Err(e) => return AppError::from(crate::service::ServiceError::from(e)).into_response(),
+            Err(e) => return AppError::from(e).into_response(),
         }
     }
     let path_and_query = uri

@@ -15,10 +15,10 @@ use serde_json::Value;
 use super::json::{self, OrderedCollection, OrderedCollectionPage, AP_CONTENT_TYPE};
 use super::Federation;
 use crate::db::models::Actor;
-use crate::db::queries::{actors, content, federation as fed_q};
 use crate::http::error::AppError;
 use crate::http::AppState;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
+use crate::service::{follows, news};
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -160,8 +160,7 @@ async fn resolve_resource(state: &AppState, resource: &str) -> Result<Option<Act
     } else {
         return Ok(None);
     };
-    let mut conn = state.ctx.db.conn().await?;
-    Ok(actors::find_local_by_handle(&mut conn, &handle).await?)
+    Ok(coop::find_local_actor(&state.ctx, &handle).await?)
 }
 
 async fn webfinger(
@@ -245,9 +244,7 @@ async fn nodeinfo(State(state): State<AppState>, Path(version): Path<String>) ->
     if version != "2.0" && version != "2.1" {
         return Err(AppError::not_found());
     }
-    let mut conn = state.ctx.db.conn().await?;
-    let users = crate::db::queries::accounts::count_users(&mut conn).await?;
-    let posts = content::count_local(&mut conn, crate::service::news::KIND).await?;
+    let (users, posts) = coop::usage(&state.ctx).await?;
     let coop = coop::get_coop(&state.ctx).await?;
     let c = &state.ctx.config;
     let mut software = serde_json::json!({"name": "intercoop", "version": env!("CARGO_PKG_VERSION")});
@@ -276,8 +273,7 @@ async fn nodeinfo(State(state): State<AppState>, Path(version): Path<String>) ->
 // ---------------------------------------------------------------- actors and collections
 
 async fn local_actor(state: &AppState, handle: &str) -> Result<Actor, AppError> {
-    let mut conn = state.ctx.db.conn().await?;
-    actors::find_local_by_handle(&mut conn, handle)
+    coop::find_local_actor(&state.ctx, handle)
         .await?
         .filter(|a| a.kind != "Application")
         .ok_or_else(AppError::not_found)
@@ -302,10 +298,7 @@ async fn actor(
 }
 
 async fn instance_actor(State(state): State<AppState>) -> Result<Response, AppError> {
-    let inst = coop::get_instance(&state.ctx).await?;
-    let id = inst.instance_actor_id.ok_or_else(AppError::not_found)?;
-    let mut conn = state.ctx.db.conn().await?;
-    let a = actors::find(&mut conn, id)
+    let a = coop::instance_actor(&state.ctx)
         .await?
         .ok_or_else(AppError::not_found)?;
     Ok(render_actor(&state, &a))
@@ -357,14 +350,12 @@ async fn outbox(
     let a = local_actor(&state, &handle).await?;
     authorize_fetch(&state, &headers, path_of(&uri)).await?;
     let id = format!("{}/outbox", a.ap_id);
-    let mut conn = state.ctx.db.conn().await?;
-    let total = fed_q::count_public_outbox(&mut conn, a.id).await?;
+    let n = q.page.unwrap_or(1).max(1);
+    let (items, total) = news::public_activities(&state.ctx, a.id, n - 1, PAGE_SIZE).await?;
     match q.page {
         None => Ok(ap_json(&collection(id, total, true))),
-        Some(n) => {
-            let n = n.max(1);
-            let items = fed_q::public_outbox(&mut conn, a.id, (n - 1) * PAGE_SIZE, PAGE_SIZE)
-                .await?
+        Some(_) => {
+            let items = items
                 .into_iter()
                 .filter_map(|o| serde_json::from_str::<Value>(&o.json).ok())
                 .map(|mut v| {
@@ -391,21 +382,15 @@ async fn follow_collection(
     let suffix = if followers { "followers" } else { "following" };
     authorize_fetch(state, headers, path_of(uri)).await?;
     let id = format!("{}/{suffix}", a.ap_id);
-    let mut conn = state.ctx.db.conn().await?;
-    let total = if followers {
-        fed_q::count_followers(&mut conn, a.id).await?
+    let n = q.page.unwrap_or(1).max(1);
+    let (list, total) = if followers {
+        follows::list_followers(&state.ctx, &a, n - 1, PAGE_SIZE).await?
     } else {
-        fed_q::count_following(&mut conn, a.id).await?
+        follows::list_followed(&state.ctx, &a, n - 1, PAGE_SIZE).await?
     };
     match q.page {
         None => Ok(ap_json(&collection(id, total, true))),
-        Some(n) => {
-            let n = n.max(1);
-            let list = if followers {
-                fed_q::followers(&mut conn, a.id, (n - 1) * PAGE_SIZE, PAGE_SIZE).await?
-            } else {
-                fed_q::following(&mut conn, a.id, (n - 1) * PAGE_SIZE, PAGE_SIZE).await?
-            };
+        Some(_) => {
             let items = list.into_iter().map(|a| Value::String(a.ap_id)).collect();
             Ok(ap_json(&page(&id, n, total, items)))
         }
@@ -445,10 +430,8 @@ async fn activity(
 ) -> Result<Response, AppError> {
     authorize_fetch(&state, &headers, &format!("/activities/{id}")).await?;
     let ap_id = state.ctx.config.url(&format!("/activities/{id}"));
-    let mut conn = state.ctx.db.conn().await?;
-    let item = fed_q::find_outbox_by_ap_id(&mut conn, &ap_id)
+    let item = news::public_activity(&state.ctx, &ap_id)
         .await?
-        .filter(|o| o.public)
         .ok_or_else(AppError::not_found)?;
     let v: Value = serde_json::from_str(&item.json)
         .map_err(|e| AppError::from(crate::service::ServiceError::Internal(e.to_string())))?;
@@ -465,8 +448,7 @@ pub async fn article_response(
         *r.status_mut() = StatusCode::GONE;
         return Ok(r);
     }
-    let mut conn = state.ctx.db.conn().await?;
-    let author = actors::find(&mut conn, object.author_id)
+    let author = coop::find_actor(&state.ctx, object.author_id)
         .await?
         .ok_or_else(AppError::not_found)?;
     let mut doc = serde_json::to_value(json::article(object, &author))

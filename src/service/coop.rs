@@ -157,6 +157,34 @@ pub async fn complete_setup(ctx: &Ctx, token: &str, input: SetupInput) -> Servic
     Ok(logged_in)
 }
 
+/// A local actor by handle (the co-op, or the instance actor's reserved handle).
+pub async fn find_local_actor(ctx: &Ctx, handle: &str) -> ServiceResult<Option<Actor>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(actors::find_local_by_handle(&mut conn, handle).await?)
+}
+
+/// Any actor we store, by row id.
+pub async fn find_actor(ctx: &Ctx, id: i64) -> ServiceResult<Option<Actor>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(actors::find(&mut conn, id).await?)
+}
+
+/// The instance actor, once setup is done.
+pub async fn instance_actor(ctx: &Ctx) -> ServiceResult<Option<Actor>> {
+    match get_instance(ctx).await?.instance_actor_id {
+        Some(id) => find_actor(ctx, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Accounts and published news, for NodeInfo.
+pub async fn usage(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
+    let mut conn = ctx.db.conn().await?;
+    let users = accounts_q::count_users(&mut conn).await?;
+    let posts = crate::db::queries::content::count_local(&mut conn, super::news::KIND).await?;
+    Ok((users, posts))
+}
+
 /// Deliveries waiting and given up, for the admin's view of the queue.
 pub async fn delivery_counts(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
     let mut conn = ctx.db.conn().await?;

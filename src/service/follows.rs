@@ -193,3 +193,16 @@ pub async fn list_followers(
     let list = fed_q::followers(&mut conn, followed.id, page.max(0) * per_page, per_page).await?;
     Ok((list, total))
 }
+
+/// Actors `actor` follows (accepted), a page at a time, with the total.
+pub async fn list_followed(
+    ctx: &Ctx,
+    actor: &Actor,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<(Vec<Actor>, i64)> {
+    let mut conn = ctx.db.conn().await?;
+    let total = fed_q::count_following(&mut conn, actor.id).await?;
+    let list = fed_q::following(&mut conn, actor.id, page.max(0) * per_page, per_page).await?;
+    Ok((list, total))
+}

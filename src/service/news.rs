@@ -322,6 +322,28 @@ pub async fn federation_status(
     Ok(out)
 }
 
+/// An actor's public Create activities as sent, newest first, a page at a
+/// time, with the total: the outbox collection.
+pub async fn public_activities(
+    ctx: &Ctx,
+    actor_id: i64,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<(Vec<crate::db::models::OutboxItem>, i64)> {
+    let mut conn = ctx.db.conn().await?;
+    let total = fed_q::count_public_outbox(&mut conn, actor_id).await?;
+    let items = fed_q::public_outbox(&mut conn, actor_id, page.max(0) * per_page, per_page).await?;
+    Ok((items, total))
+}
+
+/// A public activity the co-op sent, by its id.
+pub async fn public_activity(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<crate::db::models::OutboxItem>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(fed_q::find_outbox_by_ap_id(&mut conn, ap_id)
+        .await?
+        .filter(|o| o.public))
+}
+
 /// Likes, boosts and replies received for an object.
 pub struct Counts {
     pub likes: i64,
