@@ -748,3 +748,30 @@ async fn hostile_remote_servers_fail_cleanly() {
         .unwrap();
     assert!(remote.is_empty(), "nothing was stored from hostile servers");
 }
+
+/// A Raspberry Pi setting: one database connection. Nothing may wait for a
+/// second connection while holding the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_database_connection_is_enough() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.max_connections = 1).await;
+    let token = app.setup_token().unwrap();
+    intercoop::service::coop::complete_setup(
+        &app.ctx,
+        &token,
+        intercoop::service::coop::SetupInput {
+            coop_name: "Tiny".into(),
+            handle: "tea".into(),
+            admin_username: ADMIN.into(),
+            admin_email: None,
+            password: common::PASSWORD.into(),
+        },
+    )
+    .await
+    .unwrap();
+    let peer = Peer::start().await;
+    assert_eq!(peer.send(&app, "/inbox", &follow(&peer, &app), false).await, 202);
+    peer.wait_for("Accept", |_| true).await;
+    publish(&app, "Small but working").await;
+    let create = peer.wait_for("Create", |_| true).await;
+    assert_eq!(create["object"]["name"], "Small but working");
+}

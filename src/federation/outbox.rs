@@ -100,16 +100,34 @@ fn wrap<O: Serialize>(
 
 async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), String> {
     let policy = fed.policy().await.map_err(|e| e.to_string())?;
-    let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
+    // The reads' connection goes back to the pool before `finish` takes one
+    // for its transaction (a pool of one must not wait on itself).
+    let outgoing = {
+        let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
+        build(fed, &mut conn, event).await?
+    };
+    let outgoing = outgoing.map(|mut o| {
+        o.inboxes.retain(|i| policy.allows_url(i));
+        o
+    });
+    finish(fed, event, outgoing).await
+}
+
+/// The activity for an event, or None when there is nothing to send.
+async fn build(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    event: &OutgoingEvent,
+) -> Result<Option<Outgoing>, String> {
     let outgoing = match event.kind.as_str() {
         news::EVENT_CREATED | news::EVENT_UPDATED | news::EVENT_DELETED => {
-            let Some(object) = content::find(&mut conn, event.subject_id)
+            let Some(object) = content::find(conn, event.subject_id)
                 .await
                 .map_err(|e| e.to_string())?
             else {
-                return finish(fed, event, None).await;
+                return Ok(None);
             };
-            let author = actors::find(&mut conn, object.author_id)
+            let author = actors::find(conn, object.author_id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("the author is gone")?;
@@ -149,7 +167,7 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
                     ),
                 ),
             };
-            let inboxes = fed_q::follower_inboxes(&mut conn, author.id)
+            let inboxes = fed_q::follower_inboxes(conn, author.id)
                 .await
                 .map_err(|e| e.to_string())?;
             Outgoing {
@@ -165,15 +183,15 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
         follows::EVENT_ACCEPTED | follows::EVENT_REJECTED => {
             let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
             let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
-            let local = actors::find(&mut conn, local_id)
+            let local = actors::find(conn, local_id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("local actor gone")?;
-            let Some(follower) = actors::find(&mut conn, event.subject_id)
+            let Some(follower) = actors::find(conn, event.subject_id)
                 .await
                 .map_err(|e| e.to_string())?
             else {
-                return finish(fed, event, None).await;
+                return Ok(None);
             };
             let kind = if event.kind == follows::EVENT_ACCEPTED {
                 "Accept"
@@ -200,15 +218,15 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
         follows::EVENT_REQUESTED => {
             let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
             let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
-            let local = actors::find(&mut conn, local_id)
+            let local = actors::find(conn, local_id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("local actor gone")?;
-            let Some(remote) = actors::find(&mut conn, event.subject_id)
+            let Some(remote) = actors::find(conn, event.subject_id)
                 .await
                 .map_err(|e| e.to_string())?
             else {
-                return finish(fed, event, None).await;
+                return Ok(None);
             };
             let activity = ActivityJson {
                 context: json::context(),
@@ -231,11 +249,11 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
             }
         }
         crate::service::coop::EVENT_PROFILE_UPDATED => {
-            let Some(actor) = actors::find(&mut conn, event.subject_id)
+            let Some(actor) = actors::find(conn, event.subject_id)
                 .await
                 .map_err(|e| e.to_string())?
             else {
-                return finish(fed, event, None).await;
+                return Ok(None);
             };
             let c = &fed.ctx.config;
             let doc = json::actor(&actor, &c.url("/"), &c.url("/inbox"));
@@ -252,7 +270,7 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
                 vec![PUBLIC.into()],
                 vec![followers],
             );
-            let inboxes = fed_q::follower_inboxes(&mut conn, actor.id)
+            let inboxes = fed_q::follower_inboxes(conn, actor.id)
                 .await
                 .map_err(|e| e.to_string())?;
             Outgoing {
@@ -267,12 +285,10 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
         }
         other => {
             tracing::debug!(kind = %other, "outgoing event with nothing to federate");
-            return finish(fed, event, None).await;
+            return Ok(None);
         }
     };
-    let mut outgoing = outgoing;
-    outgoing.inboxes.retain(|i| policy.allows_url(i));
-    finish(fed, event, Some(outgoing)).await
+    Ok(Some(outgoing))
 }
 
 /// Stores the activity and its deliveries and marks the event done, in one transaction.

@@ -63,7 +63,7 @@ async fn main() {
     let addr = listener.local_addr().unwrap();
     let base = format!("http://127.0.0.1:{}", addr.port());
     let mut config = Config::for_test(&base, addr, &database_url, dir.path());
-    config.max_connections = 16;
+    config.max_connections = arg("--pool", "16").parse().expect("--pool N");
     let prepared = server::prepare(config).await.expect("server prepares");
     let ctx = prepared.state.ctx.clone();
     let token = prepared
