@@ -753,21 +753,7 @@ async fn hostile_remote_servers_fail_cleanly() {
 /// second connection while holding the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_database_connection_is_enough() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.max_connections = 1).await;
-    let token = app.setup_token().unwrap();
-    intercoop::service::coop::complete_setup(
-        &app.ctx,
-        &token,
-        intercoop::service::coop::SetupInput {
-            coop_name: "Tiny".into(),
-            handle: "tea".into(),
-            admin_username: ADMIN.into(),
-            admin_email: None,
-            password: common::PASSWORD.into(),
-        },
-    )
-    .await
-    .unwrap();
+    let app = TestApp::with_coop_configured(Backend::Sqlite, |c| c.max_connections = 1).await;
     let peer = Peer::start().await;
     assert_eq!(peer.send(&app, "/inbox", &follow(&peer, &app), false).await, 202);
     peer.wait_for("Accept", |_| true).await;

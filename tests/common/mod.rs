@@ -128,7 +128,12 @@ impl TestApp {
 
     /// A set-up instance: the co-op "Tea Growers" (@tea) and its admin.
     pub async fn with_coop(backend: Backend) -> TestApp {
-        let app = Self::spawn(backend).await;
+        Self::with_coop_configured(backend, |_| {}).await
+    }
+
+    /// A set-up instance whose configuration `adjust` may change first.
+    pub async fn with_coop_configured(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let app = Self::spawn_with(backend, adjust).await;
         let token = app.setup_token().expect("fresh instance has a setup link");
         coop::complete_setup(
             &app.ctx,
