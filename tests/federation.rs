@@ -661,7 +661,29 @@ async fn two_coops_follow_each_other(backend: Backend) {
             "the home page shows the followed co-op's news"
         );
     }
-    let _ = ADMIN;
+    // A stops following B: B's server gets Undo(Follow) and drops the follower.
+    let a_coop = intercoop::service::coop::get_coop(&a.ctx).await.unwrap().unwrap();
+    let b_on_a = intercoop::service::remote::find_actor(&a.ctx, &coop_actor(&b))
+        .await
+        .unwrap()
+        .unwrap();
+    intercoop::service::follows::unfollow_actor(&a.ctx, 1, &a_coop, b_on_a.id)
+        .await
+        .unwrap();
+    let b_coop = intercoop::service::coop::get_coop(&b.ctx).await.unwrap().unwrap();
+    let started = Instant::now();
+    while intercoop::service::follows::list_followers(&b.ctx, &b_coop, 0, 10)
+        .await
+        .unwrap()
+        .1
+        != 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "B no longer counts A as a follower"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 impl TestApp {

@@ -215,6 +215,36 @@ async fn build(
                 inboxes: vec![follower.inbox.clone()],
             }
         }
+        follows::EVENT_UNDONE => {
+            let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
+            let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
+            let local = actors::find(conn, local_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("local actor gone")?;
+            let Some(remote) = actors::find(conn, event.subject_id)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
+            let follow = FollowRef {
+                id: follow_id.to_string(),
+                kind: "Follow",
+                actor: local.ap_id.clone(),
+                object: remote.ap_id.clone(),
+            };
+            let (ap_id, body) = wrap(fed, "Undo", &local, follow, vec![remote.ap_id.clone()], vec![]);
+            Outgoing {
+                ap_id,
+                actor_id: local.id,
+                kind: "Undo",
+                object_id: None,
+                json: body,
+                public: false,
+                inboxes: vec![remote.inbox.clone()],
+            }
+        }
         follows::EVENT_REQUESTED => {
             let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
             let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;

@@ -41,6 +41,32 @@ pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor
     Ok(())
 }
 
+/// The co-op stops following a remote actor; its server gets Undo(Follow).
+pub const EVENT_UNDONE: &str = "follow.undone";
+
+pub async fn unfollow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote_id: i64) -> ServiceResult<()> {
+    let mut tx = ctx.db.begin().await?;
+    let follow = fed_q::find_follow(&mut tx, local.id, remote_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op does not follow this account.".into()))?;
+    fed_q::delete_follow(&mut tx, local.id, remote_id).await?;
+    let follow_id = follow.ap_id.unwrap_or_default();
+    fed_q::push_event(
+        &mut tx,
+        EVENT_UNDONE,
+        remote_id,
+        &format!("{}\n{follow_id}", local.id),
+    )
+    .await?;
+    let remote = actors::find(&mut tx, remote_id)
+        .await?
+        .map(|a| a.ap_id)
+        .unwrap_or_default();
+    accounts_q::audit(&mut tx, Some(by_user), "follow.undo", &remote).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Whether `follower` (local) has an accepted follow of `followed`.
 pub async fn is_following(ctx: &Ctx, follower: &Actor, followed: &Actor) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
@@ -108,14 +134,19 @@ pub async fn receive_follow_answer(
     accepted: bool,
 ) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    if fed_q::find_follow(&mut conn, local.id, followed.id)
-        .await?
-        .is_none()
-    {
+    let Some(follow) = fed_q::find_follow(&mut conn, local.id, followed.id).await? else {
         return Ok(());
-    }
+    };
     if accepted {
-        fed_q::upsert_follow(&mut conn, local.id, followed.id, "accepted", None).await?;
+        // Keep the Follow's id: an Undo later must name it.
+        fed_q::upsert_follow(
+            &mut conn,
+            local.id,
+            followed.id,
+            "accepted",
+            follow.ap_id.as_deref(),
+        )
+        .await?;
     } else {
         fed_q::delete_follow(&mut conn, local.id, followed.id).await?;
     }

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route(HERE, get(page))
         .route("/admin/federation/followers/{id}/remove", post(remove_follower))
         .route("/admin/federation/follow", post(follow))
+        .route("/admin/federation/following/{id}/remove", post(unfollow))
         .route("/admin/federation/mode", post(mode))
         .route("/admin/federation/domains", post(add_domain))
         .route("/admin/federation/domains/{id}/remove", post(remove_domain))
@@ -42,7 +43,7 @@ struct AdminPage {
     queue: String,
     follower_total: i64,
     followers: Vec<(i64, String)>,
-    following: Vec<String>,
+    following: Vec<(i64, String)>,
     allowlist: bool,
     mode_text: String,
     rules: Vec<DomainBlock>,
@@ -70,7 +71,7 @@ async fn render(
     let following = follows::list_following(&state.ctx, &coop)
         .await?
         .into_iter()
-        .map(|(a, st)| format!("{} ({st})", a.ap_id))
+        .map(|(a, st)| (a.id, format!("{} ({st})", a.ap_id)))
         .collect();
     let inst = coop::get_instance(&state.ctx).await?;
     let (pending, failed) = coop::delivery_counts(&state.ctx).await?;
@@ -218,6 +219,23 @@ async fn follow(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn unfollow(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    let user = match admin(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    follows::unfollow_actor(&state.ctx, user, &coop, id).await?;
+    Ok(done("No longer following."))
 }
 
 #[derive(Deserialize)]
