@@ -76,15 +76,17 @@ struct Outgoing {
     inboxes: Vec<String>,
 }
 
+/// An activity of `actor` around `object`; `id` None makes a new one.
 fn wrap<O: Serialize>(
     fed: &Federation,
+    id: Option<&str>,
     kind: &'static str,
     actor: &Actor,
     object: O,
     to: Vec<String>,
     cc: Vec<String>,
 ) -> (String, String) {
-    let id = activity_id(fed);
+    let id = id.map(String::from).unwrap_or_else(|| activity_id(fed));
     let activity = ActivityJson {
         context: json::context(),
         id: id.clone(),
@@ -137,6 +139,7 @@ async fn build(
                     "Create",
                     wrap(
                         fed,
+                        None,
                         "Create",
                         &author,
                         json::article(&object, &author),
@@ -148,6 +151,7 @@ async fn build(
                     "Update",
                     wrap(
                         fed,
+                        None,
                         "Update",
                         &author,
                         json::article(&object, &author),
@@ -159,6 +163,7 @@ async fn build(
                     "Delete",
                     wrap(
                         fed,
+                        None,
                         "Delete",
                         &author,
                         json::tombstone(&object),
@@ -180,100 +185,64 @@ async fn build(
                 inboxes,
             }
         }
-        follows::EVENT_ACCEPTED | follows::EVENT_REJECTED => {
+        // The four follow events share their shape: the detail is "local
+        // actor id\nFollow id", the subject is the remote actor, and the
+        // activity goes to the remote actor's own inbox.
+        follows::EVENT_ACCEPTED
+        | follows::EVENT_REJECTED
+        | follows::EVENT_UNDONE
+        | follows::EVENT_REQUESTED => {
             let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
             let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
             let local = actors::find(conn, local_id)
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("local actor gone")?;
-            let Some(follower) = actors::find(conn, event.subject_id)
+            let Some(remote) = actors::find(conn, event.subject_id)
                 .await
                 .map_err(|e| e.to_string())?
             else {
                 return Ok(None);
             };
-            let kind = if event.kind == follows::EVENT_ACCEPTED {
-                "Accept"
-            } else {
-                "Reject"
+            let to = vec![remote.ap_id.clone()];
+            let (kind, ap_id, body) = match event.kind.as_str() {
+                // Our own Follow carries the id stored with the follow row, so
+                // that the Accept (and a later Undo) can name it.
+                follows::EVENT_REQUESTED => {
+                    let (id, body) = wrap(
+                        fed,
+                        Some(follow_id),
+                        "Follow",
+                        &local,
+                        remote.ap_id.clone(),
+                        to,
+                        vec![],
+                    );
+                    ("Follow", id, body)
+                }
+                kind => {
+                    // Accept/Reject answer the remote's Follow of us; Undo takes back ours.
+                    let (name, follower, followed) = match kind {
+                        follows::EVENT_ACCEPTED => ("Accept", &remote, &local),
+                        follows::EVENT_REJECTED => ("Reject", &remote, &local),
+                        _ => ("Undo", &local, &remote),
+                    };
+                    let follow = FollowRef {
+                        id: follow_id.to_string(),
+                        kind: "Follow",
+                        actor: follower.ap_id.clone(),
+                        object: followed.ap_id.clone(),
+                    };
+                    let (id, body) = wrap(fed, None, name, &local, follow, to, vec![]);
+                    (name, id, body)
+                }
             };
-            let follow = FollowRef {
-                id: follow_id.to_string(),
-                kind: "Follow",
-                actor: follower.ap_id.clone(),
-                object: local.ap_id.clone(),
-            };
-            let (ap_id, body) = wrap(fed, kind, &local, follow, vec![follower.ap_id.clone()], vec![]);
             Outgoing {
                 ap_id,
                 actor_id: local.id,
                 kind,
                 object_id: None,
                 json: body,
-                public: false,
-                inboxes: vec![follower.inbox.clone()],
-            }
-        }
-        follows::EVENT_UNDONE => {
-            let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
-            let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
-            let local = actors::find(conn, local_id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("local actor gone")?;
-            let Some(remote) = actors::find(conn, event.subject_id)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(None);
-            };
-            let follow = FollowRef {
-                id: follow_id.to_string(),
-                kind: "Follow",
-                actor: local.ap_id.clone(),
-                object: remote.ap_id.clone(),
-            };
-            let (ap_id, body) = wrap(fed, "Undo", &local, follow, vec![remote.ap_id.clone()], vec![]);
-            Outgoing {
-                ap_id,
-                actor_id: local.id,
-                kind: "Undo",
-                object_id: None,
-                json: body,
-                public: false,
-                inboxes: vec![remote.inbox.clone()],
-            }
-        }
-        follows::EVENT_REQUESTED => {
-            let (local_id, follow_id) = event.detail.split_once('\n').unwrap_or(("", ""));
-            let local_id: i64 = local_id.parse().map_err(|_| "bad event detail")?;
-            let local = actors::find(conn, local_id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("local actor gone")?;
-            let Some(remote) = actors::find(conn, event.subject_id)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(None);
-            };
-            let activity = ActivityJson {
-                context: json::context(),
-                id: follow_id.to_string(),
-                kind: "Follow",
-                actor: local.ap_id.clone(),
-                object: remote.ap_id.clone(),
-                to: vec![remote.ap_id.clone()],
-                cc: vec![],
-                published: published(),
-            };
-            Outgoing {
-                ap_id: follow_id.to_string(),
-                actor_id: local.id,
-                kind: "Follow",
-                object_id: None,
-                json: serde_json::to_string(&activity).map_err(|e| e.to_string())?,
                 public: false,
                 inboxes: vec![remote.inbox.clone()],
             }
@@ -294,6 +263,7 @@ async fn build(
             let followers = actor.followers_url.clone().unwrap_or_default();
             let (ap_id, body) = wrap(
                 fed,
+                None,
                 "Update",
                 &actor,
                 object,
