@@ -47,7 +47,19 @@ pub struct Config {
     pub log_format: LogFormat,
     pub trust_proxy: bool,
     pub max_connections: usize,
+    /// Verified inbox activities accepted per minute from one remote actor
+    /// (0: no limit); past it, 429 with Retry-After.
+    pub inbox_rate_per_actor: u32,
+    /// The same per remote domain.
+    pub inbox_rate_per_domain: u32,
+    /// Days the raw JSON of received activities is kept (their ids, which
+    /// de-duplicate, are kept three times as long).
+    pub inbox_retention_days: u32,
 }
+
+pub const DEFAULT_INBOX_RATE_PER_ACTOR: u32 = 600;
+pub const DEFAULT_INBOX_RATE_PER_DOMAIN: u32 = 6000;
+pub const DEFAULT_INBOX_RETENTION_DAYS: u32 = 30;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -91,6 +103,9 @@ struct RawConfig {
     log_format: Option<String>,
     trust_proxy: Option<bool>,
     max_connections: Option<u32>,
+    inbox_rate_per_actor: Option<u32>,
+    inbox_rate_per_domain: Option<u32>,
+    inbox_retention_days: Option<u32>,
 }
 
 pub const KEYS: &[&str] = &[
@@ -104,6 +119,9 @@ pub const KEYS: &[&str] = &[
     "log_format",
     "trust_proxy",
     "max_connections",
+    "inbox_rate_per_actor",
+    "inbox_rate_per_domain",
+    "inbox_retention_days",
 ];
 
 pub const DEFAULT_CONFIG_PATH: &str = "intercoop.toml";
@@ -243,6 +261,16 @@ fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
                     v.parse()
                         .map_err(|_| err(name, &v, "expected a whole number from 1 to 256"))?,
                 )
+            }
+            "inbox_rate_per_actor" | "inbox_rate_per_domain" | "inbox_retention_days" => {
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| err(name, &v, "expected a whole number (0 or more)"))?;
+                match key.as_str() {
+                    "inbox_rate_per_actor" => raw.inbox_rate_per_actor = Some(n),
+                    "inbox_rate_per_domain" => raw.inbox_rate_per_domain = Some(n),
+                    _ => raw.inbox_retention_days = Some(n),
+                }
             }
             // Not configuration keys: the config file path itself, and the
             // variables our tools and tests use.
@@ -384,6 +412,9 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         log_format,
         trust_proxy: raw.trust_proxy.unwrap_or(false),
         max_connections: max_connections as usize,
+        inbox_rate_per_actor: raw.inbox_rate_per_actor.unwrap_or(DEFAULT_INBOX_RATE_PER_ACTOR),
+        inbox_rate_per_domain: raw.inbox_rate_per_domain.unwrap_or(DEFAULT_INBOX_RATE_PER_DOMAIN),
+        inbox_retention_days: raw.inbox_retention_days.unwrap_or(DEFAULT_INBOX_RETENTION_DAYS),
     })
 }
 
@@ -407,6 +438,16 @@ pub const TEMPLATE: &str = r#"# Intercoop configuration. Every key is optional; 
 
 # Database connections kept open.
 # max_connections = 8
+
+# Activities per minute the inbox accepts from one remote account and from one
+# remote server, after their signatures verify; past that it answers 429 with
+# Retry-After (senders retry later). 0 turns a limit off.
+# inbox_rate_per_actor = 600
+# inbox_rate_per_domain = 6000
+
+# Days the raw JSON of received activities is kept for troubleshooting. Their
+# ids (which stop duplicates) are kept three times as long.
+# inbox_retention_days = 30
 
 # What this instance is: "coop" (a co-op's home), "federation" (a network of
 # co-ops), "directory" (a regional map of co-ops). One or more.

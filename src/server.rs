@@ -129,7 +129,9 @@ pub async fn serve(
     result.map_err(|e| StartError::Other(format!("the HTTP server failed: {e}")))
 }
 
-/// Background work that runs beside the HTTP server. Each worker checks the
+/// Background work that runs beside the HTTP server: hourly housekeeping
+/// (expired sessions, the inbox log's retention), the outbox worker and the
+/// delivery worker. Each worker checks the
 /// stop signal between steps, so a shutdown never cuts a step in half.
 fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     let mut stop_sessions = stop.clone();
@@ -140,6 +142,11 @@ fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::tas
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            }
+            match crate::service::remote::prune_inbox_log(&ctx).await {
+                Ok((0, 0)) => {}
+                Ok((blanked, deleted)) => tracing::info!(blanked, deleted, "old inbox log entries pruned"),
+                Err(e) => tracing::warn!(error = %e, "could not prune the inbox log"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

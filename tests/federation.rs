@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use common::{Backend, TestApp, ADMIN};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -38,6 +38,16 @@ struct PeerState {
     actor_doc: Value,
     inbox: Arc<Mutex<Vec<Value>>>,
     up: Arc<Mutex<bool>>,
+}
+
+/// A document served as ActivityPub JSON (we refuse other content types).
+fn ap(v: Value) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/activity+json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 async fn peer_inbox(State(s): State<PeerState>, body: Bytes) -> StatusCode {
@@ -74,7 +84,7 @@ impl Peer {
         let app = Router::new()
             .route(
                 "/users/pat",
-                get(|State(s): State<PeerState>| async move { Json(s.actor_doc) }),
+                get(|State(s): State<PeerState>| async move { ap(s.actor_doc) }),
             )
             .route("/users/pat/inbox", post(peer_inbox))
             .route("/inbox", post(peer_inbox))
@@ -697,7 +707,7 @@ impl TestApp {
 /// who they are: each fetch fails with a clear error and stores nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_remote_servers_fail_cleanly() {
-    use axum::response::{IntoResponse, Redirect};
+    use axum::response::Redirect;
     let app = TestApp::with_coop(Backend::Sqlite).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
@@ -711,18 +721,30 @@ async fn hostile_remote_servers_fail_cleanly() {
             }),
         )
         .route("/loop", get(|| async { Redirect::to("/loop") }))
-        .route("/garbage", get(|| async { "<html>not json</html>" }))
+        .route(
+            "/garbage",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/activity+json")],
+                    "<html>not json</html>",
+                )
+            }),
+        )
+        .route("/html", get(|| async { "<html>a web page</html>" }))
         .route(
             "/huge",
-            get(|| async { "[".to_string() + &"1,".repeat(600_000) + "1]" }),
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/activity+json")],
+                    "[".to_string() + &"1,".repeat(600_000) + "1]",
+                )
+            }),
         )
         .route(
             "/liar",
             get(move || {
                 let id = format!("{elsewhere}/users/someone");
-                async move {
-                    Json(json!({"id": id, "type": "Person", "inbox": format!("{id}/inbox")})).into_response()
-                }
+                async move { ap(json!({"id": id, "type": "Person", "inbox": format!("{id}/inbox")})) }
             }),
         );
     tokio::spawn(async move {
@@ -753,6 +775,12 @@ async fn hostile_remote_servers_fail_cleanly() {
         .to_string();
     assert!(e.contains("not valid JSON"), "{e}");
     let e = fed
+        .fetch_actor(&format!("{base}/html"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("content type"), "{e}");
+    let e = fed
         .fetch_actor(&format!("{base}/huge"))
         .await
         .unwrap_err()
@@ -763,7 +791,7 @@ async fn hostile_remote_servers_fail_cleanly() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("another origin"), "{e}");
+    assert!(e.contains("but was served from"), "{e}");
     let mut conn = app.ctx.db.conn().await.unwrap();
     let remote = intercoop::db::queries::actors::list_remote(&mut conn)
         .await

@@ -30,14 +30,19 @@ pub struct Sink {
     _server: tokio::task::JoinHandle<()>,
 }
 
-async fn actor(State(s): State<SinkState>, Path(name): Path<String>) -> Json<Value> {
+async fn actor(State(s): State<SinkState>, Path(name): Path<String>) -> impl axum::response::IntoResponse {
     let id = format!("{}/users/{name}", s.base);
-    Json(json!({
+    // Served as ActivityPub JSON: Intercoop refuses other content types.
+    let doc = Json(json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id, "type": "Person", "preferredUsername": name,
         "inbox": format!("{id}/inbox"),
         "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": s.public_pem}
-    }))
+    }));
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/activity+json")],
+        doc,
+    )
 }
 
 async fn inbox(State(s): State<SinkState>, Path(name): Path<String>, body: Bytes) -> StatusCode {

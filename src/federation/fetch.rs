@@ -2,8 +2,10 @@
 //! by our instance actor) and delivering activities. Every request is
 //! guarded: no private, loopback or link-local address outside local mode
 //! (the check runs on every resolved address and on IP-literal URLs, so DNS
-//! rebinding and redirects cannot get around it), at most 3 redirects, a
-//! 1 MB response cap and a 10 s timeout.
+//! rebinding and redirects cannot get around it), https only outside local
+//! mode, no proxy from the environment, at most 3 redirects (followed here,
+//! not by reqwest, so that the final URL is known and a signed GET is never
+//! re-sent to another origin), a 1 MB response cap and a 10 s timeout.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,6 +35,67 @@ pub enum FetchError {
     NotJson(String),
     #[error("could not reach {url}: {cause}")]
     Network { url: String, cause: String },
+    #[error("{url} answered with the content type {content_type:?}, not ActivityPub JSON (application/activity+json)")]
+    ContentType { url: String, content_type: String },
+    #[error("too many redirects from {0}")]
+    TooManyRedirects(String),
+}
+
+impl FetchError {
+    /// A description that names what failed but not the network's answer:
+    /// for error bodies sent to a remote peer or an anonymous visitor, so
+    /// that they cannot be used to probe which hosts and ports answer.
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            FetchError::Forbidden(_) | FetchError::BadUrl(_) => "the address is not one this server fetches",
+            FetchError::Status { .. } | FetchError::Network { .. } | FetchError::TooManyRedirects(_) => {
+                "the document could not be fetched"
+            }
+            FetchError::TooLarge | FetchError::NotJson(_) | FetchError::ContentType { .. } => {
+                "the document is not a usable ActivityPub document"
+            }
+        }
+    }
+}
+
+/// What a fetch returned, and where it was finally served from: identity
+/// checks compare a document's `id` with `final_url`, never with the URL we
+/// asked for (an open redirect would otherwise let one origin speak for another).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub doc: serde_json::Value,
+    pub final_url: url::Url,
+    /// A redirect crossed to another origin on the way.
+    pub cross_origin: bool,
+}
+
+/// Which answers a GET accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// `application/activity+json`, or `application/ld+json` with the
+    /// ActivityStreams profile (as Mastodon's `valid_activitypub_content_type?`).
+    ActivityJson,
+    /// Any JSON (WebFinger's JRD).
+    Json,
+}
+
+/// Whether a Content-Type names ActivityPub JSON.
+pub fn is_activity_json(content_type: &str) -> bool {
+    let mut parts = content_type.split(';').map(str::trim);
+    let mime = parts.next().unwrap_or("").to_ascii_lowercase();
+    match mime.as_str() {
+        "application/activity+json" => true,
+        "application/ld+json" => parts.any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("profile")
+                    && v.trim()
+                        .trim_matches('"')
+                        .split_whitespace()
+                        .any(|p| p == "https://www.w3.org/ns/activitystreams")
+            })
+        }),
+        _ => false,
+    }
 }
 
 /// True for addresses a federation request must never reach outside local
@@ -53,6 +116,8 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                // Benchmarking (RFC 2544): often routed inside data centres.
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
                 || o[0] >= 240
         }
         IpAddr::V6(v6) => {
@@ -60,7 +125,16 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 return is_forbidden(IpAddr::V4(v4));
             }
             let seg = v6.segments();
+            // IPv4-compatible (::a.b.c.d, deprecated but still routed by some
+            // stacks): judge the embedded address.
+            if seg[..6].iter().all(|s| *s == 0) && !v6.is_loopback() && !v6.is_unspecified() {
+                let [a, b] = [seg[6].to_be_bytes(), seg[7].to_be_bytes()];
+                return is_forbidden(IpAddr::V4(std::net::Ipv4Addr::new(a[0], a[1], b[0], b[1])));
+            }
             v6.is_loopback()
+                // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48) reach
+                // IPv4 space, private ranges included.
+                || (seg[0] == 0x64 && seg[1] == 0xff9b)
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg[0] & 0xfe00) == 0xfc00
@@ -139,9 +213,11 @@ impl<L: Lookup> reqwest::dns::Resolve for GuardedResolver<L> {
     }
 }
 
-/// Checks a URL before any request: scheme, and IP literals (which skip DNS).
+/// Checks a URL before any request (and before each redirect): https only
+/// outside local mode, and IP literals (which skip DNS) not private.
 pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), FetchError> {
-    if url.scheme() != "https" && url.scheme() != "http" {
+    let scheme_ok = url.scheme() == "https" || (allow_private && url.scheme() == "http");
+    if !scheme_ok {
         return Err(FetchError::BadUrl(url.to_string()));
     }
     let ip = match url.host() {
@@ -173,7 +249,6 @@ impl Fetcher {
     /// `allow_private` is true only in local mode (tests, development).
     pub fn new(allow_private: bool, domain: &str) -> Fetcher {
         let user_agent = format!("Intercoop/{} (+https://{domain}/)", env!("CARGO_PKG_VERSION"));
-        let redirect_private = allow_private;
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
@@ -182,15 +257,10 @@ impl Fetcher {
                 lookup: SystemLookup,
                 allow_private,
             }))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error("too many redirects")
-                } else if check_url(attempt.url(), redirect_private).is_err() {
-                    attempt.error("redirect to a forbidden address")
-                } else {
-                    attempt.follow()
-                }
-            }))
+            // Redirects are followed by `get`, hop by hop; deliveries never follow them.
+            .redirect(reqwest::redirect::Policy::none())
+            // HTTP(S)_PROXY from the environment would route around the address guard.
+            .no_proxy()
             .build()
             .expect("the HTTP client configuration is valid");
         Fetcher {
@@ -212,40 +282,90 @@ impl Fetcher {
         &self.user_agent
     }
 
-    /// GETs an ActivityPub document, signed with `signer` (key, key id) when given.
+    /// GETs a JSON document, signed with `signer` (key, key id) when given.
+    /// Redirects are followed here (at most [`MAX_REDIRECTS`]), each hop
+    /// checked like the first; the signature is only sent to the origin we
+    /// were asked to fetch from, so that a redirect cannot carry our signed
+    /// instance-actor GET to another server.
+    pub async fn get(
+        &self,
+        url: &str,
+        signer: Option<&(PrivateKey, String)>,
+        expect: Expect,
+    ) -> Result<Fetched, FetchError> {
+        let first = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
+        let mut current = first.clone();
+        let mut cross_origin = false;
+        for _ in 0..=MAX_REDIRECTS {
+            check_url(&current, self.allow_private)?;
+            let mut req = self.client.get(current.clone()).header("accept", AP_ACCEPT);
+            if let Some(signer) = signer.filter(|_| current.origin() == first.origin()) {
+                for (k, v) in sign_cavage(
+                    &signer.0,
+                    &signer.1,
+                    "GET",
+                    &current,
+                    None,
+                    std::time::SystemTime::now(),
+                ) {
+                    req = req.header(k, v);
+                }
+            }
+            let resp = req.send().await.map_err(|e| FetchError::Network {
+                url: current.to_string(),
+                cause: e.to_string(),
+            })?;
+            let status = resp.status();
+            if status.is_redirection() {
+                let next = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| current.join(l).ok())
+                    .ok_or_else(|| FetchError::Status {
+                        status: status.as_u16(),
+                        url: current.to_string(),
+                    })?;
+                cross_origin |= next.origin() != current.origin();
+                current = next;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    status: status.as_u16(),
+                    url: current.to_string(),
+                });
+            }
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if expect == Expect::ActivityJson && !is_activity_json(&content_type) {
+                return Err(FetchError::ContentType {
+                    url: current.to_string(),
+                    content_type,
+                });
+            }
+            let body = read_capped(resp).await?;
+            let doc = serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))?;
+            return Ok(Fetched {
+                doc,
+                final_url: current,
+                cross_origin,
+            });
+        }
+        Err(FetchError::TooManyRedirects(url.to_string()))
+    }
+
+    /// GETs an ActivityPub document; see [`Fetcher::get`].
     pub async fn get_json(
         &self,
         url: &str,
         signer: Option<&(PrivateKey, String)>,
     ) -> Result<serde_json::Value, FetchError> {
-        let parsed = url::Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_string()))?;
-        check_url(&parsed, self.allow_private)?;
-        let mut req = self.client.get(parsed.clone()).header("accept", AP_ACCEPT);
-        if let Some(signer) = signer {
-            for (k, v) in sign_cavage(
-                &signer.0,
-                &signer.1,
-                "GET",
-                &parsed,
-                None,
-                std::time::SystemTime::now(),
-            ) {
-                req = req.header(k, v);
-            }
-        }
-        let resp = req.send().await.map_err(|e| FetchError::Network {
-            url: url.to_string(),
-            cause: e.to_string(),
-        })?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(FetchError::Status {
-                status: status.as_u16(),
-                url: url.to_string(),
-            });
-        }
-        let body = read_capped(resp).await?;
-        serde_json::from_slice(&body).map_err(|e| FetchError::NotJson(e.to_string()))
+        Ok(self.get(url, signer, Expect::ActivityJson).await?.doc)
     }
 }
 
@@ -302,10 +422,22 @@ mod tests {
             "fe80::1",
             "::ffff:10.0.0.1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::808:808",
+            "198.18.0.1",
+            "198.19.255.254",
+            "::10.0.0.1",
+            "::127.0.0.1",
         ] {
             assert!(is_forbidden(ip.parse().unwrap()), "{ip} must be refused");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "8.8.8.8",
+            "198.20.0.1",
+            "::8.8.8.8",
+        ] {
             assert!(!is_forbidden(ip.parse().unwrap()), "{ip} is public");
         }
     }
@@ -344,10 +476,23 @@ mod tests {
     }
 
     #[test]
+    fn activity_json_content_types() {
+        assert!(is_activity_json("application/activity+json"));
+        assert!(is_activity_json("application/activity+json; charset=utf-8"));
+        assert!(is_activity_json(
+            "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\""
+        ));
+        assert!(!is_activity_json("application/ld+json"));
+        assert!(!is_activity_json("application/json"));
+        assert!(!is_activity_json("text/html"));
+        assert!(!is_activity_json(""));
+    }
+
+    #[test]
     fn ip_literal_urls_are_checked_without_dns() {
         let u = |s: &str| url::Url::parse(s).unwrap();
         assert!(matches!(
-            check_url(&u("http://169.254.169.254/latest"), false),
+            check_url(&u("https://169.254.169.254/latest"), false),
             Err(FetchError::Forbidden(_))
         ));
         assert!(matches!(
@@ -355,7 +500,7 @@ mod tests {
             Err(FetchError::Forbidden(_))
         ));
         assert!(matches!(
-            check_url(&u("http://localhost:8080/"), false),
+            check_url(&u("https://localhost:8080/"), false),
             Err(FetchError::Forbidden(_))
         ));
         assert!(matches!(
@@ -363,6 +508,11 @@ mod tests {
             Err(FetchError::BadUrl(_))
         ));
         assert!(check_url(&u("https://peer.example/users/a"), false).is_ok());
+        // Outside local mode only https, including where a redirect points.
+        assert!(matches!(
+            check_url(&u("http://peer.example/users/a"), false),
+            Err(FetchError::BadUrl(_))
+        ));
         assert!(check_url(&u("http://127.0.0.1:9000/"), true).is_ok());
     }
 }

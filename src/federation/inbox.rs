@@ -51,6 +51,20 @@ fn reject(status: StatusCode, code: &'static str, message: String) -> Response {
     AppError::new(status, code, message).into_response()
 }
 
+fn with_retry_after(mut resp: Response, seconds: u64) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+        resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Activity types we act on; only these keep their raw JSON in the log.
+const HANDLED: &[&str] = &[
+    "Follow", "Undo", "Accept", "Reject", "Like", "Announce", "Create", "Update", "Delete", "Flag", "Block",
+];
+/// Raw bodies over this are logged without the body.
+pub const MAX_LOGGED_BODY: usize = 64 * 1024;
+
 async fn receive(
     state: &AppState,
     handle: Option<String>,
@@ -59,6 +73,7 @@ async fn receive(
     body: &[u8],
 ) -> Response {
     let fed = &state.federation;
+    let config = &state.ctx.config;
     if let Some(h) = &handle {
         match crate::service::coop::find_local_actor(&state.ctx, h).await {
             Ok(Some(_)) => {}
@@ -71,21 +86,30 @@ async fn receive(
         .map(|p| p.as_str())
         .unwrap_or("/inbox")
         .to_string();
-    let target = state.ctx.config.url(&path_and_query);
+    let target = config.url(&path_and_query);
+    let domain = config.domain();
     let parts = RequestParts {
         method: "POST",
         path_and_query: &path_and_query,
         target_uri: &target,
+        authority: &domain,
         headers,
         body,
     };
-    // No signature: refuse before parsing or fetching anything.
+    // No (usable) signature: refuse before parsing or fetching anything.
     let claimed = match signatures::claimed_key(&parts) {
         Ok(c) => c,
         Err(e) => return reject(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
     };
-    let raw: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
+    let activity: Incoming = match serde_json::from_slice(body) {
+        Ok(a) => a,
+        Err(e) if e.is_data() => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("Not an activity (it needs id, type and actor): {e}"),
+            )
+        }
         Err(e) => {
             return reject(
                 StatusCode::BAD_REQUEST,
@@ -94,22 +118,12 @@ async fn receive(
             )
         }
     };
-    let activity: Incoming = match serde_json::from_value(raw.clone()) {
-        Ok(a) => a,
-        Err(e) => {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("Not an activity (it needs id, type and actor): {e}"),
-            )
-        }
-    };
     let actor_id = activity.actor.id().to_string();
     let Some(actor_origin) = json::origin(&actor_id) else {
         return reject(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("The actor {actor_id} is not a URL."),
+            format!("The actor {:?} is not a URL.", clip(&actor_id)),
         );
     };
     let policy = match fed.policy().await {
@@ -129,34 +143,48 @@ async fn receive(
             "unauthorized",
             format!(
                 "The signing key {} does not belong to the actor's server.",
-                claimed.key_id
+                clip(&claimed.key_id)
             ),
         );
     }
-    let signer = match verify(fed, &parts, &claimed.key_id).await {
+    let signer = match fed.authenticate(&parts, &claimed, Some(&actor_id)).await {
         Ok(a) => a,
-        Err(msg) => return reject(StatusCode::UNAUTHORIZED, "unauthorized", msg),
+        Err(e) => {
+            tracing::info!(status = e.status.as_u16(), detail = %e.detail, "inbox refused a signature");
+            let resp = AppError::new(
+                e.status,
+                if e.status == StatusCode::UNAUTHORIZED {
+                    "unauthorized"
+                } else {
+                    "refused"
+                },
+                e.message,
+            )
+            .into_response();
+            return if e.status == StatusCode::SERVICE_UNAVAILABLE {
+                with_retry_after(resp, 30)
+            } else {
+                resp
+            };
+        }
     };
-    let signature = headers
-        .get("signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !fed.first_use_of_signature(signature, chrono::Utc::now().timestamp()) {
-        return reject(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "This signature was already used (a replay).".into(),
+    // Rates are counted on verified requests only: counting unverified ones
+    // would let anyone exhaust a peer's allowance with forged posts.
+    let now = chrono::Utc::now().timestamp();
+    let limited = fed
+        .actor_rates
+        .check(&signer.ap_id, config.inbox_rate_per_actor, now)
+        .and_then(|_| {
+            fed.domain_rates
+                .check(&signer.domain, config.inbox_rate_per_domain, now)
+        });
+    if let Err(wait) = limited {
+        let resp = reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many activities from {}; retry in {wait} s.", signer.domain),
         );
-    }
-    if signer.ap_id != actor_id {
-        return reject(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            format!(
-                "Signed by {} but the activity's actor is {actor_id}.",
-                signer.ap_id
-            ),
-        );
+        return with_retry_after(resp, wait);
     }
     if json::origin(&activity.id).as_deref() != Some(actor_origin.as_str()) {
         return reject(
@@ -168,11 +196,15 @@ async fn receive(
     // Recording the id first makes de-duplication atomic: of two copies
     // arriving together, one inserts and is processed, the other is a duplicate.
     let kind = activity.kind.first().to_string();
-    let raw_text = String::from_utf8_lossy(body);
+    let raw_text = if HANDLED.contains(&kind.as_str()) && body.len() <= MAX_LOGGED_BODY {
+        String::from_utf8_lossy(body)
+    } else {
+        std::borrow::Cow::Borrowed("")
+    };
     match remote::record_activity(
         &state.ctx,
         &activity.id,
-        &kind,
+        &clip(&kind),
         &actor_id,
         activity.object_id().as_deref(),
         &raw_text,
@@ -186,7 +218,7 @@ async fn receive(
         }
         Err(e) => return AppError::from(e).into_response(),
     }
-    let outcome = handle_activity(fed, &signer, &activity, &raw).await;
+    let outcome = handle_activity(fed, &signer, &activity).await;
     if !matches!(outcome, Ok(())) {
         // Not processed: forget the id so that a corrected or retried copy is not taken for a duplicate.
         if let Err(e) = remote::forget_activity(&state.ctx, &activity.id).await {
@@ -209,26 +241,9 @@ async fn receive(
     StatusCode::ACCEPTED.into_response()
 }
 
-/// Verifies the signature, refetching the key once on failure (the sender
-/// may have rotated it). Returns the signing actor.
-async fn verify(fed: &Arc<Federation>, parts: &RequestParts<'_>, key_id: &str) -> Result<Actor, String> {
-    let now = chrono::Utc::now().timestamp();
-    let (key, actor) = fed
-        .public_key(key_id, false)
-        .await
-        .map_err(|e| format!("cannot get the key {key_id}: {e}"))?;
-    match signatures::verify(parts, &key, now) {
-        Ok(_) => Ok(actor),
-        Err(signatures::SigError::BadSignature) => {
-            let (key, actor) = fed
-                .public_key(key_id, true)
-                .await
-                .map_err(|e| format!("cannot refresh the key {key_id}: {e}"))?;
-            signatures::verify(parts, &key, now).map_err(|e| e.to_string())?;
-            Ok(actor)
-        }
-        Err(e) => Err(e.to_string()),
-    }
+/// Remote text echoed in a message, shortened.
+fn clip(s: &str) -> String {
+    s.chars().take(200).collect()
 }
 
 /// Keeps posts from actors a local actor follows, and replies to our posts.
@@ -243,9 +258,13 @@ async fn store_post_if_wanted(fed: &Arc<Federation>, signer: &Actor, a: &Incomin
         Value::Object(m) => m.get("id").and_then(Value::as_str).map(String::from),
         _ => None,
     });
-    let ours = in_reply_to
-        .as_deref()
-        .is_some_and(|r| r.starts_with(&ctx.config.url("/")));
+    // A reply is kept only when it answers something stored here (one of
+    // our objects, or a reply already kept): replies to unknown URLs would
+    // let anyone fill the database.
+    let ours = match in_reply_to.as_deref() {
+        Some(r) => remote::object_exists(ctx, r).await?,
+        None => false,
+    };
     let followed = match crate::service::coop::get_coop(ctx).await? {
         Some(coop) => follows::is_following(ctx, &coop, signer).await?,
         None => false,
@@ -322,12 +341,7 @@ fn same_origin(a: &str, b: &str) -> bool {
     json::origin(a).is_some() && json::origin(a) == json::origin(b)
 }
 
-async fn handle_activity(
-    fed: &Arc<Federation>,
-    signer: &Actor,
-    a: &Incoming,
-    raw: &Value,
-) -> Result<(), Handled> {
+async fn handle_activity(fed: &Arc<Federation>, signer: &Actor, a: &Incoming) -> Result<(), Handled> {
     let ctx = &fed.ctx;
     let kind = a.kind.first();
     match kind {
@@ -359,11 +373,20 @@ async fn handle_activity(
                     "Only the author of an activity can undo it.".into(),
                 ));
             }
+            // An embedded activity must be the signer's own, not merely from its server.
+            if let Some(inner) = &inner {
+                if inner.actor.id() != signer.ap_id {
+                    return Err(Handled::Refused(
+                        StatusCode::FORBIDDEN,
+                        "Only the author of an activity can undo it.".into(),
+                    ));
+                }
+            }
             match (inner_kind.as_str(), inner) {
                 ("Follow", Some(inner)) => {
                     let object = inner.object_id().unwrap_or_default();
                     if let Some(target) = local_target(fed, &object).await? {
-                        follows::receive_unfollow(ctx, signer, &target).await?;
+                        follows::receive_unfollow(ctx, signer, &target, Some(&inner.id)).await?;
                     }
                 }
                 // Undo(Like), Undo(Announce), or an Undo naming only the id.
@@ -378,12 +401,26 @@ async fn handle_activity(
         "Accept" | "Reject" => {
             // Answers to Follows we sent: the object is our Follow, embedded
             // or by id.
-            let local = match a.inner() {
-                Some(follow) => local_target(fed, follow.actor.id()).await?,
+            let inner = a.inner();
+            if let Some(follow) = &inner {
+                // The Follow answered must be one addressed to the signer.
+                if follow.object_id().as_deref() != Some(signer.ap_id.as_str()) {
+                    return Err(Handled::Refused(
+                        StatusCode::FORBIDDEN,
+                        "Only the followed actor can accept or reject a Follow.".into(),
+                    ));
+                }
+            }
+            let local = match &inner {
+                Some(follow) => local_target(fed, follow.actor.id())
+                    .await?
+                    .map(|l| (l, follow.id.clone())),
                 None => None,
             };
             match local {
-                Some(local) => follows::receive_follow_answer(ctx, signer, &local, kind == "Accept").await?,
+                Some((local, follow_id)) => {
+                    follows::receive_follow_answer(ctx, signer, &local, &follow_id, kind == "Accept").await?
+                }
                 None => {
                     let follow_id = a.object_id().unwrap_or_default();
                     follows::receive_follow_answer_by_id(ctx, signer, &follow_id, kind == "Accept").await?;
@@ -396,7 +433,12 @@ async fn handle_activity(
             remote::add_reaction(ctx, reaction, signer, &object, &a.id).await?;
         }
         "Create" | "Update" | "Delete" => {
-            let object_id = a.object_id().unwrap_or_default();
+            let Some(object_id) = a.object_id().filter(|id| !id.is_empty()) else {
+                return Err(Handled::Refused(
+                    StatusCode::BAD_REQUEST,
+                    format!("The {kind} has no object id: its object needs an \"id\"."),
+                ));
+            };
             // An actor may only create, change or delete what lives on its own server.
             if !same_origin(&object_id, &signer.ap_id) {
                 return Err(Handled::Refused(
@@ -456,7 +498,7 @@ async fn handle_activity(
             // A remote account blocks our co-op: stop sending it anything.
             let object = a.object_id().unwrap_or_default();
             if let Some(target) = local_target(fed, &object).await? {
-                follows::receive_unfollow(ctx, signer, &target).await?;
+                follows::receive_unfollow(ctx, signer, &target, None).await?;
             }
             tracing::info!(blocker = %signer.ap_id, "blocked by a remote actor");
         }
@@ -464,6 +506,5 @@ async fn handle_activity(
             tracing::debug!(kind = %other, id = %a.id, "activity type not handled; accepted and ignored");
         }
     }
-    let _ = raw;
     Ok(())
 }

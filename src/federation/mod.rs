@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod fetch;
 pub mod inbox;
 pub mod json;
+pub mod limits;
 pub mod outbox;
 pub mod routes;
 pub mod signatures;
@@ -18,8 +19,16 @@ use crate::db::models::{Actor, ActorRow};
 use crate::db::now;
 use crate::service::moderation::{self, DomainPolicy};
 use crate::service::{coop, remote, Ctx, ServiceError};
-use fetch::{FetchError, Fetcher};
-use signatures::{PrivateKey, PublicKey};
+use fetch::{FetchError, Fetched, Fetcher};
+use signatures::{PrivateKey, PublicKey, RequestParts, SigError, SignedBy};
+
+/// How long a key refetched on a failed signature is not refetched again.
+const KEY_REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long a failed fetch is answered from memory instead of tried again.
+const FAILED_FETCH_TTL: std::time::Duration = std::time::Duration::from_secs(180);
+/// Fetches that inbox and signed-GET verification may run at once; past
+/// this, requests needing one get 503 with Retry-After.
+pub const MAX_VERIFY_FETCHES: usize = 16;
 
 /// Shared state of the federation side: the HTTP client and parsed keys.
 pub struct Federation {
@@ -30,9 +39,19 @@ pub struct Federation {
     /// Local actors' signing keys by actor row id.
     private_keys: Mutex<HashMap<i64, Arc<PrivateKey>>>,
     instance_signer: Mutex<Option<Arc<(PrivateKey, String)>>>,
-    /// Signatures already accepted, with when: the same signature twice is a
-    /// replay (a peer's retry signs anew), refused even inside the Date window.
-    seen_signatures: Mutex<HashMap<String, i64>>,
+    /// Signatures already accepted: the same signature twice is a replay (a
+    /// peer's retry signs anew), refused even inside the Date window.
+    replays: limits::ReplayCache,
+    /// Verified inbox requests per remote actor and per remote domain.
+    pub actor_rates: limits::RateLimiter,
+    pub domain_rates: limits::RateLimiter,
+    /// The anonymous "follow from your account" form, per client address.
+    pub follow_form_rates: limits::RateLimiter,
+    /// Key ids refetched recently because a signature failed.
+    refreshed_keys: limits::Recent<()>,
+    /// URLs whose fetch failed recently, with the reason.
+    failed_fetches: limits::Recent<String>,
+    fetch_slots: tokio::sync::Semaphore,
     /// Domain rules, re-read at most once a second: every inbox POST and
     /// delivery consults them.
     policy: Mutex<Option<(std::time::Instant, Arc<DomainPolicy>)>>,
@@ -46,6 +65,85 @@ pub enum FedError {
     Service(#[from] ServiceError),
     #[error("invalid remote document: {0}")]
     Invalid(String),
+    #[error("too many remote fetches at once")]
+    Busy,
+    #[error("this server does not federate with {0}")]
+    Blocked(String),
+}
+
+/// A signer's key as found: from our store, or fetched and checked but not
+/// stored yet (it is stored only once the request it signed verifies, so a
+/// rejected request leaves no actor row behind).
+pub struct FoundKey {
+    pub key: PublicKey,
+    pub actor: FoundActor,
+}
+
+pub enum FoundActor {
+    Stored(Actor),
+    Fetched(ActorRow),
+}
+
+impl FoundActor {
+    pub fn ap_id(&self) -> &str {
+        match self {
+            FoundActor::Stored(a) => &a.ap_id,
+            FoundActor::Fetched(r) => &r.ap_id,
+        }
+    }
+}
+
+/// Why a signed request was not authenticated: the status to answer, what
+/// to tell the peer, and what to log (which may name network causes the
+/// peer must not learn).
+#[derive(Debug)]
+pub struct AuthError {
+    pub status: axum::http::StatusCode,
+    pub message: String,
+    pub detail: String,
+}
+
+impl AuthError {
+    fn unauthorized(message: impl Into<String>) -> AuthError {
+        let message = message.into();
+        AuthError {
+            status: axum::http::StatusCode::UNAUTHORIZED,
+            detail: message.clone(),
+            message,
+        }
+    }
+
+    fn from_key(key_id: &str, e: FedError) -> AuthError {
+        use axum::http::StatusCode;
+        let short: String = key_id.chars().take(300).collect();
+        match e {
+            FedError::Busy => AuthError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "Too many key lookups in progress; retry in a minute.".into(),
+                detail: format!("fetch slots full for {short}"),
+            },
+            FedError::Blocked(d) => AuthError {
+                status: StatusCode::FORBIDDEN,
+                message: "This server does not federate with yours.".into(),
+                detail: format!("blocked domain {d}"),
+            },
+            FedError::Fetch(f) => AuthError {
+                status: StatusCode::UNAUTHORIZED,
+                message: format!("Cannot get the key {short}: {}.", f.public_message()),
+                detail: format!("key {short}: {f}"),
+            },
+            FedError::Service(s) => AuthError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: "The key could not be looked up; retry later.".into(),
+                detail: format!("key {short}: {s}"),
+            },
+            FedError::Invalid(why) => AuthError {
+                status: StatusCode::UNAUTHORIZED,
+                message: format!("Cannot use the key {short}: {why}"),
+                detail: format!("key {short}: {why}"),
+            },
+        }
+    }
 }
 
 impl From<crate::db::DbError> for FedError {
@@ -63,7 +161,13 @@ impl Federation {
             public_keys: Mutex::new(HashMap::new()),
             private_keys: Mutex::new(HashMap::new()),
             instance_signer: Mutex::new(None),
-            seen_signatures: Mutex::new(HashMap::new()),
+            replays: limits::ReplayCache::new(signatures::MAX_AGE_SECS + signatures::MAX_SKEW_SECS, 200_000),
+            actor_rates: limits::RateLimiter::new(100_000),
+            domain_rates: limits::RateLimiter::new(100_000),
+            follow_form_rates: limits::RateLimiter::new(100_000),
+            refreshed_keys: limits::Recent::new(KEY_REFRESH_EVERY, 50_000),
+            failed_fetches: limits::Recent::new(FAILED_FETCH_TTL, 50_000),
+            fetch_slots: tokio::sync::Semaphore::new(MAX_VERIFY_FETCHES),
             policy: Mutex::new(None),
         })
     }
@@ -85,10 +189,29 @@ impl Federation {
         Some(signer)
     }
 
-    /// A signed GET of an ActivityPub document.
-    pub async fn get(&self, url: &str) -> Result<serde_json::Value, FetchError> {
+    /// A signed GET of an ActivityPub document, with where it was finally served from.
+    pub async fn get(&self, url: &str) -> Result<Fetched, FetchError> {
         let signer = self.instance_signer().await;
-        self.fetcher.get_json(url, signer.as_deref()).await
+        self.fetcher
+            .get(url, signer.as_deref(), fetch::Expect::ActivityJson)
+            .await
+    }
+
+    /// A fetch made to verify a request: refused while the same URL failed
+    /// recently, and only [`MAX_VERIFY_FETCHES`] at once.
+    async fn get_for_verification(&self, url: &str) -> Result<Fetched, FedError> {
+        if let Some(why) = self.failed_fetches.get(url) {
+            return Err(FedError::Invalid(format!("{why} (it failed moments ago)")));
+        }
+        let _slot = self.fetch_slots.try_acquire().map_err(|_| FedError::Busy)?;
+        match self.get(url).await {
+            Ok(f) => Ok(f),
+            Err(e) => {
+                tracing::info!(%url, error = %e, "fetch for verification failed");
+                self.failed_fetches.insert(url, e.public_message().to_string());
+                Err(e.into())
+            }
+        }
     }
 
     /// The current domain policy (blocks, allow-list), cached for a second.
@@ -101,15 +224,6 @@ impl Federation {
         let fresh = Arc::new(moderation::policy(&self.ctx).await?);
         *self.policy.lock().expect("policy cache") = Some((std::time::Instant::now(), fresh.clone()));
         Ok(fresh)
-    }
-
-    /// Remembers a verified signature; false if it was already used.
-    pub fn first_use_of_signature(&self, signature: &str, now: i64) -> bool {
-        let mut seen = self.seen_signatures.lock().expect("signature cache");
-        if seen.len() > 100_000 {
-            seen.retain(|_, at| *at > now - signatures::MAX_AGE_SECS);
-        }
-        seen.insert(signature.to_string(), now).is_none()
     }
 
     /// The signing key of a local actor.
@@ -147,80 +261,191 @@ impl Federation {
 
     /// The key for a key id: from memory, the database, or fetched from the
     /// signer's server. `refresh` skips the caches (the signer may have
-    /// rotated its key).
-    pub async fn public_key(&self, key_id: &str, refresh: bool) -> Result<(PublicKey, Actor), FedError> {
+    /// rotated its key); it happens at most once per key per few minutes.
+    ///
+    /// A fetched key is trusted only when: each document's `id` is the URL
+    /// it was finally served from (or on that origin, with no cross-origin
+    /// redirect); a key document's `owner` is on the key's origin (checked
+    /// before the owner is fetched); the actor is on the key's origin and
+    /// lists this key id; and the answers were ActivityPub JSON.
+    pub async fn public_key(&self, key_id: &str, refresh: bool) -> Result<FoundKey, FedError> {
+        let key_url =
+            url::Url::parse(key_id).map_err(|_| FedError::Invalid("the key id is not a URL".into()))?;
+        if !self.policy().await?.allows_url(key_id) {
+            return Err(FedError::Blocked(key_url.host_str().unwrap_or("").to_string()));
+        }
         if !refresh {
-            if let Some(found) = self.cached_key(key_id) {
-                return Ok(found);
+            if let Some((key, actor)) = self.cached_key(key_id) {
+                return Ok(FoundKey {
+                    key,
+                    actor: FoundActor::Stored(actor),
+                });
             }
             if let Some(actor) = remote::find_actor_by_key(&self.ctx, key_id).await? {
                 if let Some(pem) = &actor.public_key_pem {
                     let key = PublicKey::from_pem(pem).map_err(|e| FedError::Invalid(e.to_string()))?;
                     self.cache_key(key_id, key.clone(), actor.clone());
-                    return Ok((key, actor));
+                    return Ok(FoundKey {
+                        key,
+                        actor: FoundActor::Stored(actor),
+                    });
                 }
             }
+        } else {
+            if self.refreshed_keys.get(key_id).is_some() {
+                return Err(FedError::Invalid(
+                    "the key was refetched moments ago and still does not verify".into(),
+                ));
+            }
+            self.refreshed_keys.insert(key_id, ());
         }
-        let doc_url = key_id.split('#').next().unwrap_or(key_id);
-        let doc = self.get(doc_url).await?;
+        let mut doc_url = key_url.clone();
+        doc_url.set_fragment(None);
+        let fetched = self.get_for_verification(doc_url.as_str()).await?;
         // Mastodon-style key ids point into the actor document; others point
         // at a key object whose owner is the actor.
-        let actor_doc = if doc.get("inbox").is_some() {
-            doc
-        } else if let Some(owner) = doc.get("owner").and_then(|o| o.as_str()) {
-            self.get(owner).await?
+        let actor_doc = if fetched.doc.get("inbox").is_some() {
+            fetched
+        } else if let Some(owner) = fetched.doc.get("owner").and_then(|o| o.as_str()) {
+            let id = fetched.doc.get("id").and_then(|v| v.as_str()).unwrap_or("");
+            if id.is_empty() {
+                return Err(FedError::Invalid("the key document has no id".into()));
+            }
+            check_identity(id, &fetched)?;
+            if id.split('#').next() != key_id.split('#').next() {
+                return Err(FedError::Invalid(format!(
+                    "the key document is {id}, not {key_id}"
+                )));
+            }
+            if json::origin(owner) != json::origin(key_id) {
+                return Err(FedError::Invalid(format!(
+                    "the key's owner {owner} is on another server than the key"
+                )));
+            }
+            self.get_for_verification(owner).await?
         } else {
             return Err(FedError::Invalid(format!(
                 "{key_id} is neither an actor nor a key with an owner"
             )));
         };
-        let actor = self.save_actor_doc(actor_doc, doc_url).await?;
-        if actor.public_key_id.as_deref() != Some(key_id) {
+        let parsed: json::RemoteActor = serde_json::from_value(actor_doc.doc.clone())
+            .map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
+        check_identity(&parsed.id, &actor_doc)?;
+        if json::origin(&parsed.id) != json::origin(key_id) {
             return Err(FedError::Invalid(format!(
-                "the actor {} does not own the key {key_id}",
-                actor.ap_id
+                "the actor {} is on another server than its key",
+                parsed.id
             )));
         }
-        let pem = actor.public_key_pem.clone().unwrap_or_default();
-        let key = PublicKey::from_pem(&pem).map_err(|e| FedError::Invalid(e.to_string()))?;
-        self.cache_key(key_id, key.clone(), actor.clone());
-        Ok((key, actor))
+        let row = actor_row(&parsed, actor_doc.final_url.as_str(), Some(key_id))?;
+        self.refuse_own_ids(&row)?;
+        let key = PublicKey::from_pem(row.public_key_pem.as_deref().unwrap_or_default())
+            .map_err(|e| FedError::Invalid(e.to_string()))?;
+        Ok(FoundKey {
+            key,
+            actor: FoundActor::Fetched(row),
+        })
+    }
+
+    /// Stores the signer of a request that verified, and caches its key.
+    pub async fn accept_key(&self, key_id: &str, found: FoundKey) -> Result<Actor, FedError> {
+        let actor = match found.actor {
+            FoundActor::Stored(a) => a,
+            FoundActor::Fetched(row) => {
+                let actor = remote::save_actor(&self.ctx, &row).await?;
+                self.forget_actor(actor.id);
+                actor
+            }
+        };
+        self.cache_key(key_id, found.key, actor.clone());
+        Ok(actor)
+    }
+
+    /// Authenticates a signed request: finds the key (refetched once on a
+    /// bad signature, for key rotation), verifies, refuses a reused
+    /// signature, and only then stores a newly fetched signer. With
+    /// `expected_actor`, the key must belong to that actor.
+    pub async fn authenticate(
+        &self,
+        parts: &RequestParts<'_>,
+        claimed: &SignedBy,
+        expected_actor: Option<&str>,
+    ) -> Result<Actor, AuthError> {
+        let key_id = claimed.key_id.as_str();
+        let now = chrono::Utc::now().timestamp();
+        let check_owner = |found: &FoundKey| match expected_actor {
+            Some(expected) if found.actor.ap_id() != expected => Err(AuthError::unauthorized(format!(
+                "Signed by {} but the activity's actor is {expected}.",
+                found.actor.ap_id()
+            ))),
+            _ => Ok(()),
+        };
+        let found = self
+            .public_key(key_id, false)
+            .await
+            .map_err(|e| AuthError::from_key(key_id, e))?;
+        check_owner(&found)?;
+        let (verified, found) = match signatures::verify(parts, &found.key, now) {
+            Ok(v) => (v, found),
+            Err(SigError::BadSignature) if matches!(found.actor, FoundActor::Stored(_)) => {
+                let fresh = self
+                    .public_key(key_id, true)
+                    .await
+                    .map_err(|e| AuthError::from_key(key_id, e))?;
+                check_owner(&fresh)?;
+                let v = signatures::verify(parts, &fresh.key, now)
+                    .map_err(|e| AuthError::unauthorized(format!("{e}.")))?;
+                (v, fresh)
+            }
+            Err(e) => return Err(AuthError::unauthorized(format!("{e}."))),
+        };
+        if !self.replays.first_use(key_id, &verified.signature, now) {
+            return Err(AuthError::unauthorized(
+                "This signature was already used (a replay); sign each request anew.",
+            ));
+        }
+        self.accept_key(key_id, found)
+            .await
+            .map_err(|e| AuthError::from_key(key_id, e))
     }
 
     /// Fetches (or refreshes) a remote actor by its id.
     pub async fn fetch_actor(&self, ap_id: &str) -> Result<Actor, FedError> {
-        let doc = self.get(ap_id).await?;
-        self.save_actor_doc(doc, ap_id).await
+        let fetched = self.get(ap_id).await?;
+        let parsed: json::RemoteActor = serde_json::from_value(fetched.doc.clone())
+            .map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
+        check_identity(&parsed.id, &fetched)?;
+        let row = actor_row(&parsed, fetched.final_url.as_str(), None)?;
+        self.store_actor_row(row).await
     }
 
-    /// A known actor, fetched if we have never seen it.
-    pub async fn actor(&self, ap_id: &str) -> Result<Actor, FedError> {
-        match remote::find_actor(&self.ctx, ap_id).await? {
-            Some(a) => Ok(a),
-            None => self.fetch_actor(ap_id).await,
-        }
-    }
-
-    /// Stores an actor document after checking that it lives where it says.
+    /// Stores an actor document that arrived inside a verified activity
+    /// (Update of the signer itself).
     pub async fn save_actor_doc(
         &self,
         doc: serde_json::Value,
         fetched_from: &str,
     ) -> Result<Actor, FedError> {
-        // A refreshed profile replaces what the key cache holds for it.
         let parsed: json::RemoteActor =
             serde_json::from_value(doc).map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
-        let row = actor_row(&parsed, fetched_from)?;
-        if row.ap_id.starts_with(&self.ctx.config.url("/")) {
+        let row = actor_row(&parsed, fetched_from, None)?;
+        self.store_actor_row(row).await
+    }
+
+    fn refuse_own_ids(&self, row: &ActorRow) -> Result<(), FedError> {
+        if json::origin(&row.ap_id) == json::origin(&self.ctx.config.url("/")) {
             return Err(FedError::Invalid(
                 "a remote document claims one of our own ids".into(),
             ));
         }
+        Ok(())
+    }
+
+    async fn store_actor_row(&self, row: ActorRow) -> Result<Actor, FedError> {
+        self.refuse_own_ids(&row)?;
         let actor = remote::save_actor(&self.ctx, &row).await?;
-        self.public_keys
-            .lock()
-            .expect("key cache")
-            .retain(|_, (_, a)| a.id != actor.id);
+        // A refreshed profile replaces what the key cache holds for it.
+        self.forget_actor(actor.id);
         Ok(actor)
     }
 
@@ -233,9 +458,47 @@ impl Federation {
     }
 }
 
+/// Whether a fetched document may be the object it says it is: its id is the
+/// URL it was finally served from, or on that origin when no redirect crossed
+/// origins. An open redirect or a user-uploaded file on one server must not
+/// let it speak for another.
+pub fn check_identity(claimed_id: &str, fetched: &Fetched) -> Result<(), FedError> {
+    let claimed = url::Url::parse(claimed_id).map_err(|_| {
+        FedError::Invalid(if claimed_id.is_empty() {
+            "the document has no id".into()
+        } else {
+            "the document's id is not a URL".into()
+        })
+    })?;
+    let strip = |u: &url::Url| {
+        let mut u = u.clone();
+        u.set_fragment(None);
+        u
+    };
+    if strip(&claimed) == strip(&fetched.final_url)
+        || (!fetched.cross_origin && claimed.origin() == fetched.final_url.origin())
+    {
+        return Ok(());
+    }
+    Err(FedError::Invalid(format!(
+        "the document says it is {claimed_id} but was served from {}",
+        fetched.final_url
+    )))
+}
+
+/// Only http(s) links from remote data reach our pages.
+fn web_link(u: Option<String>) -> Option<String> {
+    u.filter(|u| url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http"))
+}
+
 /// Converts a remote actor document into our row, refusing one whose id,
-/// inbox or key live on another origin than where it was fetched.
-pub fn actor_row(a: &json::RemoteActor, fetched_from: &str) -> Result<ActorRow, FedError> {
+/// inbox or key live on another origin than where it was fetched. With
+/// `key_id`, the actor must list that key, and that is the key kept.
+pub fn actor_row(
+    a: &json::RemoteActor,
+    fetched_from: &str,
+    key_id: Option<&str>,
+) -> Result<ActorRow, FedError> {
     let origin = json::origin(&a.id).ok_or_else(|| FedError::Invalid(format!("bad actor id {}", a.id)))?;
     if json::origin(fetched_from).as_deref() != Some(origin.as_str()) {
         return Err(FedError::Invalid(format!(
@@ -249,13 +512,23 @@ pub fn actor_row(a: &json::RemoteActor, fetched_from: &str) -> Result<ActorRow, 
             a.id
         )));
     }
-    let key = a
-        .public_key
-        .as_ref()
-        .map(|k| k.to_vec())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|k| k.owner.as_deref().is_none_or(|o| o == a.id));
+    let keys = a.public_key.as_ref().map(|k| k.to_vec()).unwrap_or_default();
+    let key = match key_id {
+        Some(wanted) => Some(keys.into_iter().find(|k| k.id == wanted).ok_or_else(|| {
+            FedError::Invalid(format!("the actor {} does not list the key {wanted}", a.id))
+        })?),
+        None => keys
+            .into_iter()
+            .find(|k| k.owner.as_deref().is_none_or(|o| o == a.id)),
+    };
+    if let Some(owner) = key.as_ref().and_then(|k| k.owner.as_deref()) {
+        if owner != a.id {
+            return Err(FedError::Invalid(format!(
+                "the key of {} is owned by {owner}",
+                a.id
+            )));
+        }
+    }
     if let Some(k) = &key {
         if json::origin(&k.id).as_deref() != Some(origin.as_str()) {
             return Err(FedError::Invalid(format!(
@@ -290,7 +563,7 @@ pub fn actor_row(a: &json::RemoteActor, fetched_from: &str) -> Result<ActorRow, 
             &crate::service::news::sanitize_html(a.summary.as_deref().unwrap_or("")),
             10_000,
         ),
-        url: a.url.as_ref().and_then(json::first_url),
+        url: web_link(a.url.as_ref().and_then(json::first_url)),
         inbox: a.inbox.clone(),
         shared_inbox: a
             .endpoints
@@ -302,8 +575,8 @@ pub fn actor_row(a: &json::RemoteActor, fetched_from: &str) -> Result<ActorRow, 
         public_key_id: key.as_ref().map(|k| k.id.clone()),
         public_key_pem: key.map(|k| k.public_key_pem),
         private_key_pem: None,
-        icon_url: a.icon.as_ref().and_then(json::first_url),
-        image_url: a.image.as_ref().and_then(json::first_url),
+        icon_url: web_link(a.icon.as_ref().and_then(json::first_url)),
+        image_url: web_link(a.image.as_ref().and_then(json::first_url)),
         manually_approves_followers: a.manually_approves_followers.unwrap_or(false),
         discoverable: a.discoverable.unwrap_or(false),
         last_fetched_at: Some(at),

@@ -129,6 +129,11 @@ async fn build(
             else {
                 return Ok(None);
             };
+            // Deleted before its Create or Update went out: nothing to send
+            // but the Delete.
+            if object.deleted_at.is_some() && event.kind != news::EVENT_DELETED {
+                return Ok(None);
+            }
             let author = actors::find(conn, object.author_id)
                 .await
                 .map_err(|e| e.to_string())?
@@ -315,6 +320,15 @@ async fn finish(
         let queued = fed_q::queue_deliveries(&mut tx, outbox_id, &o.inboxes)
             .await
             .map_err(|e| e.to_string())?;
+        // A Create built while the object was being deleted must not
+        // outlive the Delete.
+        if o.kind == "Delete" {
+            if let Some(object_id) = o.object_id {
+                fed_q::redact_outbox_for_object(&mut tx, object_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         tracing::info!(activity = %o.ap_id, kind = o.kind, inboxes = queued, "activity queued for delivery");
     }
     fed_q::finish_event(&mut tx, event.id)

@@ -77,10 +77,12 @@ pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) 
         return Ok(());
     }
     let target = state.ctx.config.url(path);
+    let domain = state.ctx.config.domain();
     let parts = super::signatures::RequestParts {
         method: "GET",
         path_and_query: path,
         target_uri: &target,
+        authority: &domain,
         headers,
         body: b"",
     };
@@ -93,22 +95,28 @@ pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) 
         )
     };
     let claimed = super::signatures::claimed_key(&parts).map_err(|e| unauthorized(&e.to_string()))?;
-    let (key, signer) = state
-        .federation
-        .public_key(&claimed.key_id, false)
-        .await
-        .map_err(|e| unauthorized(&e.to_string()))?;
-    let now = chrono::Utc::now().timestamp();
-    if super::signatures::verify(&parts, &key, now).is_err() {
-        return Err(unauthorized("the signature does not verify"));
-    }
-    if !state.federation.policy().await?.allows(&signer.domain) {
+    if !state.federation.policy().await?.allows_url(&claimed.key_id) {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "Your server is blocked here.",
         ));
     }
+    state
+        .federation
+        .authenticate(&parts, &claimed, None)
+        .await
+        .map_err(|e| {
+            tracing::info!(%path, detail = %e.detail, "authorized fetch refused a GET");
+            AppError::new(
+                e.status,
+                "unauthorized",
+                format!(
+                    "This server requires signed fetches (authorized fetch): {}",
+                    e.message
+                ),
+            )
+        })?;
     Ok(())
 }
 
@@ -430,9 +438,20 @@ async fn activity(
 ) -> Result<Response, AppError> {
     authorize_fetch(&state, &headers, &format!("/activities/{id}")).await?;
     let ap_id = state.ctx.config.url(&format!("/activities/{id}"));
-    let item = news::public_activity(&state.ctx, &ap_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let item = match news::find_activity(&state.ctx, &ap_id).await? {
+        Some(item) if item.public => item,
+        // The activity of a deleted object: gone, and says nothing of what it held.
+        Some(redacted) if redacted.json.is_empty() => {
+            let mut r = ap_json(&serde_json::json!({
+                "@context": json::AS_CONTEXT,
+                "id": ap_id,
+                "type": "Tombstone",
+            }));
+            *r.status_mut() = StatusCode::GONE;
+            return Ok(r);
+        }
+        _ => return Err(AppError::not_found()),
+    };
     let v: Value = serde_json::from_str(&item.json)
         .map_err(|e| AppError::from(crate::service::ServiceError::Internal(e.to_string())))?;
     Ok(ap_json(&v))
@@ -467,9 +486,12 @@ async fn authorize_interaction(
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let uri = q.get("uri").cloned().unwrap_or_default();
-    if uri.starts_with(&state.ctx.config.url("/")) {
-        let path = uri.trim_start_matches(&state.ctx.config.url(""));
-        return Redirect::to(path).into_response();
+    // Only absolute URLs on our own origin open here: a relative or
+    // look-alike `uri` must not turn this into an open redirect.
+    if url::Url::parse(&uri).is_ok() {
+        if let Some(path) = crate::service::types::local_redirect_target(&state.ctx.config.url("/"), &uri) {
+            return Redirect::to(&path).into_response();
+        }
     }
     AppError::new(
         StatusCode::NOT_FOUND,
@@ -498,11 +520,21 @@ pub async fn remote_follow_url(
         "https"
     };
     let url = format!("{scheme}://{domain}/.well-known/webfinger?resource=acct:{user}@{domain}");
-    let jrd = fed
-        .fetcher
-        .get_json(&url, None)
-        .await
-        .map_err(|e| format!("Could not find {handle}: {e}. Check the address."))?;
+    // One answer for every failure (unreachable, refused, not JSON, no
+    // template): this form is anonymous, and must not tell a visitor which
+    // hosts and ports answer.
+    let not_found = || {
+        format!(
+            "Could not find a follow page for {handle}. Check the address, or search for the co-op's address from your own server."
+        )
+    };
+    let jrd = match fed.fetcher.get(&url, None, super::fetch::Expect::Json).await {
+        Ok(f) => f.doc,
+        Err(e) => {
+            tracing::info!(%url, error = %e, "remote follow: WebFinger lookup failed");
+            return Err(not_found());
+        }
+    };
     let template = jrd
         .get("links")
         .and_then(|l| l.as_array())
@@ -513,15 +545,13 @@ pub async fn remote_follow_url(
                     .flatten()
             })
         })
-        .ok_or_else(|| {
-            format!("{domain} does not offer remote follow: search for the co-op's address there instead.")
-        })?;
+        .ok_or_else(not_found)?;
     let target = template.replace("{uri}", &url_encode(actor_id));
     match url::Url::parse(&target) {
         Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && fed.fetcher.allow_private()) => {
             Ok(u.to_string())
         }
-        _ => Err(format!("{domain} gave an unusable follow link.")),
+        _ => Err(not_found()),
     }
 }
 

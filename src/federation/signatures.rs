@@ -42,6 +42,10 @@ pub enum SigError {
     BadSignature,
     #[error("the signer's key cannot be used: {0}")]
     BadKey(String),
+    #[error("the request was signed for another server ({0}), not this one")]
+    WrongHost(String),
+    #[error("the signature has expired")]
+    PastExpiry,
 }
 
 /// A public key ready for verification (PKCS#1 DER, as ring wants it).
@@ -104,6 +108,9 @@ pub struct RequestParts<'a> {
     pub path_and_query: &'a str,
     /// The URL the peer sent to (our public base + path), for `@target-uri`.
     pub target_uri: &'a str,
+    /// Our configured domain (`host[:port]`): a signed `host` must equal it,
+    /// so that a request signed for another server cannot be replayed here.
+    pub authority: &'a str,
     pub headers: &'a axum::http::HeaderMap,
     pub body: &'a [u8],
 }
@@ -113,6 +120,8 @@ pub struct RequestParts<'a> {
 pub struct SignedBy {
     pub key_id: String,
     pub spec: Spec,
+    /// The decoded signature bytes: the replay cache is keyed on them.
+    pub signature: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,30 +143,69 @@ pub fn sha256_b64(body: &[u8]) -> String {
     B64.encode(Sha256::digest(body))
 }
 
+/// The one value of a header that must appear at most once: two
+/// `Signature` lines must never become "use the one that verifies".
+fn single(headers: &axum::http::HeaderMap, name: &str) -> Result<Option<String>, SigError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(SigError::Malformed(format!("more than one {name} header")));
+    }
+    match first {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.trim().to_string()))
+            .map_err(|_| SigError::Malformed(format!("the {name} header is not text"))),
+    }
+}
+
+/// A key id must be an http(s) URL: anything else cannot name a key we could fetch.
+fn check_key_id(key_id: &str) -> Result<(), SigError> {
+    match url::Url::parse(key_id) {
+        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host_str().is_some() => Ok(()),
+        _ => Err(SigError::Malformed(format!(
+            "the keyId {:?} is not an http(s) URL",
+            key_id.chars().take(200).collect::<String>()
+        ))),
+    }
+}
+
 /// The key id the request claims, before anything is verified: the caller
 /// uses it to find (or fetch) the key.
 pub fn claimed_key(parts: &RequestParts) -> Result<SignedBy, SigError> {
-    if let Some(input) = header(parts.headers, "signature-input") {
-        let sig = parse_rfc9421(&input, &header(parts.headers, "signature").unwrap_or_default())?;
+    let signature_header = single(parts.headers, "signature")?;
+    if let Some(input) = single(parts.headers, "signature-input")? {
+        let sig = parse_rfc9421(&input, signature_header.as_deref().unwrap_or_default())?;
         let key_id = sig
             .params
             .get("keyid")
             .cloned()
             .ok_or(SigError::Malformed("no keyid".into()))?;
+        check_key_id(&key_id)?;
         return Ok(SignedBy {
             key_id,
             spec: Spec::Rfc9421,
+            signature: sig.signature,
         });
     }
-    let raw = header(parts.headers, "signature").ok_or(SigError::Missing)?;
+    let raw = signature_header.ok_or(SigError::Missing)?;
     let fields = parse_cavage(&raw)?;
     let key_id = fields
         .get("keyId")
         .cloned()
         .ok_or(SigError::Malformed("no keyId".into()))?;
+    check_key_id(&key_id)?;
+    let signature = B64
+        .decode(fields.get("signature").map(String::as_str).unwrap_or(""))
+        .map_err(|_| SigError::Malformed("signature is not base64".into()))?;
+    if signature.is_empty() {
+        return Err(SigError::Malformed("empty signature".into()));
+    }
     Ok(SignedBy {
         key_id,
         spec: Spec::DraftCavage,
+        signature,
     })
 }
 
@@ -204,7 +252,7 @@ fn parse_cavage(raw: &str) -> Result<BTreeMap<String, String>, SigError> {
 }
 
 fn verify_cavage(parts: &RequestParts, key: &PublicKey, now: i64) -> Result<(), SigError> {
-    let raw = header(parts.headers, "signature").ok_or(SigError::Missing)?;
+    let raw = single(parts.headers, "signature")?.ok_or(SigError::Missing)?;
     let fields = parse_cavage(&raw)?;
     match fields.get("algorithm").map(String::as_str) {
         None | Some("rsa-sha256") | Some("hs2019") => {}
@@ -220,6 +268,22 @@ fn verify_cavage(parts: &RequestParts, key: &PublicKey, now: i64) -> Result<(), 
     }
     if !covers("host") {
         return Err(SigError::NotCovered("host"));
+    }
+    let host = header(parts.headers, "host").unwrap_or_default();
+    if !host.eq_ignore_ascii_case(parts.authority) {
+        return Err(SigError::WrongHost(host.chars().take(100).collect()));
+    }
+    // `expires` (hs2019) in the past ends the signature whether or not
+    // `(expires)` is in the covered list.
+    if let Some(expires) = fields.get("expires") {
+        let expires: i64 = expires
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| SigError::Malformed("expires is not a number".into()))?
+            as i64;
+        if expires < now {
+            return Err(SigError::PastExpiry);
+        }
     }
     if !parts.body.is_empty() || parts.method.eq_ignore_ascii_case("POST") {
         if !covers("digest") {
@@ -393,8 +457,8 @@ fn parse_rfc9421(input: &str, signature: &str) -> Result<Rfc9421Sig, SigError> {
 }
 
 fn verify_rfc9421(parts: &RequestParts, key: &PublicKey, now: i64) -> Result<(), SigError> {
-    let input = header(parts.headers, "signature-input").ok_or(SigError::Missing)?;
-    let sig = parse_rfc9421(&input, &header(parts.headers, "signature").unwrap_or_default())?;
+    let input = single(parts.headers, "signature-input")?.ok_or(SigError::Missing)?;
+    let sig = parse_rfc9421(&input, &single(parts.headers, "signature")?.unwrap_or_default())?;
     match sig.params.get("alg").map(String::as_str) {
         None | Some("rsa-v1_5-sha256") => {}
         Some(other) => return Err(SigError::Algorithm(other.to_string())),
@@ -405,17 +469,28 @@ fn verify_rfc9421(parts: &RequestParts, key: &PublicKey, now: i64) -> Result<(),
         .and_then(|c| c.parse::<i64>().ok())
         .ok_or_else(|| SigError::Malformed("no created parameter".into()))?;
     check_age(created, now)?;
-    if let Some(expires) = sig.params.get("expires").and_then(|e| e.parse::<i64>().ok()) {
+    if let Some(expires) = sig.params.get("expires") {
+        let expires: i64 = expires
+            .parse()
+            .map_err(|_| SigError::Malformed("expires is not an integer".into()))?;
         if expires < now {
-            return Err(SigError::Expired);
+            return Err(SigError::PastExpiry);
         }
     }
     let covers = |name: &str| sig.components.iter().any(|c| c == name);
-    if !(covers("@target-uri") || covers("@path") || covers("@request-target")) {
-        return Err(SigError::NotCovered("@target-uri"));
+    // Bound to this server and path: `@target-uri` holds both; otherwise
+    // `@authority` with `@path` (or `@request-target`). Their values are
+    // computed from our configured base URL, never from the request.
+    let bound =
+        covers("@target-uri") || (covers("@authority") && (covers("@path") || covers("@request-target")));
+    if !bound {
+        return Err(SigError::NotCovered("@target-uri (or @authority and @path)"));
     }
-    if !(covers("@authority") || covers("host") || covers("@target-uri")) {
-        return Err(SigError::NotCovered("@authority"));
+    if covers("host") {
+        let host = header(parts.headers, "host").unwrap_or_default();
+        if !host.eq_ignore_ascii_case(parts.authority) {
+            return Err(SigError::WrongHost(host.chars().take(100).collect()));
+        }
     }
     if !parts.body.is_empty() || parts.method.eq_ignore_ascii_case("POST") {
         if !covers("content-digest") {
@@ -432,10 +507,7 @@ fn verify_rfc9421(parts: &RequestParts, key: &PublicKey, now: i64) -> Result<(),
         }
     }
     let url = url::Url::parse(parts.target_uri).map_err(|_| SigError::Malformed("bad target URI".into()))?;
-    let authority = match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
-        None => url.host_str().unwrap_or("").to_string(),
-    };
+    let authority = parts.authority;
     let mut base = String::new();
     for c in &sig.components {
         let value = match c.as_str() {
@@ -540,6 +612,7 @@ mod tests {
             method: "POST",
             path_and_query: "/inbox",
             target_uri: url.as_str(),
+            authority: url.authority(),
             headers: &headers,
             body,
         };
@@ -580,6 +653,7 @@ mod tests {
             method: "POST",
             path_and_query: "/actors/tea/inbox",
             target_uri: url.as_str(),
+            authority: url.authority(),
             headers: &headers,
             body,
         };
@@ -607,6 +681,7 @@ mod tests {
             method: "POST",
             path_and_query: "/inbox",
             target_uri: "https://coop.example/inbox",
+            authority: "coop.example",
             headers: &headers,
             body: b"{}",
         };
@@ -617,6 +692,151 @@ mod tests {
             ..parts
         };
         assert!(matches!(claimed_key(&parts), Err(SigError::Malformed(_))));
+        // A keyId that is not an http(s) URL is malformed, whatever else is there.
+        for key_id in [
+            "",
+            " ",
+            "not a url",
+            "javascript:alert(1)",
+            "ftp://peer.example/k",
+            "urn:x",
+        ] {
+            let headers = to_map(&[(
+                "signature",
+                format!("keyId=\"{key_id}\",headers=\"date\",signature=\"AAAA\""),
+            )]);
+            let parts = RequestParts {
+                headers: &headers,
+                ..parts
+            };
+            assert!(
+                matches!(claimed_key(&parts), Err(SigError::Malformed(_))),
+                "{key_id:?}"
+            );
+        }
+    }
+
+    fn signed_cavage(private: &PrivateKey, url: &url::Url, body: &[u8], host: &str) -> HeaderMap {
+        let mut h = sign_cavage(
+            private,
+            "https://peer.example/u#k",
+            "POST",
+            url,
+            Some(body),
+            std::time::SystemTime::now(),
+        );
+        h.push(("host", host.into()));
+        to_map(&h)
+    }
+
+    #[test]
+    fn a_request_signed_for_another_server_is_refused() {
+        let (private, public) = keys();
+        // Signed (validly) for other.example, then sent to us with its own Host.
+        let theirs = url::Url::parse("https://other.example/inbox").unwrap();
+        let body = br#"{"type":"Follow"}"#;
+        let headers = signed_cavage(&private, &theirs, body, "other.example");
+        let parts = RequestParts {
+            method: "POST",
+            path_and_query: "/inbox",
+            target_uri: "https://coop.example/inbox",
+            authority: "coop.example",
+            headers: &headers,
+            body,
+        };
+        assert_eq!(
+            verify(&parts, &public, now()),
+            Err(SigError::WrongHost("other.example".into()))
+        );
+        // RFC 9421: @target-uri and @authority are ours, so theirs do not verify.
+        let headers = to_map(&sign_rfc9421(
+            &private,
+            "https://peer.example/u#k",
+            "POST",
+            &theirs,
+            body,
+            now(),
+        ));
+        let parts = RequestParts {
+            headers: &headers,
+            ..parts
+        };
+        assert_eq!(verify(&parts, &public, now()), Err(SigError::BadSignature));
+    }
+
+    #[test]
+    fn duplicate_signature_headers_are_refused() {
+        let (private, public) = keys();
+        let url = url::Url::parse("https://coop.example/inbox").unwrap();
+        let body = br#"{"type":"Follow"}"#;
+        let mut headers = signed_cavage(&private, &url, body, "coop.example");
+        headers.append(
+            "signature",
+            HeaderValue::from_static("keyId=\"https://evil.example/k\",signature=\"AAAA\""),
+        );
+        let parts = RequestParts {
+            method: "POST",
+            path_and_query: "/inbox",
+            target_uri: url.as_str(),
+            authority: "coop.example",
+            headers: &headers,
+            body,
+        };
+        assert!(matches!(claimed_key(&parts), Err(SigError::Malformed(_))));
+        assert!(matches!(
+            verify(&parts, &public, now()),
+            Err(SigError::Malformed(_))
+        ));
+        let mut headers = to_map(&sign_rfc9421(
+            &private,
+            "https://peer.example/k",
+            "POST",
+            &url,
+            body,
+            now(),
+        ));
+        headers.append(
+            "signature-input",
+            HeaderValue::from_static("sig2=(\"@method\");keyid=\"https://evil.example/k\""),
+        );
+        let parts = RequestParts {
+            headers: &headers,
+            ..parts
+        };
+        assert!(matches!(claimed_key(&parts), Err(SigError::Malformed(_))));
+    }
+
+    #[test]
+    fn past_expiry_is_refused() {
+        let (private, public) = keys();
+        let url = url::Url::parse("https://coop.example/inbox").unwrap();
+        let body = br#"{"type":"Follow"}"#;
+        let created = now() - 60;
+        let expires = now() - 10;
+        let digest = format!("SHA-256={}", sha256_b64(body));
+        let base = format!(
+            "(request-target): post /inbox\nhost: coop.example\n(created): {created}\n(expires): {expires}\ndigest: {digest}"
+        );
+        let sig = B64.encode(private.sign(base.as_bytes()));
+        let headers = to_map(&[
+            ("host", "coop.example".into()),
+            ("digest", digest),
+            (
+                "signature",
+                format!("keyId=\"https://peer.example/k\",algorithm=\"hs2019\",created={created},expires={expires},headers=\"(request-target) host (created) (expires) digest\",signature=\"{sig}\""),
+            ),
+        ]);
+        let parts = RequestParts {
+            method: "POST",
+            path_and_query: "/inbox",
+            target_uri: url.as_str(),
+            authority: "coop.example",
+            headers: &headers,
+            body,
+        };
+        assert_eq!(verify(&parts, &public, now()), Err(SigError::PastExpiry));
+        // The same signature before it expired verifies: only the expiry refused it.
+        assert!(verify(&parts, &public, expires - 5).is_ok());
     }
 
     #[test]
@@ -624,13 +844,21 @@ mod tests {
         let (private, public) = keys();
         let url = url::Url::parse("https://coop.example/inbox").unwrap();
         // A GET-style signature replayed on a POST: no digest covered.
-        let mut h = sign_cavage(&private, "k", "POST", &url, None, std::time::SystemTime::now());
+        let mut h = sign_cavage(
+            &private,
+            "https://peer.example/k",
+            "POST",
+            &url,
+            None,
+            std::time::SystemTime::now(),
+        );
         h.push(("host", "coop.example".into()));
         let headers = to_map(&h);
         let parts = RequestParts {
             method: "POST",
             path_and_query: "/inbox",
             target_uri: url.as_str(),
+            authority: url.authority(),
             headers: &headers,
             body: b"{}",
         };

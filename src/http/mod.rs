@@ -181,7 +181,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check: database unavailable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "error", "database": e.to_string()})),
+                // The driver's text (host names, users, paths) is logged, not shown.
+                Json(serde_json::json!({"status": "error", "database": "database unavailable"})),
             )
                 .into_response()
         }

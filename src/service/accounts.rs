@@ -153,8 +153,12 @@ pub async fn log_in(ctx: &Ctx, username: &str, password: &str, client_ip: &str) 
     let username = username.trim().trim_start_matches('@').to_ascii_lowercase();
     let mut conn = ctx.db.conn().await?;
     let since = now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    // The attempt is recorded before the password is checked (and cleared
+    // only on success), so that concurrent guesses all count against each
+    // other: none can slip through between a count and a record.
+    q::record_failed_login(&mut conn, &username, client_ip).await?;
     let (by_user, by_ip) = q::count_failed_logins(&mut conn, &username, client_ip, since).await?;
-    if by_user >= MAX_FAILURES_PER_USER || by_ip >= MAX_FAILURES_PER_IP {
+    if by_user > MAX_FAILURES_PER_USER || by_ip > MAX_FAILURES_PER_IP {
         tracing::warn!(%username, %client_ip, by_user, by_ip, "login refused: too many failed attempts");
         return Err(ServiceError::RateLimited(format!(
             "Too many failed logins. Wait {FAILURE_WINDOW_MINUTES} minutes and try again, or ask an admin to reset your password."
@@ -179,13 +183,13 @@ pub async fn log_in(ctx: &Ctx, username: &str, password: &str, client_ip: &str) 
             Ok(logged_in)
         }
         Some(user) if ok => {
+            q::clear_failed_logins(&mut conn, &username).await?;
             tracing::info!(user = %user.username, "login refused: account disabled");
             Err(ServiceError::Forbidden(
                 "This account is disabled. Ask an admin of the co-op.".into(),
             ))
         }
         _ => {
-            q::record_failed_login(&mut conn, &username, client_ip).await?;
             tracing::info!(%username, %client_ip, "login failed: wrong username or password");
             Err(ServiceError::Unauthorized(
                 "Wrong username or password. Check both and try again.".into(),

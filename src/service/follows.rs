@@ -109,9 +109,22 @@ pub async fn receive_follow(
     Ok(())
 }
 
-/// Undo(Follow): the follower leaves.
-pub async fn receive_unfollow(ctx: &Ctx, follower: &Actor, followed: &Actor) -> ServiceResult<bool> {
+/// Undo(Follow): the follower leaves. With `follow_id` (an embedded Follow),
+/// it must be the Follow we stored, else nothing changes.
+pub async fn receive_unfollow(
+    ctx: &Ctx,
+    follower: &Actor,
+    followed: &Actor,
+    follow_id: Option<&str>,
+) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
+    if let Some(id) = follow_id {
+        let stored = fed_q::find_follow(&mut conn, follower.id, followed.id).await?;
+        if stored.is_some_and(|f| f.ap_id.as_deref().is_some_and(|a| a != id)) {
+            tracing::info!(follower = %follower.ap_id, %id, "Undo names another Follow than the one stored; ignored");
+            return Ok(false);
+        }
+    }
     let n = fed_q::delete_follow(&mut conn, follower.id, followed.id).await?;
     if n > 0 {
         tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "follower left");
@@ -126,17 +139,23 @@ pub async fn receive_unfollow_by_id(ctx: &Ctx, follower: &Actor, follow_id: &str
     Ok(n > 0)
 }
 
-/// Accept or Reject of a Follow we sent.
+/// Accept or Reject of a Follow we sent (embedded, with its id): it must
+/// be the Follow we stored, else nothing changes.
 pub async fn receive_follow_answer(
     ctx: &Ctx,
     followed: &Actor,
     local: &Actor,
+    follow_id: &str,
     accepted: bool,
 ) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
     let Some(follow) = fed_q::find_follow(&mut conn, local.id, followed.id).await? else {
         return Ok(());
     };
+    if follow.ap_id.as_deref().is_some_and(|id| id != follow_id) {
+        tracing::info!(followed = %followed.ap_id, %follow_id, "answer to a Follow we did not send; ignored");
+        return Ok(());
+    }
     if accepted {
         // Keep the Follow's id: an Undo later must name it.
         fed_q::upsert_follow(

@@ -13,17 +13,23 @@ pub struct DomainPolicy {
     pub allowed: Vec<String>,
 }
 
-/// The host without port, lowercased.
+/// The host without port, normalised as rules and checks must compare it:
+/// lower case, no trailing dot (`evil.example.` is `evil.example`), and
+/// internationalised names in their ASCII (IDNA) form, so that a rule for
+/// `xn--bcher-kva.example` also catches `BÜCHER.example`.
 pub fn bare_host(host: &str) -> String {
-    let h = host.trim().to_ascii_lowercase();
+    let h = host.trim().to_lowercase();
     if let Some(rest) = h.strip_prefix('[') {
         return rest.split(']').next().unwrap_or("").to_string();
     }
-    match h.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => {
-            name.to_string()
-        }
-        _ => h,
+    let name = match h.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => name,
+        _ => h.as_str(),
+    };
+    let name = name.trim_end_matches('.');
+    match url::Host::parse(name) {
+        Ok(url::Host::Domain(d)) => d.trim_end_matches('.').to_string(),
+        _ => name.to_string(),
     }
 }
 
@@ -160,6 +166,26 @@ pub async fn set_authorized_fetch(ctx: &Ctx, by_user: i64, on: bool) -> ServiceR
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod normalise_tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_normalised_before_rules_apply() {
+        assert_eq!(bare_host("Evil.Example."), "evil.example");
+        assert_eq!(bare_host("evil.example.:443"), "evil.example");
+        assert_eq!(bare_host("BÜCHER.example"), "xn--bcher-kva.example");
+        let policy = DomainPolicy {
+            blocked: vec!["xn--bcher-kva.example".into(), "evil.example".into()],
+            ..Default::default()
+        };
+        assert!(!policy.allows("bücher.example"));
+        assert!(!policy.allows("EVIL.EXAMPLE."));
+        assert!(!policy.allows_url("https://sub.evil.example./users/x"));
+        assert!(policy.allows("good.example"));
+    }
 }
 
 #[cfg(test)]

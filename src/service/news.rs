@@ -296,6 +296,7 @@ pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> 
     }
     let mut tx = ctx.db.begin().await?;
     content::mark_deleted(&mut tx, id).await?;
+    fed_q::redact_outbox_for_object(&mut tx, id).await?;
     fed_q::push_event(&mut tx, EVENT_DELETED, id, "").await?;
     accounts_q::audit(
         &mut tx,
@@ -336,12 +337,11 @@ pub async fn public_activities(
     Ok((items, total))
 }
 
-/// A public activity the co-op sent, by its id.
-pub async fn public_activity(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<crate::db::models::OutboxItem>> {
+/// An activity the co-op sent, by its id (callers serve only public ones;
+/// those of deleted objects have been blanked).
+pub async fn find_activity(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<crate::db::models::OutboxItem>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::find_outbox_by_ap_id(&mut conn, ap_id)
-        .await?
-        .filter(|o| o.public))
+    Ok(fed_q::find_outbox_by_ap_id(&mut conn, ap_id).await?)
 }
 
 /// Likes, boosts and replies received for an object.

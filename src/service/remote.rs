@@ -48,6 +48,20 @@ pub async fn record_activity(
     Ok(fed_q::record_inbox(&mut conn, activity_id, kind, actor, object, raw).await?)
 }
 
+/// Applies `inbox_retention_days`: raw bodies older than it are blanked, and
+/// the ids (which de-duplicate retries) are dropped after three times as long.
+pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
+    let days = i64::from(ctx.config.inbox_retention_days);
+    let now = crate::db::now();
+    let mut conn = ctx.db.conn().await?;
+    Ok(fed_q::prune_inbox_log(
+        &mut conn,
+        now - chrono::Duration::days(days),
+        now - chrono::Duration::days((days * 3).max(1)),
+    )
+    .await?)
+}
+
 /// Removes a logged id whose processing failed, so a retry is processed.
 pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
@@ -161,6 +175,14 @@ pub async fn delete_post(ctx: &Ctx, author: &Actor, ap_id: &str) -> ServiceResul
         }
         _ => Ok(false),
     }
+}
+
+/// Whether an object (ours, or a remote post or reply we keep) is stored here.
+pub async fn object_exists(ctx: &Ctx, ap_id: &str) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(content::find_by_ap_id(&mut conn, ap_id)
+        .await?
+        .is_some_and(|o| o.deleted_at.is_none()))
 }
 
 /// Posts received from followed actors, newest first.

@@ -110,6 +110,35 @@ pub fn optional_url(field: &'static str, raw: &str) -> Result<Option<String>, Se
     }
 }
 
+/// Where a redirect built from a visitor-supplied URL may go: a path on this
+/// instance only. The candidate is parsed against our base URL and its
+/// origin compared, so `//evil.example`, `/\\evil.example`, `https:evil.example`
+/// and control characters all fall back to `/`.
+pub fn local_redirect_target(base: &str, candidate: &str) -> Option<String> {
+    if candidate.is_empty()
+        || candidate.chars().any(|c| c.is_control() || c == '\\')
+        || candidate.starts_with("//")
+    {
+        return None;
+    }
+    let base = url::Url::parse(base).ok()?;
+    let resolved = base.join(candidate).ok()?;
+    if resolved.origin() != base.origin() {
+        return None;
+    }
+    let mut out = resolved.path().to_string();
+    if let Some(q) = resolved.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = resolved.fragment() {
+        out.push('#');
+        out.push_str(f);
+    }
+    // A path starting with `//` would be read by browsers as another host.
+    (!out.starts_with("//")).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

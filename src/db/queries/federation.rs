@@ -179,6 +179,30 @@ pub async fn follower_inboxes(conn: &mut PooledConn, followed_id: i64) -> DbResu
 
 /// Records a received activity id; false when it was already seen (a replay
 /// or a retried delivery).
+/// Retention of the inbox log: bodies older than `bodies_before` are
+/// blanked, rows older than `ids_before` deleted (the ids de-duplicate
+/// retries, so they outlive the bodies). Returns (blanked, deleted).
+pub async fn prune_inbox_log(
+    conn: &mut PooledConn,
+    bodies_before: NaiveDateTime,
+    ids_before: NaiveDateTime,
+) -> DbResult<(usize, usize)> {
+    let blanked = q!(conn, |c| diesel::update(
+        inbox_log::table
+            .filter(inbox_log::received_at.lt(bodies_before))
+            .filter(inbox_log::raw.ne(""))
+    )
+    .set(inbox_log::raw.eq(""))
+    .execute(c)
+    .await)?;
+    let deleted = q!(conn, |c| diesel::delete(
+        inbox_log::table.filter(inbox_log::received_at.lt(ids_before))
+    )
+    .execute(c)
+    .await)?;
+    Ok((blanked, deleted))
+}
+
 pub async fn record_inbox(
     conn: &mut PooledConn,
     activity_id: &str,
@@ -400,6 +424,38 @@ pub async fn count_public_outbox(conn: &mut PooledConn, actor_id: i64) -> DbResu
         .count()
         .get_result(c)
         .await)?)
+}
+
+/// A deleted object's Create and Update activities: their stored JSON is
+/// blanked and they stop being public, so neither the outbox, nor
+/// `/activities/{id}`, nor an old Update id reveals what was deleted; their
+/// pending deliveries are cancelled. Returns how many activities were blanked.
+pub async fn redact_outbox_for_object(conn: &mut PooledConn, object_id: i64) -> DbResult<usize> {
+    let n = q!(conn, |c| diesel::update(
+        outbox::table
+            .filter(outbox::object_id.eq(object_id))
+            .filter(outbox::kind.eq_any(["Create", "Update"]))
+    )
+    .set((outbox::json.eq(""), outbox::public.eq(false)))
+    .execute(c)
+    .await)?;
+    q!(conn, |c| diesel::update(
+        deliveries::table.filter(deliveries::state.eq("pending")).filter(
+            deliveries::outbox_id.eq_any(
+                outbox::table
+                    .filter(outbox::object_id.eq(object_id))
+                    .filter(outbox::kind.eq_any(["Create", "Update"]))
+                    .select(outbox::id)
+            )
+        )
+    )
+    .set((
+        deliveries::state.eq("cancelled"),
+        deliveries::last_error.eq(Some("the object was deleted"))
+    ))
+    .execute(c)
+    .await)?;
+    Ok(n)
 }
 
 /// Outbox activities about one object, oldest first (Create, Update, Delete).

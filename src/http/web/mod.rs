@@ -117,10 +117,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for WebForm<T> {
 /// Only local paths are followed after login, so a crafted link cannot send
 /// someone to another site.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
-    }
+    next.filter(|n| n.starts_with('/'))
+        .and_then(|n| crate::service::types::local_redirect_target("http://intercoop.invalid/", n))
+        .unwrap_or_else(|| "/".to_string())
 }
 
 fn redirect_with_session(state: &AppState, to: &str, logged_in: &LoggedIn) -> Response {
@@ -558,5 +557,26 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/news?page=2")), "/news?page=2");
+        for bad in [
+            "/\tevil",
+            "/\r\n//evil.example",
+            "/\u{0}x",
+            "https:evil.example",
+            "/..//evil.example",
+            "\\\\evil.example",
+            "javascript:alert(1)",
+            "//evil.example/%2e%2e",
+            " //evil.example",
+        ] {
+            assert!(!safe_next(Some(bad)).starts_with("//"), "{bad:?}");
+            assert!(
+                !safe_next(Some(bad)).contains("evil.example") || safe_next(Some(bad)).starts_with('/'),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(safe_next(Some("/\tevil")), "/");
+        assert_eq!(safe_next(Some("https:evil.example")), "/");
+        assert_eq!(safe_next(Some("/..//evil.example")), "/");
     }
 }

@@ -335,6 +335,9 @@ async fn status(
     .respond(StatusCode::OK))
 }
 
+/// Remote-follow lookups one client address may start per minute.
+const REMOTE_FOLLOWS_PER_MINUTE: u32 = 10;
+
 #[derive(Deserialize)]
 struct FollowForm {
     #[serde(default)]
@@ -348,9 +351,29 @@ struct FollowForm {
 async fn remote_follow(
     State(state): State<AppState>,
     v: Visitor,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     WebForm(form): WebForm<FollowForm>,
 ) -> Result<Response, AppError> {
     v.check_csrf(&form.csrf)?;
+    // Each submission makes this server fetch a URL the visitor chose.
+    let ip = crate::http::client_ip(&state, &headers, Some(peer));
+    if let Err(wait) = state.federation.follow_form_rates.check(
+        &ip,
+        REMOTE_FOLLOWS_PER_MINUTE,
+        chrono::Utc::now().timestamp(),
+    ) {
+        let mut resp = AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many follow lookups from your address. Wait {wait} seconds and try again."),
+        )
+        .into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        return Ok(resp);
+    }
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
