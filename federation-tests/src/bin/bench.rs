@@ -64,6 +64,9 @@ async fn main() {
     let base = format!("http://127.0.0.1:{}", addr.port());
     let mut config = Config::for_test(&base, addr, &database_url, dir.path());
     config.max_connections = arg("--pool", "16").parse().expect("--pool N");
+    // The benchmark measures throughput, not the per-sender rate limits.
+    config.inbox_rate_per_actor = 0;
+    config.inbox_rate_per_domain = 0;
     let prepared = server::prepare(config).await.expect("server prepares");
     let ctx = prepared.state.ctx.clone();
     let token = prepared
