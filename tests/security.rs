@@ -653,3 +653,73 @@ async fn concurrent_login_guesses_are_all_counted() {
         Err(intercoop::service::ServiceError::RateLimited(_))
     ));
 }
+
+/// Our signed instance-actor GET is never re-sent to another origin by a
+/// redirect (the other server could replay it); same-origin hops are signed.
+/// And an inbox 401 names what failed, not the network's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_fetches_do_not_follow_redirects_to_other_origins() {
+    use axum::http::HeaderMap;
+    use axum::response::Redirect;
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let seen: Arc<Mutex<Vec<(String, bool)>>> = Default::default();
+    let serve = |seen: Arc<Mutex<Vec<(String, bool)>>>| {
+        move |Path(p): Path<String>, headers: HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                seen.lock().unwrap().push((p.clone(), headers.contains_key("signature")));
+                let l = headers["host"].to_str().unwrap().to_string();
+                let id = format!("http://{l}/doc/{p}");
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/activity+json")],
+                    json!({"id": id, "type": "Person", "inbox": format!("{id}/inbox")}).to_string(),
+                )
+            }
+        }
+    };
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_base = format!("http://127.0.0.1:{}", other.local_addr().unwrap().port());
+    let other_app = Router::new().route("/doc/{p}", get(serve(seen.clone())));
+    tokio::spawn(async move {
+        let _ = axum::serve(other, other_app).await;
+    });
+    let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let first_base = format!("http://127.0.0.1:{}", first.local_addr().unwrap().port());
+    let to_other = format!("{other_base}/doc/moved");
+    let first_app = Router::new()
+        .route("/doc/{p}", get(serve(seen.clone())))
+        .route("/away", get(move || async move { Redirect::temporary(&to_other) }))
+        .route("/here", get(|| async { Redirect::temporary("/doc/local") }));
+    tokio::spawn(async move {
+        let _ = axum::serve(first, first_app).await;
+    });
+    let fed = intercoop::federation::Federation::new(app.ctx.clone());
+    fed.fetch_actor(&format!("{first_base}/here")).await.unwrap();
+    fed.fetch_actor(&format!("{first_base}/away")).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![("local".to_string(), true), ("moved".to_string(), false)],
+        "signed on the same origin, unsigned after crossing to another"
+    );
+
+    // An unreachable key: the 401 says the key could not be fetched, not why.
+    let (_, private) = intercoop::crypto::generate_actor_keys().unwrap();
+    let key = PrivateKey::from_pem(&private).unwrap();
+    let actor = "http://127.0.0.1:1/users/nobody";
+    let activity = json!({"id": "http://127.0.0.1:1/a/1", "type": "Follow", "actor": actor,
+        "object": app.url("/actors/tea")});
+    let body = serde_json::to_vec(&activity).unwrap();
+    let url = url::Url::parse(&app.url("/inbox")).unwrap();
+    let mut req = reqwest::Client::new().post(url.clone());
+    for (k, v) in sign_cavage(&key, &format!("{actor}#k"), "POST", &url, Some(&body), std::time::SystemTime::now()) {
+        req = req.header(k, v);
+    }
+    let resp = req.body(body).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let text = resp.text().await.unwrap().to_lowercase();
+    assert!(text.contains("could not be fetched"), "{text}");
+    for leak in ["refused", "tcp", "connect", "os error", "dns"] {
+        assert!(!text.contains(leak), "the 401 body leaks {leak:?}: {text}");
+    }
+}

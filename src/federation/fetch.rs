@@ -475,6 +475,42 @@ mod tests {
         assert!(local.resolve_checked("localhost").await.is_ok());
     }
 
+    /// A proxy from the environment would carry requests past the address
+    /// guard: the client must ignore HTTP(S)_PROXY. The proxy named here
+    /// does not exist, so the fetch only succeeds if it is ignored.
+    #[tokio::test]
+    async fn environment_proxies_are_ignored() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        crate::server::init_tls();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let body = r#"{"id":"x"}"#;
+                let _ = s
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/activity+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+            }
+        });
+        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+            std::env::set_var(var, "http://127.0.0.1:1");
+        }
+        let fetcher = Fetcher::new(true, "coop.example");
+        let got = fetcher.get_json(&format!("http://127.0.0.1:{port}/a"), None).await;
+        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+            std::env::remove_var(var);
+        }
+        assert_eq!(got.unwrap()["id"], "x");
+    }
+
     #[test]
     fn activity_json_content_types() {
         assert!(is_activity_json("application/activity+json"));

@@ -290,7 +290,7 @@ async fn store_post_if_wanted(fed: &Arc<Federation>, signer: &Actor, a: &Incomin
         title: text("name").unwrap_or_default(),
         summary: text("summary").unwrap_or_default(),
         content_html: text("content").unwrap_or_default(),
-        url: o.get("url").and_then(json::first_url),
+        url: super::web_link(o.get("url").and_then(json::first_url)),
         in_reply_to,
         published_at: text("published")
             .and_then(|p| chrono::DateTime::parse_from_rfc3339(&p).ok())

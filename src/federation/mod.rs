@@ -487,7 +487,7 @@ pub fn check_identity(claimed_id: &str, fetched: &Fetched) -> Result<(), FedErro
 }
 
 /// Only http(s) links from remote data reach our pages.
-fn web_link(u: Option<String>) -> Option<String> {
+pub fn web_link(u: Option<String>) -> Option<String> {
     u.filter(|u| url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http"))
 }
 
