@@ -667,7 +667,9 @@ async fn signed_fetches_do_not_follow_redirects_to_other_origins() {
         move |Path(p): Path<String>, headers: HeaderMap| {
             let seen = seen.clone();
             async move {
-                seen.lock().unwrap().push((p.clone(), headers.contains_key("signature")));
+                seen.lock()
+                    .unwrap()
+                    .push((p.clone(), headers.contains_key("signature")));
                 let l = headers["host"].to_str().unwrap().to_string();
                 let id = format!("http://{l}/doc/{p}");
                 (
@@ -688,7 +690,10 @@ async fn signed_fetches_do_not_follow_redirects_to_other_origins() {
     let to_other = format!("{other_base}/doc/moved");
     let first_app = Router::new()
         .route("/doc/{p}", get(serve(seen.clone())))
-        .route("/away", get(move || async move { Redirect::temporary(&to_other) }))
+        .route(
+            "/away",
+            get(move || async move { Redirect::temporary(&to_other) }),
+        )
         .route("/here", get(|| async { Redirect::temporary("/doc/local") }));
     tokio::spawn(async move {
         let _ = axum::serve(first, first_app).await;
@@ -712,7 +717,14 @@ async fn signed_fetches_do_not_follow_redirects_to_other_origins() {
     let body = serde_json::to_vec(&activity).unwrap();
     let url = url::Url::parse(&app.url("/inbox")).unwrap();
     let mut req = reqwest::Client::new().post(url.clone());
-    for (k, v) in sign_cavage(&key, &format!("{actor}#k"), "POST", &url, Some(&body), std::time::SystemTime::now()) {
+    for (k, v) in sign_cavage(
+        &key,
+        &format!("{actor}#k"),
+        "POST",
+        &url,
+        Some(&body),
+        std::time::SystemTime::now(),
+    ) {
         req = req.header(k, v);
     }
     let resp = req.body(body).send().await.unwrap();

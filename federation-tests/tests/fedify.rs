@@ -175,6 +175,8 @@ async fn blocked_fedify_follow_is_refused() {
             ("domain", "127.0.0.1"),
             ("mode", "block"),
             ("reason", "test"),
+            // Blocking asks for confirmation first; this is the confirmed post.
+            ("confirm", "yes"),
         ])
         .send()
         .await

@@ -164,7 +164,7 @@ pub struct NewApiToken {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Default, Queryable, Selectable)]
 #[diesel(table_name = objects)]
 pub struct Object {
     pub id: i64,

@@ -500,12 +500,28 @@ mod tests {
                     .await;
             }
         });
-        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
             std::env::set_var(var, "http://127.0.0.1:1");
         }
         let fetcher = Fetcher::new(true, "coop.example");
-        let got = fetcher.get_json(&format!("http://127.0.0.1:{port}/a"), None).await;
-        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        let got = fetcher
+            .get_json(&format!("http://127.0.0.1:{port}/a"), None)
+            .await;
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
             std::env::remove_var(var);
         }
         assert_eq!(got.unwrap()["id"], "x");

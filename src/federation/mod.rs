@@ -71,6 +71,20 @@ pub enum FedError {
     Blocked(String),
 }
 
+impl FedError {
+    /// The error for a person: what failed, without client internals
+    /// (connection errors, parser positions), which are logged instead.
+    pub fn for_people(&self) -> String {
+        match self {
+            FedError::Fetch(f) => f.public_message().to_string(),
+            FedError::Service(_) => "this server hit an error".into(),
+            FedError::Invalid(why) => why.clone(),
+            FedError::Busy => "too many lookups at once; try again in a minute".into(),
+            FedError::Blocked(d) => format!("{d} is blocked or not on the allow-list"),
+        }
+    }
+}
+
 /// A signer's key as found: from our store, or fetched and checked but not
 /// stored yet (it is stored only once the request it signed verifies, so a
 /// rejected request leaves no actor row behind).

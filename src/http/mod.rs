@@ -95,10 +95,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            // No scripts at all; images may come from other servers (remote avatars, logos).
-            HeaderValue::from_static(
-                "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'",
-            ),
+            // No scripts and no inline styles at all; images may come from
+            // other servers (remote avatars, logos). Local mode also loads
+            // http images, which it accepts (tests/web.rs checks templates
+            // carry no style= attribute, so this CSP is all pages need).
+            HeaderValue::from_static(if state.ctx.config.local_mode() {
+                "default-src 'none'; style-src 'self'; img-src 'self' http: https: data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'"
+            } else {
+                "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'"
+            }),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("permissions-policy"),

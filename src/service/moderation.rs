@@ -33,24 +33,44 @@ pub fn bare_host(host: &str) -> String {
     }
 }
 
+/// The port of `host:port`, if any (not of a bare IPv6 address).
+fn port_of(host: &str) -> Option<&str> {
+    let h = host.trim();
+    let (name, port) = h.rsplit_once(':')?;
+    let bracketed_or_named = name.ends_with(']') || !name.contains(':');
+    (bracketed_or_named && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit())).then_some(port)
+}
+
+/// A rule without a port covers the domain, its subdomains and every port;
+/// a rule with one (`localhost:18601`, for one instance among several on a
+/// host) covers exactly that host and port.
 fn matches(rule: &str, host: &str) -> bool {
-    host == rule || host.ends_with(&format!(".{rule}"))
+    let (rule_host, rule_port) = (bare_host(rule), port_of(rule));
+    let name = bare_host(host);
+    match rule_port {
+        Some(p) => name == rule_host && port_of(host) == Some(p),
+        None => name == rule_host || name.ends_with(&format!(".{rule_host}")),
+    }
 }
 
 impl DomainPolicy {
-    /// Whether we exchange activities with this host (port ignored).
+    /// Whether we exchange activities with this host (`host` or `host:port`).
     pub fn allows(&self, host: &str) -> bool {
-        let host = bare_host(host);
-        if self.blocked.iter().any(|r| matches(r, &host)) {
+        if self.blocked.iter().any(|r| matches(r, host)) {
             return false;
         }
-        !self.allowlist_mode || self.allowed.iter().any(|r| matches(r, &host))
+        !self.allowlist_mode || self.allowed.iter().any(|r| matches(r, host))
     }
 
     pub fn allows_url(&self, url: &str) -> bool {
         url::Url::parse(url)
             .ok()
-            .and_then(|u| u.host_str().map(|h| self.allows(h)))
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => self.allows(&format!("{h}:{p}")),
+                    None => self.allows(h),
+                })
+            })
             .unwrap_or(false)
     }
 }
@@ -79,13 +99,14 @@ pub async fn list_rules(ctx: &Ctx) -> ServiceResult<Vec<DomainBlock>> {
     Ok(fed_q::list_domain_rules(&mut conn).await?)
 }
 
-fn check_domain(raw: &str) -> ServiceResult<String> {
-    let d = bare_host(
-        raw.trim()
-            .trim_start_matches("https://")
-            .trim_start_matches("http://")
-            .trim_end_matches('/'),
-    );
+/// A rule's domain as stored: normalised host, with its port when one was given.
+pub fn check_domain(raw: &str) -> ServiceResult<String> {
+    let raw = raw
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let d = bare_host(raw);
     let ok = !d.is_empty()
         && d.len() <= 253
         && d.chars()
@@ -93,10 +114,66 @@ fn check_domain(raw: &str) -> ServiceResult<String> {
     if !ok {
         return Err(ServiceError::invalid(
             "domain",
-            "Enter a domain such as social.example (no https://, no path).",
+            "Enter a domain such as social.example, optionally with a port (social.example:8443); no https://, no path.",
         ));
     }
-    Ok(d)
+    Ok(match port_of(raw) {
+        Some(p) => format!("{d}:{p}"),
+        None => d,
+    })
+}
+
+/// What blocking a domain would drop: the followers of local actors on it,
+/// and the local actors' follows of accounts on it.
+pub struct BlockImpact {
+    pub followers: i64,
+    pub following: i64,
+}
+
+pub async fn block_impact(ctx: &Ctx, domain: &str) -> ServiceResult<BlockImpact> {
+    let domain = check_domain(domain)?;
+    let mut conn = ctx.db.conn().await?;
+    let ids = fed_q::actors_of_domain(&mut conn, &domain).await?;
+    let policy = DomainPolicy {
+        blocked: vec![domain],
+        ..Default::default()
+    };
+    let mut impact = BlockImpact {
+        followers: 0,
+        following: 0,
+    };
+    for id in ids {
+        let Some(actor) = crate::db::queries::actors::find(&mut conn, id).await? else {
+            continue;
+        };
+        // actors_of_domain is a superset for port rules; the policy decides.
+        if policy.allows(&actor.domain) {
+            continue;
+        }
+        let (as_follower, as_followed) = fed_q::count_follows_of(&mut conn, id).await?;
+        impact.followers += as_follower;
+        impact.following += as_followed;
+    }
+    Ok(impact)
+}
+
+/// How many remote actors' follows allow-list mode would drop now.
+pub async fn allowlist_impact(ctx: &Ctx) -> ServiceResult<BlockImpact> {
+    let mut p = policy(ctx).await?;
+    p.allowlist_mode = true;
+    let mut conn = ctx.db.conn().await?;
+    let mut impact = BlockImpact {
+        followers: 0,
+        following: 0,
+    };
+    for actor in crate::db::queries::actors::list_remote(&mut conn).await? {
+        if !p.allows(&actor.domain) {
+            let (as_follower, as_followed) = fed_q::count_follows_of(&mut conn, actor.id).await?;
+            impact.followers += as_follower;
+            impact.following += as_followed;
+        }
+    }
+    Ok(impact)
 }
 
 /// Blocks a domain: inbound refused, outbound stopped, existing follows dropped.
@@ -104,8 +181,17 @@ pub async fn block_domain(ctx: &Ctx, by_user: i64, domain: &str, reason: &str) -
     let domain = check_domain(domain)?;
     let mut tx = ctx.db.begin().await?;
     fed_q::add_domain_rule(&mut tx, &domain, "block", reason.trim()).await?;
+    let rule = DomainPolicy {
+        blocked: vec![domain.clone()],
+        ..Default::default()
+    };
     for actor_id in fed_q::actors_of_domain(&mut tx, &domain).await? {
-        fed_q::delete_follows_of(&mut tx, actor_id).await?;
+        let on_it = crate::db::queries::actors::find(&mut tx, actor_id)
+            .await?
+            .is_some_and(|a| !rule.allows(&a.domain));
+        if on_it {
+            fed_q::delete_follows_of(&mut tx, actor_id).await?;
+        }
     }
     fed_q::cancel_deliveries_to_host(&mut tx, &domain).await?;
     accounts_q::audit(&mut tx, Some(by_user), "domain.block", &domain).await?;
@@ -185,6 +271,31 @@ mod normalise_tests {
         assert!(!policy.allows("EVIL.EXAMPLE."));
         assert!(!policy.allows_url("https://sub.evil.example./users/x"));
         assert!(policy.allows("good.example"));
+    }
+
+    #[test]
+    fn port_rules_cover_one_instance() {
+        assert_eq!(check_domain("localhost:18601").unwrap(), "localhost:18601");
+        assert_eq!(check_domain("https://Social.Example/").unwrap(), "social.example");
+        let policy = DomainPolicy {
+            blocked: vec!["localhost:18601".into()],
+            ..Default::default()
+        };
+        assert!(!policy.allows("localhost:18601"));
+        assert!(!policy.allows_url("http://localhost:18601/users/a"));
+        assert!(
+            policy.allows("localhost:18602"),
+            "another port is another instance"
+        );
+        assert!(policy.allows("localhost"));
+        let wide = DomainPolicy {
+            blocked: vec!["localhost".into()],
+            ..Default::default()
+        };
+        assert!(
+            !wide.allows("localhost:18602"),
+            "a rule without a port covers every port"
+        );
     }
 }
 

@@ -140,7 +140,16 @@ struct Checked {
     image_alt: Option<String>,
 }
 
-fn check(input: &NewsInput) -> ServiceResult<Checked> {
+/// CRLF and lone CR (what browsers and some clients send) as LF: the
+/// paragraph rule and Markdown rendering both depend on it.
+pub fn normalize_newlines(s: &str) -> String {
+    s.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Validates news. `previous` is the stored version on an edit: a summary
+/// equal to the automatic one of the previous text was not written by the
+/// editor (the form shows it back), so it is regenerated from the new text.
+fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> ServiceResult<Checked> {
     let title = input.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(ServiceError::invalid(
@@ -148,7 +157,7 @@ fn check(input: &NewsInput) -> ServiceResult<Checked> {
             "Give the news a title of 1 to 200 characters.",
         ));
     }
-    let source = input.body.trim().to_string();
+    let source = normalize_newlines(input.body.trim());
     if source.is_empty() {
         return Err(ServiceError::invalid("body", "Write the news text."));
     }
@@ -159,7 +168,13 @@ fn check(input: &NewsInput) -> ServiceResult<Checked> {
         ));
     }
     let mut summary = input.summary.split_whitespace().collect::<Vec<_>>().join(" ");
-    if summary.is_empty() {
+    // Also the automatic summary of a CRLF text stored before line endings
+    // were normalised (the whole body, flattened).
+    let was_automatic = previous.is_some_and(|p| {
+        let old = p.source.as_deref().unwrap_or("");
+        summary == first_paragraph(&normalize_newlines(old)) || summary == first_paragraph(old)
+    });
+    if summary.is_empty() || was_automatic {
         summary = first_paragraph(&source);
     }
     if summary.chars().count() > 500 {
@@ -169,6 +184,13 @@ fn check(input: &NewsInput) -> ServiceResult<Checked> {
         ));
     }
     let image_url = optional_url("image_url", &input.image_url)?;
+    // Pages load images over https only (the CSP), except in local mode.
+    if image_url.as_deref().is_some_and(|u| u.starts_with("http:")) && !local_mode {
+        return Err(ServiceError::invalid(
+            "image_url",
+            "The image address must start with https:// (browsers do not show http images on a secure site).",
+        ));
+    }
     let image_alt = Some(input.image_alt.trim().to_string()).filter(|a| !a.is_empty() && image_url.is_some());
     Ok(Checked {
         html: render_markdown(&source),
@@ -182,7 +204,7 @@ fn check(input: &NewsInput) -> ServiceResult<Checked> {
 
 /// Publishes news as the co-op. Returns the stored object.
 pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> ServiceResult<Object> {
-    let checked = check(input)?;
+    let checked = check(input, None, ctx.config.local_mode())?;
     let coop = coop::get_coop(ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
@@ -253,8 +275,8 @@ pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Ve
 }
 
 pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) -> ServiceResult<Object> {
-    let checked = check(input)?;
     let existing = get_news_by_id(ctx, id).await?;
+    let checked = check(input, Some(&existing), ctx.config.local_mode())?;
     if existing.deleted_at.is_some() {
         return Err(ServiceError::NotFound("This news was deleted.".into()));
     }
@@ -393,25 +415,83 @@ mod tests {
             body: "It is in.".into(),
             ..Default::default()
         };
-        assert_eq!(check(&ok).unwrap().summary, "It is in.");
+        assert_eq!(check(&ok, None, false).unwrap().summary, "It is in.");
         let no_title = NewsInput {
             title: " ".into(),
             ..ok.clone()
         };
         assert!(matches!(
-            check(&no_title),
+            check(&no_title, None, false),
             Err(ServiceError::Invalid { field: "title", .. })
         ));
         let bad_image = NewsInput {
             image_url: "data:x".into(),
-            ..ok
+            ..ok.clone()
         };
         assert!(matches!(
-            check(&bad_image),
+            check(&bad_image, None, false),
             Err(ServiceError::Invalid {
                 field: "image_url",
                 ..
             })
         ));
+        // http images: refused on a real site (the CSP would block them), fine in local mode.
+        let http_image = NewsInput {
+            image_url: "http://img.example/a.png".into(),
+            ..ok
+        };
+        assert!(matches!(
+            check(&http_image, None, false),
+            Err(ServiceError::Invalid {
+                field: "image_url",
+                ..
+            })
+        ));
+        assert!(check(&http_image, None, true).is_ok());
+    }
+
+    fn stored(source: &str, summary: &str) -> Object {
+        Object {
+            source: Some(source.into()),
+            summary: summary.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn crlf_bodies_get_the_first_paragraph_as_summary() {
+        let form = NewsInput {
+            title: "Meeting".into(),
+            body: "The meeting is on Friday.\r\n\r\n- item one\r\n- item two\r\n\r\n| a | b |\r\n|---|---|"
+                .into(),
+            ..Default::default()
+        };
+        let c = check(&form, None, false).unwrap();
+        assert_eq!(c.summary, "The meeting is on Friday.");
+        assert!(!c.source.contains('\r'));
+    }
+
+    #[test]
+    fn an_automatic_summary_follows_edits_a_written_one_stays() {
+        let before = stored("Old first paragraph.\n\nRest.", "Old first paragraph.");
+        // The form shows the automatic summary back; saving it unchanged is not "writing" it.
+        let edit = NewsInput {
+            title: "T".into(),
+            body: "New first paragraph.\r\n\r\nRest.".into(),
+            summary: "Old first paragraph.".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            check(&edit, Some(&before), false).unwrap().summary,
+            "New first paragraph."
+        );
+        let written = NewsInput {
+            summary: "A summary I wrote.".into(),
+            ..edit
+        };
+        assert_eq!(
+            check(&written, Some(&before), false).unwrap().summary,
+            "A summary I wrote."
+        );
     }
 }

@@ -185,13 +185,19 @@ pub async fn object_exists(ctx: &Ctx, ap_id: &str) -> ServiceResult<bool> {
         .is_some_and(|o| o.deleted_at.is_none()))
 }
 
-/// Posts received from followed actors, newest first.
+/// Posts received from followed actors, newest first; those of servers
+/// blocked since (or outside the allow-list) are not shown.
 pub async fn list_remote_posts(
     ctx: &Ctx,
     limit: i64,
 ) -> ServiceResult<Vec<(crate::db::models::Object, Actor)>> {
+    let policy = super::moderation::policy(ctx).await?;
     let mut conn = ctx.db.conn().await?;
-    Ok(content::list_remote(&mut conn, limit).await?)
+    Ok(content::list_remote(&mut conn, limit)
+        .await?
+        .into_iter()
+        .filter(|(_, author)| policy.allows(&author.domain))
+        .collect())
 }
 
 /// A report from another server, for the moderators' view.

@@ -731,6 +731,21 @@ pub async fn remove_domain_rule(conn: &mut PooledConn, id: i64) -> DbResult<usiz
 }
 
 /// Remote actors of a domain (and its subdomains).
+/// (follows where the actor is the follower, follows where it is followed).
+pub async fn count_follows_of(conn: &mut PooledConn, actor_id: i64) -> DbResult<(i64, i64)> {
+    let as_follower = q!(conn, |c| follows::table
+        .filter(follows::follower_id.eq(actor_id))
+        .count()
+        .get_result::<i64>(c)
+        .await)?;
+    let as_followed = q!(conn, |c| follows::table
+        .filter(follows::followed_id.eq(actor_id))
+        .count()
+        .get_result::<i64>(c)
+        .await)?;
+    Ok((as_follower, as_followed))
+}
+
 pub async fn actors_of_domain(conn: &mut PooledConn, domain: &str) -> DbResult<Vec<i64>> {
     Ok(q!(conn, |c| actors::table
         .filter(actors::local.eq(false))

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{deny, Layout, Page, WebForm};
+use super::{deny, ConfirmPage, Layout, Page, WebForm};
 use crate::db::models::DomainBlock;
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
@@ -120,17 +120,7 @@ async fn page(
 }
 
 fn done(what: &str) -> Response {
-    let encoded: String = what
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    Redirect::to(&format!("{HERE}?done={encoded}")).into_response()
+    Redirect::to(&format!("{HERE}?done={}", super::url_encode(what))).into_response()
 }
 
 /// Checks the admin and the CSRF token; returns the admin's user id.
@@ -143,16 +133,42 @@ fn admin(v: &Visitor, csrf: &str) -> Result<Result<i64, Response>, AppError> {
 }
 
 #[derive(Deserialize)]
-struct CsrfOnly {
+struct ConfirmForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The confirmation page for an action of this page.
+fn confirm_page(
+    state: &AppState,
+    v: &Visitor,
+    heading: String,
+    consequences: Vec<String>,
+    action: String,
+    fields: Vec<(String, String)>,
+    confirm_label: &str,
+) -> Response {
+    let l = Layout::for_visitor(state, v, &heading, None);
+    ConfirmPage {
+        t: v.t.clone(),
+        l,
+        heading,
+        consequences,
+        action,
+        fields,
+        confirm_label: confirm_label.to_string(),
+        cancel: HERE.to_string(),
+    }
+    .respond(StatusCode::OK)
 }
 
 async fn remove_follower(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     v: Visitor,
-    WebForm(f): WebForm<CsrfOnly>,
+    WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let user = match admin(&v, &f.csrf)? {
         Ok(u) => u,
@@ -161,8 +177,23 @@ async fn remove_follower(
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(AppError::not_found)?;
+    let who = coop::find_actor(&state.ctx, id)
+        .await?
+        .map(|a| format!("@{}@{}", a.handle, a.domain))
+        .ok_or_else(|| ServiceError::NotFound("This account does not follow the co-op.".into()))?;
+    if f.confirm != "yes" {
+        return Ok(confirm_page(
+            &state,
+            &v,
+            v.t.fill("fedadmin.remove_confirm_heading", &[("who", &who)]),
+            vec![v.t.fill("fedadmin.remove_consequence", &[("who", &who)])],
+            format!("/admin/federation/followers/{id}/remove"),
+            vec![],
+            v.t.get("fedadmin.remove"),
+        ));
+    }
     follows::remove_follower(&state.ctx, user, &coop, id).await?;
-    Ok(done("Follower removed."))
+    Ok(done(&v.t.fill("fedadmin.removed", &[("who", &who)])))
 }
 
 #[derive(Deserialize)]
@@ -189,8 +220,10 @@ async fn follow(
     let remote = match state.federation.fetch_actor(target).await {
         Ok(a) => a,
         Err(e) => {
+            tracing::info!(%target, error = %e, "following: the actor could not be loaded");
             let msg = format!(
-                "Could not load {target}: {e}. Check the address (the actor URL of the other co-op)."
+                "Could not load {target}: {}. Check the address (the actor URL of the other co-op).",
+                e.for_people()
             );
             return render(&state, v, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
         }
@@ -225,7 +258,7 @@ async fn unfollow(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     v: Visitor,
-    WebForm(f): WebForm<CsrfOnly>,
+    WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let user = match admin(&v, &f.csrf)? {
         Ok(u) => u,
@@ -244,6 +277,8 @@ struct ModeForm {
     csrf: String,
     #[serde(default)]
     allowlist: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 async fn mode(
@@ -255,8 +290,30 @@ async fn mode(
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    moderation::set_allowlist_mode(&state.ctx, user, f.allowlist == "on").await?;
-    Ok(done("Federation mode changed."))
+    let on = f.allowlist == "on";
+    if !on {
+        moderation::set_allowlist_mode(&state.ctx, user, false).await?;
+        return Ok(done(v.t.get("fedadmin.allowlist_off")));
+    }
+    let impact = moderation::allowlist_impact(&state.ctx).await?;
+    let numbers = [
+        ("followers", impact.followers.to_string()),
+        ("following", impact.following.to_string()),
+    ];
+    let numbers: Vec<(&str, &str)> = numbers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if f.confirm != "yes" {
+        return Ok(confirm_page(
+            &state,
+            &v,
+            v.t.get("fedadmin.allowlist_confirm_heading").to_string(),
+            vec![v.t.fill("fedadmin.allowlist_consequence", &numbers)],
+            "/admin/federation/mode".into(),
+            vec![("allowlist".into(), "on".into())],
+            v.t.get("fedadmin.close"),
+        ));
+    }
+    moderation::set_allowlist_mode(&state.ctx, user, true).await?;
+    Ok(done(&v.t.fill("fedadmin.allowlist_on", &numbers)))
 }
 
 #[derive(Deserialize)]
@@ -269,6 +326,8 @@ struct DomainForm {
     reason: String,
     #[serde(default)]
     mode: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 async fn add_domain(
@@ -280,25 +339,58 @@ async fn add_domain(
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    let result = if f.mode == "allow" {
-        moderation::allow_domain(&state.ctx, user, &f.domain).await
-    } else {
-        moderation::block_domain(&state.ctx, user, &f.domain, &f.reason).await
-    };
-    match result {
-        Ok(d) => Ok(done(&format!("{d} saved."))),
-        Err(ServiceError::Invalid { message, .. }) => {
-            render(&state, v, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-        Err(e) => Err(e.into()),
+    if f.mode == "allow" {
+        return match moderation::allow_domain(&state.ctx, user, &f.domain).await {
+            Ok(d) => Ok(done(&v.t.fill("fedadmin.allowed", &[("domain", &d)]))),
+            Err(ServiceError::Invalid { message, .. }) => {
+                render(&state, v, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(e) => Err(e.into()),
+        };
     }
+    let (domain, impact) = match moderation::check_domain(&f.domain) {
+        Ok(d) => {
+            let impact = moderation::block_impact(&state.ctx, &d).await?;
+            (d, impact)
+        }
+        Err(ServiceError::Invalid { message, .. }) => {
+            return render(&state, v, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let values = [
+        ("domain", domain.clone()),
+        ("followers", impact.followers.to_string()),
+        ("following", impact.following.to_string()),
+    ];
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if f.confirm != "yes" {
+        return Ok(confirm_page(
+            &state,
+            &v,
+            v.t.fill("fedadmin.block_confirm_heading", &values),
+            vec![
+                v.t.fill("fedadmin.block_consequence", &values),
+                v.t.get("fedadmin.block_reversible").to_string(),
+            ],
+            "/admin/federation/domains".into(),
+            vec![
+                ("domain".into(), domain.clone()),
+                ("reason".into(), f.reason.clone()),
+                ("mode".into(), "block".into()),
+            ],
+            v.t.get("fedadmin.block"),
+        ));
+    }
+    moderation::block_domain(&state.ctx, user, &domain, &f.reason).await?;
+    Ok(done(&v.t.fill("fedadmin.blocked", &values)))
 }
 
 async fn remove_domain(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     v: Visitor,
-    WebForm(f): WebForm<CsrfOnly>,
+    WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let user = match admin(&v, &f.csrf)? {
         Ok(u) => u,

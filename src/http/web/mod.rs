@@ -77,6 +77,23 @@ impl Layout {
 }
 
 /// Renders a template as an HTML response.
+/// "Are you sure?" before a destructive action: says what will happen and
+/// posts the same action again with `confirm=yes` (JavaScript-free).
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub(crate) struct ConfirmPage {
+    pub t: Tr,
+    pub l: Layout,
+    pub heading: String,
+    pub consequences: Vec<String>,
+    pub action: String,
+    /// Extra form fields to post again (name, value).
+    pub fields: Vec<(String, String)>,
+    pub confirm_label: String,
+    pub cancel: String,
+}
+impl Page for ConfirmPage {}
+
 pub trait Page: Template + Sized {
     fn respond(self, status: StatusCode) -> Response {
         match self.render() {
@@ -89,6 +106,28 @@ pub trait Page: Template + Sized {
     }
 }
 
+/// Browsers send textarea line breaks as CRLF; every form value reaches the
+/// services with LF only, so that paragraph rules and Markdown see the same
+/// text whichever client sent it.
+async fn normalize_line_endings(req: Request) -> Result<Request, AppError> {
+    let (parts, body) = req.into_parts();
+    // The router's body limit has already bounded the size.
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|_| AppError::bad_request("The form could not be read. Reload the page and try again."))?;
+    let has_cr = bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%0D"));
+    let body = if has_cr {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in url::form_urlencoded::parse(&bytes) {
+            out.append_pair(&k, &crate::service::news::normalize_newlines(&v));
+        }
+        axum::body::Body::from(out.finish())
+    } else {
+        axum::body::Body::from(bytes)
+    };
+    Ok(Request::from_parts(parts, body))
+}
+
 /// A form body; a malformed or oversize one gets our error page, not the
 /// framework's plain text.
 pub struct WebForm<T>(pub T);
@@ -97,6 +136,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for WebForm<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let req = normalize_line_endings(req).await?;
         match Form::<T>::from_request(req, state).await {
             Ok(Form(v)) => Ok(WebForm(v)),
             Err(rej) => {
@@ -112,6 +152,19 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for WebForm<T> {
             }
         }
     }
+}
+
+/// Percent-encodes a query value (everything but ASCII letters and digits).
+pub(crate) fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Only local paths are followed after login, so a crafted link cannot send
@@ -150,8 +203,14 @@ struct HomePage {
     summary_paragraphs: Vec<String>,
     map_url: Option<String>,
     follow_help: String,
+    notice: Option<String>,
 }
 impl Page for HomePage {}
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "not_set_up.html")]
@@ -161,7 +220,11 @@ struct NotSetUpPage {
 }
 impl Page for NotSetUpPage {}
 
-async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+async fn home(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<Done>,
+) -> Result<Response, AppError> {
     let Some(coop) = coop::get_coop(&state.ctx).await? else {
         let l = Layout::for_visitor(&state, &v, v.t.get("site.not_set_up"), None);
         return Ok(NotSetUpPage { t: v.t, l }.respond(StatusCode::OK));
@@ -196,6 +259,7 @@ async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response, App
         summary_paragraphs,
         map_url,
         follow_help,
+        notice: q.done,
     }
     .respond(StatusCode::OK))
 }

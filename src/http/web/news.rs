@@ -219,25 +219,56 @@ async fn update(
 }
 
 #[derive(Deserialize)]
-struct CsrfOnly {
+struct DeleteForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
+/// Deleting asks first, on a page that says what will happen.
 async fn delete(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     v: Visitor,
-    WebForm(form): WebForm<CsrfOnly>,
+    WebForm(form): WebForm<DeleteForm>,
 ) -> Result<Response, AppError> {
     if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
         return Ok(r);
     }
     v.check_csrf(&form.csrf)?;
     let item = news::get_news(&state.ctx, &slug).await?;
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let (_, followers) = crate::service::follows::list_followers(&state.ctx, &coop, 0, 0).await?;
+    let values = [
+        ("title", item.title.clone()),
+        ("followers", followers.to_string()),
+    ];
+    let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if form.confirm != "yes" {
+        let heading = v.t.fill("news.delete_confirm_heading", &values);
+        let l = Layout::for_visitor(&state, &v, &heading, Some(&coop));
+        return Ok(super::ConfirmPage {
+            consequences: vec![
+                v.t.fill("news.delete_consequence", &values),
+                v.t.get("news.delete_irreversible").to_string(),
+            ],
+            action: format!("/news/{slug}/delete"),
+            fields: vec![],
+            confirm_label: v.t.get("news.delete").to_string(),
+            cancel: format!("/news/{slug}/edit"),
+            heading,
+            l,
+            t: v.t,
+        }
+        .respond(StatusCode::OK));
+    }
     let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
     news::delete_news(&state.ctx, user, item.id).await?;
-    Ok(Redirect::to("/").into_response())
+    let done = v.t.fill("news.deleted", &values);
+    Ok(Redirect::to(&format!("/?done={}", super::url_encode(&done))).into_response())
 }
 
 struct StatusRow {
