@@ -1,6 +1,8 @@
 //! A real browser (Debian's headless Chromium through chromedriver) walks
-//! through setup, logout and login, at a 320 px phone width, with
-//! JavaScript off. Screenshots go to target/screenshots/.
+//! through setup, logout and login, writing and deleting news and the
+//! federation page, at a 320 px phone width and at 1280 px, with JavaScript
+//! off. No page may be wider than the screen. Screenshots go to
+//! target/screenshots/.
 
 mod common;
 
@@ -190,14 +192,63 @@ impl Browser {
             .to_string()
     }
 
-    /// The page is no wider than the window: nothing to scroll sideways at 320 px.
-    async fn page_fits_width(&self) -> bool {
-        // Measured from the layout the browser computed, through the element rect API.
-        let body = self.find("body").await;
-        let rect = self
-            .call(reqwest::Method::GET, &format!("/element/{body}/rect"), json!({}))
+    /// Emulates a screen `width` CSS pixels wide.
+    async fn set_width(&self, width: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setDeviceMetricsOverride",
+                   "params": {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600}}),
+        )
+        .await;
+    }
+
+    /// The width of the laid-out page (not of the window): wider than the
+    /// screen means sideways scrolling. Read from the browser's layout
+    /// metrics, which need no JavaScript in the page.
+    async fn content_width(&self) -> f64 {
+        let m = self
+            .call(
+                reqwest::Method::POST,
+                "/goog/cdp/execute",
+                json!({"cmd": "Page.getLayoutMetrics", "params": {}}),
+            )
             .await;
-        rect["width"].as_f64().unwrap() <= 320.0
+        m["cssContentSize"]["width"].as_f64().unwrap()
+    }
+
+    /// The page is no wider than a 320 px screen.
+    async fn page_fits_width(&self) -> bool {
+        self.content_width().await <= 320.0
+    }
+
+    async fn css(&self, css: &str, property: &str) -> String {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{id}/css/{property}"),
+            json!({}),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    async fn rect_width(&self, css: &str) -> f64 {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{id}/rect"), json!({}))
+            .await["width"]
+            .as_f64()
+            .unwrap()
+    }
+
+    async fn log_in(&self, app: &TestApp) {
+        self.goto(&app.url("/login")).await;
+        self.fill("#username", ADMIN).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("main button[type=submit]").await;
+        self.wait_for_url(|u| !u.contains("/login")).await;
     }
 
     async fn screenshot(&self, name: &str) {
@@ -264,5 +315,131 @@ async fn setup_then_logout_and_login_in_a_real_browser() {
     let at = b.wait_for_url(|u| u.ends_with("/admin/settings")).await;
     assert!(at.ends_with("/admin/settings"), "{at}");
     assert!(b.text("nav").await.contains("alice"));
+    b.quit().await;
+}
+
+/// A local server with one very wide image (SVG), so that the test loads
+/// nothing from outside loopback.
+async fn wide_image_server() -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let app = axum::Router::new().route(
+        "/wide.svg",
+        get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="2000" height="400"><rect width="2000" height="400" fill="green"/></svg>"#,
+            )
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn news_and_admin_pages_fit_a_phone() {
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let images = wide_image_server().await;
+    let long_link = format!("https://example.org/{}", "a-very-long-path-segment".repeat(12));
+    let item = intercoop::service::news::publish_news(
+        &app.ctx,
+        1,
+        &intercoop::service::news::NewsInput {
+            title: "Harvest day".into(),
+            body: format!(
+                "Bring baskets.\n\nThe map: {long_link}\n\nAWordWithoutAnyBreaksThatIsFarTooLongForAPhoneScreenToShowOnOneLine\n\n| Day | Place |\n|---|---|\n| Friday | {long_link} |"
+            ),
+            image_url: format!("{images}/wide.svg"),
+            image_alt: "The field".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let slug = item.slug.clone().unwrap();
+    let b = Browser::start().await;
+    b.log_in(&app).await;
+
+    for (name, path) in [
+        ("news-320", format!("/news/{slug}")),
+        ("news-status-320", format!("/news/{slug}/status")),
+        ("federation-320", "/admin/federation".to_string()),
+        ("home-logged-in-320", "/".to_string()),
+        ("news-new-320", "/news/new".to_string()),
+    ] {
+        b.goto(&app.url(&path)).await;
+        let width = b.content_width().await;
+        b.screenshot(name).await;
+        assert!(width <= 320.0, "{path} is {width} px wide at 320 px");
+    }
+    // The image is scaled to the screen, not 2000 px.
+    b.goto(&app.url(&format!("/news/{slug}"))).await;
+    assert!(b.rect_width("article img").await <= 320.0);
+
+    // The Block/Allow radios are small controls beside their labels, in a fieldset.
+    b.goto(&app.url("/admin/federation")).await;
+    assert!(b.rect_width("input[type=radio]").await < 40.0);
+    assert!(b.text("fieldset legend").await.contains("Rule"));
+
+    // The edit page: Delete is set apart and looks unlike Save, and asks first.
+    b.goto(&app.url(&format!("/news/{slug}/edit"))).await;
+    assert!(b.page_fits_width().await);
+    let save = b.css("main form button[type=submit]", "background-color").await;
+    let delete = b.css("button.danger", "background-color").await;
+    assert_ne!(save, delete, "Delete must not look like Save");
+    assert!(b.text(".danger-zone h2").await.contains("Delete"));
+    assert!(b.rect_width("#body").await > 0.0);
+    let summary_h = {
+        let id = b.find("#summary").await;
+        b.call(reqwest::Method::GET, &format!("/element/{id}/rect"), json!({}))
+            .await["height"]
+            .as_f64()
+            .unwrap()
+    };
+    let body_h = {
+        let id = b.find("#body").await;
+        b.call(reqwest::Method::GET, &format!("/element/{id}/rect"), json!({}))
+            .await["height"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        body_h > summary_h * 2.0,
+        "the text box is taller than the summary ({body_h} vs {summary_h})"
+    );
+    b.screenshot("news-edit-320").await;
+    b.click("button.danger").await;
+    b.wait_for_url(|u| u.ends_with("/delete")).await;
+    assert!(b.text("h1").await.contains("Delete “Harvest day”?"));
+    assert!(b.page_fits_width().await);
+    b.screenshot("confirm-delete-320").await;
+    assert!(
+        intercoop::service::news::get_news(&app.ctx, &slug)
+            .await
+            .unwrap()
+            .deleted_at
+            .is_none(),
+        "nothing is deleted before confirming"
+    );
+    b.click("button.danger").await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    assert!(b.text(".notice").await.contains("was deleted"));
+    b.screenshot("deleted-notice-320").await;
+
+    // The same pages on a desktop screen.
+    b.set_width(1280).await;
+    for (name, path) in [
+        ("home-1280", "/".to_string()),
+        ("federation-1280", "/admin/federation".to_string()),
+        ("news-new-1280", "/news/new".to_string()),
+    ] {
+        b.goto(&app.url(&path)).await;
+        let width = b.content_width().await;
+        b.screenshot(name).await;
+        assert!(width <= 1280.0, "{path} is {width} px wide at 1280 px");
+    }
     b.quit().await;
 }

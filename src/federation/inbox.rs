@@ -101,6 +101,23 @@ async fn receive(
         Ok(c) => c,
         Err(e) => return reject(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
     };
+    // serde skips unknown fields without checking their UTF-8, and NUL
+    // (`\u0000`) is valid JSON that PostgreSQL text cannot store: refuse both
+    // here, so that no field of a stored activity can hold them.
+    if std::str::from_utf8(body).is_err() {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The body is not UTF-8: JSON must be UTF-8 (RFC 8259).".into(),
+        );
+    }
+    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The activity contains a NUL character (\\u0000), which this server does not store.".into(),
+        );
+    }
     let activity: Incoming = match serde_json::from_slice(body) {
         Ok(a) => a,
         Err(e) if e.is_data() => {

@@ -143,6 +143,7 @@ pub fn router(state: AppState) -> Router {
                     REQUEST_TIMEOUT,
                 )),
         )
+        .layer(middleware::from_fn(refuse_odd_requests))
         // Outside the limits above, so that their 413/408/500 get our error body too.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -172,6 +173,37 @@ pub fn router(state: AppState) -> Router {
                 .option_layer(hsts),
         )
         .with_state(state)
+}
+
+/// Header size caps, like nginx's default `large_client_header_buffers`: no
+/// legitimate peer sends more, and a 100 KB `Signature` would otherwise be parsed.
+pub const MAX_HEADER_LINE_BYTES: usize = 8 * 1024;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses, before any handler: oversized headers (431), and a NUL byte in
+/// the path or query (400), which no page uses and PostgreSQL text cannot hold.
+async fn refuse_odd_requests(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut total = 0;
+    for (name, value) in req.headers() {
+        let line = name.as_str().len() + value.len();
+        total += line;
+        if line > MAX_HEADER_LINE_BYTES || total > MAX_HEADER_BYTES {
+            tracing::info!(header = %name, line, total, "request headers too large");
+            return error::AppError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!(
+                    "The request headers are too large (at most {MAX_HEADER_LINE_BYTES} bytes a line, {MAX_HEADER_BYTES} in all)."
+                ),
+            )
+            .into_response();
+        }
+    }
+    let uri = req.uri().to_string();
+    if uri.contains("%00") || uri.contains('\0') {
+        return error::AppError::bad_request("The address contains a NUL character.").into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> error::AppError {

@@ -150,6 +150,20 @@ pub fn normalize_newlines(s: &str) -> String {
 /// equal to the automatic one of the previous text was not written by the
 /// editor (the form shows it back), so it is regenerated from the new text.
 fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> ServiceResult<Checked> {
+    for (field, text) in [
+        ("title", &input.title),
+        ("summary", &input.summary),
+        ("body", &input.body),
+        ("image_url", &input.image_url),
+        ("image_alt", &input.image_alt),
+    ] {
+        if text.contains('\0') {
+            return Err(ServiceError::invalid(
+                field,
+                "The text contains a NUL character, which cannot be stored: remove it and try again.",
+            ));
+        }
+    }
     let title = input.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(ServiceError::invalid(
