@@ -1256,7 +1256,8 @@ fn cavage_cases() -> Vec<Case> {
             f.cva().kid(k).req()
         }),
         row("keyId relative", S401, Z, |f| f.cva().kid("/users/a#main-key").req()),
-        row("keyId 8 KB long", S401, Z, |f| {
+        // The Signature line then passes the 8 KB header-line cap: 431 before any parsing.
+        row("keyId 8 KB long", &[401, 431], Z, |f| {
             let k = format!("{}/users/{}#main-key", f.p1.base, "a".repeat(8000));
             f.cva().kid(k).req()
         }),

@@ -381,7 +381,10 @@ async fn admin_edits_the_profile(backend: Backend) {
         vec![
             ("csrf", csrf.clone()),
             ("name", "Tea Growers of Kericho".to_string()),
-            ("summary", "We grow tea.\n\n<script>alert(1)</script>".to_string()),
+            (
+                "summary",
+                "We grow **tea**.\n\n<script>alert(1)</script>".to_string(),
+            ),
             ("website", "https://tea.example".to_string()),
             ("contact_email", "info@tea.example".to_string()),
             ("address", "1 Estate Road, Kericho".to_string()),
@@ -437,8 +440,12 @@ async fn admin_edits_the_profile(backend: Backend) {
     assert!(home.contains("Tea Growers of Kericho"));
     assert!(home.contains("https://tea.example") && home.contains("1 Estate Road"));
     assert!(home.contains("mlat=-0.37"));
-    assert!(!home.contains("<script>"), "profile text is escaped");
-    assert!(home.contains("&#60;script&#62;") || home.contains("&lt;script&gt;"));
+    // The description is Markdown, sanitised: paragraphs and emphasis kept, scripts dropped.
+    assert!(
+        !home.contains("<script>") && !home.contains("alert(1)"),
+        "profile HTML is sanitised"
+    );
+    assert!(home.contains("<p>We grow <strong>tea</strong>.</p>"), "{home}");
 }
 
 async fn errors_are_pages_or_json(backend: Backend) {

@@ -135,13 +135,8 @@ pub fn actor(a: &Actor, profile_url: &str, shared_inbox: &str) -> ActorJson {
             value: escape(addr),
         });
     }
-    let summary = a
-        .summary
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
-        .collect::<String>();
+    // The description is Markdown, shown the same here as on the home page.
+    let summary = crate::service::news::render_markdown(&a.summary);
     ActorJson {
         context: context(),
         id: a.ap_id.clone(),

@@ -433,6 +433,34 @@ impl Federation {
         self.store_actor_row(row).await
     }
 
+    /// The WebFinger document of `user@domain` (https, or http in local mode).
+    pub async fn webfinger(&self, user: &str, domain: &str) -> Result<serde_json::Value, FetchError> {
+        let scheme = if self.fetcher.allow_private() {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!("{scheme}://{domain}/.well-known/webfinger?resource=acct:{user}@{domain}");
+        Ok(self.fetcher.get(&url, None, fetch::Expect::Json).await?.doc)
+    }
+
+    /// The actor id behind `@user@domain`: WebFinger's `self` link.
+    pub async fn resolve_account(&self, user: &str, domain: &str) -> Result<String, FedError> {
+        let jrd = self.webfinger(user, domain).await?;
+        jrd.get("links")
+            .and_then(|l| l.as_array())
+            .and_then(|links| {
+                links.iter().find_map(|l| {
+                    let rel = l.get("rel").and_then(|v| v.as_str());
+                    let kind = l.get("type").and_then(|v| v.as_str()).unwrap_or("");
+                    (rel == Some("self") && (fetch::is_activity_json(kind) || kind.contains("activity+json")))
+                        .then(|| l.get("href").and_then(|h| h.as_str()).map(String::from))
+                        .flatten()
+                })
+            })
+            .ok_or_else(|| FedError::Invalid(format!("{user}@{domain} has no ActivityPub actor")))
+    }
+
     /// Stores an actor document that arrived inside a verified activity
     /// (Update of the signer itself).
     pub async fn save_actor_doc(

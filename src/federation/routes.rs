@@ -509,29 +509,25 @@ pub async fn remote_follow_url(
     handle: &str,
     actor_id: &str,
 ) -> Result<String, String> {
-    let handle = handle.trim().trim_start_matches('@');
-    let (user, domain) = handle
-        .split_once('@')
-        .filter(|(u, d)| !u.is_empty() && !d.is_empty() && !d.contains('/'))
-        .ok_or_else(|| "Enter your full fediverse address, such as @you@mastodon.social.".to_string())?;
-    let scheme = if fed.fetcher.allow_private() {
-        "http"
-    } else {
-        "https"
+    let Some((user, domain)) = crate::service::types::parse_account(handle) else {
+        return Err(
+            "Enter your fediverse address, such as @you@mastodon.social, or the link to your profile."
+                .to_string(),
+        );
     };
-    let url = format!("{scheme}://{domain}/.well-known/webfinger?resource=acct:{user}@{domain}");
+    let handle = format!("{user}@{domain}");
     // One answer for every failure (unreachable, refused, not JSON, no
     // template): this form is anonymous, and must not tell a visitor which
     // hosts and ports answer.
     let not_found = || {
         format!(
-            "Could not find a follow page for {handle}. Check the address, or search for the co-op's address from your own server."
+            "Could not find a follow page for {handle}: the server did not answer, or does not offer following from a link. Check the address, or search for the co-op's address from your own app."
         )
     };
-    let jrd = match fed.fetcher.get(&url, None, super::fetch::Expect::Json).await {
-        Ok(f) => f.doc,
+    let jrd = match fed.webfinger(&user, &domain).await {
+        Ok(jrd) => jrd,
         Err(e) => {
-            tracing::info!(%url, error = %e, "remote follow: WebFinger lookup failed");
+            tracing::info!(%handle, error = %e, "remote follow: WebFinger lookup failed");
             return Err(not_found());
         }
     };

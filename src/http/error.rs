@@ -139,7 +139,18 @@ impl IntoResponse for AppError {
 
 /// Whether the client wants JSON: the API, ActivityPub clients, or an explicit Accept.
 fn wants_json(path: &str, headers: &HeaderMap) -> bool {
-    if path.starts_with("/api/") || path == "/healthz" {
+    // Machine endpoints answer errors in JSON whatever the client accepts.
+    let machine = path.starts_with("/api/")
+        || path == "/healthz"
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/nodeinfo/")
+        || path == "/inbox"
+        || path.ends_with("/inbox")
+        || path.ends_with("/outbox")
+        || path.ends_with("/followers")
+        || path.ends_with("/following")
+        || path.starts_with("/activities/");
+    if machine {
         return true;
     }
     let accept = headers
@@ -207,6 +218,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
             404 => t.get("error.not_found").to_string(),
             403 => t.get("error.forbidden").to_string(),
             429 => t.get("error.rate_limited").to_string(),
+            410 => t.get("error.gone").to_string(),
             _ => t.get("error.title").to_string(),
         };
         let message = match error.code {

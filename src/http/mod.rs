@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::routes())
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
+        .route("/favicon.ico", get(favicon))
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -224,6 +225,20 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// A 16 px icon (1 KB), so browsers and link previews find one.
+const FAVICON: &[u8] = include_bytes!("../../static/favicon.ico");
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/x-icon"),
+            (header::CACHE_CONTROL, "public, max-age=604800"),
+        ],
+        FAVICON,
+    )
+        .into_response()
 }
 
 async fn static_file(State(state): State<AppState>, Path(file): Path<String>) -> Response {

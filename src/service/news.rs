@@ -33,42 +33,136 @@ pub struct NewsInput {
 /// Markdown to HTML, then sanitised: only the tags every fediverse server
 /// keeps (Mastodon strips the rest), links made safe.
 pub fn render_markdown(source: &str) -> String {
-    let mut options = pulldown_cmark::Options::empty();
-    options.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
-    let parser = pulldown_cmark::Parser::new_ext(source, options);
     let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, parser);
-    sanitize_html(&html)
+    pulldown_cmark::html::push_html(&mut html, autolinked(markdown_events(source)));
+    sanitize_local_html(&html)
 }
 
-/// The HTML allowed in content, local or remote.
+fn markdown_events(source: &str) -> pulldown_cmark::Parser<'_> {
+    let mut options = pulldown_cmark::Options::empty();
+    options.insert(pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+    options.insert(pulldown_cmark::Options::ENABLE_TABLES);
+    pulldown_cmark::Parser::new_ext(source, options)
+}
+
+/// Bare `https://...` in text becomes a link (as on Mastodon and GitHub),
+/// except inside links, images and code.
+fn autolinked<'a>(
+    events: impl Iterator<Item = pulldown_cmark::Event<'a>>,
+) -> impl Iterator<Item = pulldown_cmark::Event<'a>> {
+    use pulldown_cmark::{CowStr, Event, LinkType, Tag, TagEnd};
+    let mut inside = 0usize;
+    events.flat_map(move |e| -> Vec<Event<'a>> {
+        match &e {
+            Event::Start(Tag::Link { .. })
+            | Event::Start(Tag::Image { .. })
+            | Event::Start(Tag::CodeBlock(_)) => {
+                inside += 1;
+                vec![e]
+            }
+            Event::End(TagEnd::Link) | Event::End(TagEnd::Image) | Event::End(TagEnd::CodeBlock) => {
+                inside = inside.saturating_sub(1);
+                vec![e]
+            }
+            Event::Text(text) if inside == 0 && (text.contains("https://") || text.contains("http://")) => {
+                let mut out = Vec::new();
+                let mut rest: &str = text;
+                while let Some(start) = rest.find("https://").or_else(|| rest.find("http://")) {
+                    let (before, from) = rest.split_at(start);
+                    let end = from.find(char::is_whitespace).unwrap_or(from.len());
+                    let mut url = &from[..end];
+                    // Trailing punctuation belongs to the sentence.
+                    while url.ends_with(['.', ',', ';', ':', '!', '?', ')', '\'', '"']) {
+                        url = &url[..url.len() - 1];
+                    }
+                    if !before.is_empty() {
+                        out.push(Event::Text(CowStr::from(before.to_string())));
+                    }
+                    out.push(Event::Start(Tag::Link {
+                        link_type: LinkType::Autolink,
+                        dest_url: CowStr::from(url.to_string()),
+                        title: CowStr::from(""),
+                        id: CowStr::from(""),
+                    }));
+                    out.push(Event::Text(CowStr::from(url.to_string())));
+                    out.push(Event::End(TagEnd::Link));
+                    rest = &from[url.len()..];
+                }
+                if !rest.is_empty() {
+                    out.push(Event::Text(CowStr::from(rest.to_string())));
+                }
+                out
+            }
+            _ => vec![e],
+        }
+    })
+}
+
+/// The images of a Markdown text as (address, description), to check them.
+fn markdown_images(source: &str) -> Vec<(String, String)> {
+    use pulldown_cmark::{Event, Tag, TagEnd};
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    for e in markdown_events(source) {
+        match e {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                current = Some((dest_url.to_string(), String::new()))
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, alt)) = current.as_mut() {
+                    alt.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Image) => out.extend(current.take()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Mastodon's allowed HTML, roughly: what content from other servers keeps.
+const ALLOWED_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "a",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "del",
+    "s",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "h2",
+    "h3",
+    "h4",
+    "span",
+];
+
+/// The HTML our own editors may publish: what remote content may carry,
+/// plus images, tables, a top heading and rules.
+fn sanitize_local_html(html: &str) -> String {
+    let mut tags = ALLOWED_TAGS.to_vec();
+    tags.extend(["img", "table", "thead", "tbody", "tr", "th", "td", "h1", "hr"]);
+    ammonia::Builder::default()
+        .tags(tags.into_iter().collect())
+        .add_tag_attributes("img", ["src", "alt", "title"])
+        .add_tag_attributes("th", ["align"])
+        .add_tag_attributes("td", ["align"])
+        .link_rel(Some("nofollow noopener noreferrer"))
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .clean(html)
+        .to_string()
+}
+
+/// The HTML allowed in content from other servers.
 pub fn sanitize_html(html: &str) -> String {
     ammonia::Builder::default()
-        .tags(
-            [
-                "p",
-                "br",
-                "a",
-                "strong",
-                "em",
-                "b",
-                "i",
-                "del",
-                "s",
-                "ul",
-                "ol",
-                "li",
-                "blockquote",
-                "code",
-                "pre",
-                "h2",
-                "h3",
-                "h4",
-                "span",
-            ]
-            .into_iter()
-            .collect(),
-        )
+        .tags(ALLOWED_TAGS.iter().copied().collect())
         .link_rel(Some("nofollow noopener noreferrer"))
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .clean(html)
@@ -196,6 +290,21 @@ fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> Serv
             "summary",
             "Keep the summary under 500 characters: it is what Mastodon shows.",
         ));
+    }
+    for (url, alt) in markdown_images(&source) {
+        let https = url.starts_with("https://") || (local_mode && url.starts_with("http://"));
+        if !https {
+            return Err(ServiceError::invalid(
+                "body",
+                format!("The image {url} needs an https:// address (pictures in the text are loaded from the web)."),
+            ));
+        }
+        if alt.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "body",
+                format!("The image {url} needs a description for people who cannot see it: write it in ![description]({url})."),
+            ));
+        }
     }
     let image_url = optional_url("image_url", &input.image_url)?;
     // Pages load images over https only (the CSP), except in local mode.
@@ -410,6 +519,59 @@ mod tests {
         assert!(!html.contains("javascript:"));
         assert!(html.contains("href=\"https://a.example\""));
         assert!(html.contains("rel=\"nofollow noopener noreferrer\""));
+    }
+
+    #[test]
+    fn markdown_has_images_tables_headings_and_autolinks() {
+        let html = render_markdown(
+            "# Harvest\n\n![The field](https://img.example/f.jpg)\n\n| Day | Place |\n|---|---|\n| Fri | Barn |\n\nSee https://coop.example/map. And `https://not.a.link`.",
+        );
+        assert!(html.contains("<h1>Harvest</h1>"), "{html}");
+        assert!(
+            html.contains("<img src=\"https://img.example/f.jpg\" alt=\"The field\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<table>") && html.contains("<td>Barn</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"https://coop.example/map\" rel=\"nofollow noopener noreferrer\">https://coop.example/map</a>."),
+            "{html}"
+        );
+        assert!(html.contains("<code>https://not.a.link</code>"), "{html}");
+        // Remote HTML still may not carry images or tables.
+        let remote = sanitize_html("<img src=\"https://x/y\"><table><tr><td>x</td></tr></table>");
+        assert!(!remote.contains("<img") && !remote.contains("<table"), "{remote}");
+    }
+
+    #[test]
+    fn images_need_https_and_a_description() {
+        let base = NewsInput {
+            title: "T".into(),
+            ..Default::default()
+        };
+        let no_alt = NewsInput {
+            body: "![](https://img.example/a.png)".into(),
+            ..base.clone()
+        };
+        assert!(matches!(
+            check(&no_alt, None, false),
+            Err(ServiceError::Invalid { field: "body", .. })
+        ));
+        let http = NewsInput {
+            body: "![A cow](http://img.example/a.png)".into(),
+            ..base.clone()
+        };
+        assert!(matches!(
+            check(&http, None, false),
+            Err(ServiceError::Invalid { field: "body", .. })
+        ));
+        let ok = NewsInput {
+            body: "![A cow](https://img.example/a.png)".into(),
+            ..base
+        };
+        assert!(check(&ok, None, false).is_ok());
     }
 
     #[test]

@@ -139,9 +139,149 @@ pub fn local_redirect_target(base: &str, candidate: &str) -> Option<String> {
     (!out.starts_with("//")).then_some(out)
 }
 
+/// A fediverse account as people write it: `@you@server`, `you@server`,
+/// or a profile link (`https://server/@you`, `https://server/users/you`,
+/// `https://server/@you@elsewhere`). Returns (user, domain with port).
+pub fn parse_account(input: &str) -> Option<(String, String)> {
+    let input = input.trim();
+    if input.starts_with("https://") || input.starts_with("http://") {
+        let url = url::Url::parse(input).ok()?;
+        let host = url.host_str()?.to_string();
+        let domain = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host,
+        };
+        let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+        let user = match segments.as_slice() {
+            [one] => one.strip_prefix('@')?,
+            ["users" | "u" | "profile" | "accounts", name] => name,
+            _ => return None,
+        };
+        return match user.split_once('@') {
+            // A remote account shown on this server: the account is elsewhere.
+            Some((u, d)) if !u.is_empty() && !d.is_empty() => Some((u.to_string(), d.to_string())),
+            Some(_) => None,
+            None if !user.is_empty() => Some((user.to_string(), domain)),
+            None => None,
+        };
+    }
+    let (user, domain) = input.trim_start_matches('@').split_once('@')?;
+    let ok = !user.is_empty()
+        && !domain.is_empty()
+        && !domain.contains(['/', '@', ' '])
+        && !user.contains([' ', '/']);
+    ok.then(|| (user.to_string(), domain.to_ascii_lowercase()))
+}
+
+/// Languages by their own names ("English, Kiswahili") from the stored
+/// codes; an unknown code is shown as it is.
+pub fn language_names(codes: &str) -> String {
+    codes
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| language_name(c).unwrap_or(c).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Endonyms of the languages co-ops most often use.
+pub fn language_name(code: &str) -> Option<&'static str> {
+    let base = code.split(['-', '_']).next().unwrap_or(code).to_ascii_lowercase();
+    Some(match base.as_str() {
+        "af" => "Afrikaans",
+        "am" => "አማርኛ",
+        "ar" => "العربية",
+        "bn" => "বাংলা",
+        "ca" => "Català",
+        "cs" => "Čeština",
+        "cy" => "Cymraeg",
+        "da" => "Dansk",
+        "de" => "Deutsch",
+        "el" => "Ελληνικά",
+        "en" => "English",
+        "eo" => "Esperanto",
+        "es" => "Español",
+        "eu" => "Euskara",
+        "fa" => "فارسی",
+        "fi" => "Suomi",
+        "fr" => "Français",
+        "ga" => "Gaeilge",
+        "gl" => "Galego",
+        "gn" => "Avañe'ẽ",
+        "ha" => "Hausa",
+        "he" => "עברית",
+        "hi" => "हिन्दी",
+        "ht" => "Kreyòl ayisyen",
+        "hu" => "Magyar",
+        "id" => "Bahasa Indonesia",
+        "ig" => "Igbo",
+        "it" => "Italiano",
+        "ja" => "日本語",
+        "ko" => "한국어",
+        "lg" => "Luganda",
+        "ms" => "Bahasa Melayu",
+        "mr" => "मराठी",
+        "ne" => "नेपाली",
+        "nl" => "Nederlands",
+        "no" | "nb" => "Norsk",
+        "pl" => "Polski",
+        "pt" => "Português",
+        "qu" => "Runa Simi",
+        "ro" => "Română",
+        "ru" => "Русский",
+        "rw" => "Kinyarwanda",
+        "so" => "Soomaali",
+        "sv" => "Svenska",
+        "sw" => "Kiswahili",
+        "ta" => "தமிழ்",
+        "te" => "తెలుగు",
+        "th" => "ไทย",
+        "tl" => "Tagalog",
+        "tr" => "Türkçe",
+        "uk" => "Українська",
+        "ur" => "اردو",
+        "vi" => "Tiếng Việt",
+        "xh" => "isiXhosa",
+        "yo" => "Yorùbá",
+        "zh" => "中文",
+        "zu" => "isiZulu",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounts_as_people_write_them() {
+        let p = |s: &str| parse_account(s);
+        let ann = Some(("ann".to_string(), "social.example".to_string()));
+        assert_eq!(p("@ann@social.example"), ann);
+        assert_eq!(p("ann@Social.Example"), ann);
+        assert_eq!(p(" https://social.example/@ann "), ann);
+        assert_eq!(p("https://social.example/users/ann"), ann);
+        assert_eq!(
+            p("https://big.example/@ann@social.example"),
+            ann,
+            "a remote profile page names the account's own server"
+        );
+        assert_eq!(
+            p("http://127.0.0.1:8080/@bo"),
+            Some(("bo".into(), "127.0.0.1:8080".into()))
+        );
+        for bad in [
+            "ann",
+            "@ann",
+            "ann@",
+            "https://social.example/",
+            "https://social.example/a/b/c",
+            "a b@c.example",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn handles_are_normalised_and_checked() {

@@ -71,7 +71,14 @@ async fn render(
     let following = follows::list_following(&state.ctx, &coop)
         .await?
         .into_iter()
-        .map(|(a, st)| (a.id, format!("{} ({st})", a.ap_id)))
+        .map(|(a, st)| {
+            let name = if a.name.is_empty() {
+                a.handle.clone()
+            } else {
+                a.name.clone()
+            };
+            (a.id, format!("{name} · @{}@{} ({st})", a.handle, a.domain))
+        })
         .collect();
     let inst = coop::get_instance(&state.ctx).await?;
     let (pending, failed) = coop::delivery_counts(&state.ctx).await?;
@@ -141,7 +148,7 @@ struct ConfirmForm {
 }
 
 /// The confirmation page for an action of this page.
-fn confirm_page(
+async fn confirm_page(
     state: &AppState,
     v: &Visitor,
     heading: String,
@@ -149,9 +156,10 @@ fn confirm_page(
     action: String,
     fields: Vec<(String, String)>,
     confirm_label: &str,
-) -> Response {
-    let l = Layout::for_visitor(state, v, &heading, None);
-    ConfirmPage {
+) -> Result<Response, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, v, &heading, coop.as_ref());
+    Ok(ConfirmPage {
         t: v.t.clone(),
         l,
         heading,
@@ -161,7 +169,7 @@ fn confirm_page(
         confirm_label: confirm_label.to_string(),
         cancel: HERE.to_string(),
     }
-    .respond(StatusCode::OK)
+    .respond(StatusCode::OK))
 }
 
 async fn remove_follower(
@@ -182,7 +190,7 @@ async fn remove_follower(
         .map(|a| format!("@{}@{}", a.handle, a.domain))
         .ok_or_else(|| ServiceError::NotFound("This account does not follow the co-op.".into()))?;
     if f.confirm != "yes" {
-        return Ok(confirm_page(
+        return confirm_page(
             &state,
             &v,
             v.t.fill("fedadmin.remove_confirm_heading", &[("who", &who)]),
@@ -190,7 +198,8 @@ async fn remove_follower(
             format!("/admin/federation/followers/{id}/remove"),
             vec![],
             v.t.get("fedadmin.remove"),
-        ));
+        )
+        .await;
     }
     follows::remove_follower(&state.ctx, user, &coop, id).await?;
     Ok(done(&v.t.fill("fedadmin.removed", &[("who", &who)])))
@@ -216,13 +225,43 @@ async fn follow(
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let target = f.actor.trim();
+    let typed = f.actor.trim();
+    // `@handle@domain` (or a profile link) is looked up with WebFinger; an
+    // actor URL is fetched as it is.
+    let target = if typed.starts_with("https://") || typed.starts_with("http://") {
+        match crate::service::types::parse_account(typed) {
+            Some((user, domain)) if !typed.contains("/actors/") && !typed.contains("/users/") => {
+                match state.federation.resolve_account(&user, &domain).await {
+                    Ok(id) => id,
+                    Err(_) => typed.to_string(),
+                }
+            }
+            _ => typed.to_string(),
+        }
+    } else {
+        let Some((user, domain)) = crate::service::types::parse_account(typed) else {
+            let msg = "Enter the other co-op's address as @handle@domain, or its actor URL.".to_string();
+            return render(&state, v, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        };
+        match state.federation.resolve_account(&user, &domain).await {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::info!(%typed, error = %e, "following: WebFinger lookup failed");
+                let msg = format!(
+                    "Could not find {user}@{domain}: {}. Check the address.",
+                    e.for_people()
+                );
+                return render(&state, v, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        }
+    };
+    let target = target.as_str();
     let remote = match state.federation.fetch_actor(target).await {
         Ok(a) => a,
         Err(e) => {
             tracing::info!(%target, error = %e, "following: the actor could not be loaded");
             let msg = format!(
-                "Could not load {target}: {}. Check the address (the actor URL of the other co-op).",
+                "Could not load {target}: {}. Check the address (@handle@domain, or the actor URL of the other co-op).",
                 e.for_people()
             );
             return render(&state, v, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -302,7 +341,7 @@ async fn mode(
     ];
     let numbers: Vec<(&str, &str)> = numbers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if f.confirm != "yes" {
-        return Ok(confirm_page(
+        return confirm_page(
             &state,
             &v,
             v.t.get("fedadmin.allowlist_confirm_heading").to_string(),
@@ -310,7 +349,8 @@ async fn mode(
             "/admin/federation/mode".into(),
             vec![("allowlist".into(), "on".into())],
             v.t.get("fedadmin.close"),
-        ));
+        )
+        .await;
     }
     moderation::set_allowlist_mode(&state.ctx, user, true).await?;
     Ok(done(&v.t.fill("fedadmin.allowlist_on", &numbers)))
@@ -365,7 +405,7 @@ async fn add_domain(
     ];
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if f.confirm != "yes" {
-        return Ok(confirm_page(
+        return confirm_page(
             &state,
             &v,
             v.t.fill("fedadmin.block_confirm_heading", &values),
@@ -380,7 +420,8 @@ async fn add_domain(
                 ("mode".into(), "block".into()),
             ],
             v.t.get("fedadmin.block"),
-        ));
+        )
+        .await;
     }
     moderation::block_domain(&state.ctx, user, &domain, &f.reason).await?;
     Ok(done(&v.t.fill("fedadmin.blocked", &values)))

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
 pub struct LayoutUser {
     pub username: String,
     pub is_admin: bool,
+    pub can_write: bool,
 }
 
 /// What the shared layout (`base.html`) shows around every page.
@@ -70,6 +71,7 @@ impl Layout {
             user: v.user.as_ref().map(|u| LayoutUser {
                 username: u.username.clone(),
                 is_admin: UserRole::from_db(&u.role) >= UserRole::Admin,
+                can_write: UserRole::from_db(&u.role) >= UserRole::Editor,
             }),
             csrf: v.csrf.clone(),
         }
@@ -197,19 +199,50 @@ struct HomePage {
     t: Tr,
     l: Layout,
     coop: Actor,
-    news: Vec<crate::db::models::Object>,
+    news: Vec<Teaser>,
     remote_posts: Vec<(crate::db::models::Object, Actor)>,
     can_write: bool,
-    summary_paragraphs: Vec<String>,
+    summary_html: String,
+    address_lines: Vec<String>,
+    language_names: String,
+    lang: String,
     map_url: Option<String>,
     follow_help: String,
+    follow_value: String,
+    follow_error: Option<String>,
     notice: Option<String>,
 }
 impl Page for HomePage {}
 
-#[derive(Deserialize)]
-struct Done {
-    done: Option<String>,
+/// A news item in a list: what the home page and the archive show.
+pub(crate) struct Teaser {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    /// For people (`2026-12-01`) and for `<time datetime>` (RFC 3339).
+    pub date: String,
+    pub datetime: String,
+}
+
+pub(crate) fn teaser(o: &crate::db::models::Object) -> Teaser {
+    let at = o.published_at.unwrap_or(o.created_at);
+    Teaser {
+        slug: o.slug.clone().unwrap_or_default(),
+        title: o.title.clone(),
+        summary: o.summary.clone(),
+        date: at.format("%Y-%m-%d").to_string(),
+        datetime: at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// The co-op's first language: the `lang` of its content.
+pub(crate) fn content_lang(coop: &Actor) -> String {
+    coop.languages
+        .split(',')
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[derive(Template)]
@@ -220,22 +253,33 @@ struct NotSetUpPage {
 }
 impl Page for NotSetUpPage {}
 
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
 async fn home(
     State(state): State<AppState>,
     v: Visitor,
     Query(q): Query<Done>,
 ) -> Result<Response, AppError> {
+    render_home(&state, v, q.done, String::new(), None).await
+}
+
+/// The home page; with `follow_error`, the follow form shows the error and
+/// keeps what was typed.
+pub(crate) async fn render_home(
+    state: &AppState,
+    v: Visitor,
+    notice: Option<String>,
+    follow_value: String,
+    follow_error: Option<String>,
+) -> Result<Response, AppError> {
     let Some(coop) = coop::get_coop(&state.ctx).await? else {
-        let l = Layout::for_visitor(&state, &v, v.t.get("site.not_set_up"), None);
+        let l = Layout::for_visitor(state, &v, v.t.get("site.not_set_up"), None);
         return Ok(NotSetUpPage { t: v.t, l }.respond(StatusCode::OK));
     };
-    let l = Layout::for_visitor(&state, &v, &coop.name, Some(&coop));
-    let summary_paragraphs = coop
-        .summary
-        .split("\n\n")
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
+    let l = Layout::for_visitor(state, &v, &coop.name, Some(&coop));
     let map_url = match (coop.latitude, coop.longitude) {
         (Some(lat), Some(lon)) => Some(format!(
             "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=16/{lat}/{lon}"
@@ -249,19 +293,36 @@ async fn home(
     let (news, _) = crate::service::news::list_news(&state.ctx, 0, 10).await?;
     let remote_posts = crate::service::remote::list_remote_posts(&state.ctx, 10).await?;
     let can_write = v.role().is_some_and(|r| r >= UserRole::Editor);
+    let status = if follow_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok(HomePage {
         t: v.t,
         l,
+        summary_html: crate::service::news::render_markdown(&coop.summary),
+        address_lines: coop
+            .address
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        language_names: crate::service::types::language_names(&coop.languages),
+        lang: content_lang(&coop),
         coop,
-        news,
+        news: news.iter().map(teaser).collect(),
         remote_posts,
         can_write,
-        summary_paragraphs,
         map_url,
         follow_help,
-        notice: q.done,
+        follow_value,
+        follow_error,
+        notice,
     }
-    .respond(StatusCode::OK))
+    .respond(status))
 }
 
 // ---------------------------------------------------------------- setup

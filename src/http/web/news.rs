@@ -22,6 +22,7 @@ use crate::service::{coop, ServiceError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/news", get(archive))
         .route("/news/new", get(new_page).post(create))
         .route("/news/{slug}", get(show))
         .route("/news/{slug}/edit", get(edit_page).post(update))
@@ -38,11 +39,88 @@ struct NewsPage {
     item: Object,
     slug: String,
     published: String,
-    updated: Option<String>,
+    published_iso: String,
+    /// (RFC 3339, for people)
+    updated: Option<(String, String)>,
     reactions: String,
     can_edit: bool,
+    lang: String,
+    follow_help: String,
+    follow_value: String,
+    follow_error: Option<String>,
 }
 impl Page for NewsPage {}
+
+fn iso(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Template)]
+#[template(path = "news_list.html")]
+struct ArchivePage {
+    t: Tr,
+    l: Layout,
+    items: Vec<super::Teaser>,
+    page: i64,
+    pages: i64,
+    page_text: String,
+    can_write: bool,
+    lang: String,
+    outbox: String,
+}
+impl Page for ArchivePage {}
+
+pub const ARCHIVE_PAGE_SIZE: i64 = 20;
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+}
+
+/// All news, newest first, 20 a page, with dates.
+async fn archive(
+    State(state): State<AppState>,
+    v: Visitor,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let page = match q.page.as_deref().map(str::parse::<i64>) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "The page number must be a whole number from 1.",
+            ))
+        }
+    };
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let (items, total) = news::list_news(&state.ctx, page - 1, ARCHIVE_PAGE_SIZE).await?;
+    let pages = ((total + ARCHIVE_PAGE_SIZE - 1) / ARCHIVE_PAGE_SIZE).max(1);
+    if page > pages {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("There are only {pages} pages of news."),
+        ));
+    }
+    let l = Layout::for_visitor(&state, &v, v.t.get("news.archive_title"), Some(&coop));
+    Ok(ArchivePage {
+        page_text: v.t.fill(
+            "news.archive_page",
+            &[("page", &page.to_string()), ("pages", &pages.to_string())],
+        ),
+        can_write: v.role().is_some_and(|r| r >= UserRole::Editor),
+        lang: super::content_lang(&coop),
+        outbox: format!("{}/outbox", coop.ap_id),
+        items: items.iter().map(super::teaser).collect(),
+        page,
+        pages,
+        t: v.t,
+        l,
+    }
+    .respond(StatusCode::OK))
+}
 
 fn date(t: chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d").to_string()
@@ -74,11 +152,26 @@ async fn show(
     );
     let l = Layout::for_visitor(&state, &v, &item.title, coop.as_ref());
     let can_edit = v.role().is_some_and(|r| r >= UserRole::Editor);
+    let follow_help = coop
+        .as_ref()
+        .map(|c| {
+            v.t.fill(
+                "home.follow_help",
+                &[("handle", &format!("@{}@{}", c.handle, c.domain))],
+            )
+        })
+        .unwrap_or_default();
+    let at = item.published_at.unwrap_or(item.created_at);
     Ok(NewsPage {
+        published: date(at),
+        published_iso: iso(at),
+        updated: item.updated_at.map(|u| (iso(u), date(u))),
+        lang: coop.as_ref().map(super::content_lang).unwrap_or_default(),
+        follow_help,
+        follow_value: String::new(),
+        follow_error: None,
         t: v.t,
         l,
-        published: date(item.published_at.unwrap_or(item.created_at)),
-        updated: item.updated_at.map(date),
         slug,
         item,
         reactions,
@@ -366,6 +459,13 @@ async fn status(
     .respond(StatusCode::OK))
 }
 
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("json") && !a.contains("html"))
+}
+
 /// Remote-follow lookups one client address may start per minute.
 const REMOTE_FOLLOWS_PER_MINUTE: u32 = 10;
 
@@ -410,6 +510,11 @@ async fn remote_follow(
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     match crate::federation::routes::remote_follow_url(&state.federation, &form.account, &coop.ap_id).await {
         Ok(url) => Ok(Redirect::to(&url).into_response()),
+        // A person gets the home page again, the form open with the
+        // message and what they typed; a script gets the JSON error.
+        Err(message) if !wants_json(&headers) => {
+            super::render_home(&state, v, None, form.account.clone(), Some(message)).await
+        }
         Err(message) => Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
