@@ -10,7 +10,11 @@ mod common;
 use common::{csrf_of, login, Backend, TestApp, ADMIN, PASSWORD};
 use intercoop::service::news::{self, NewsInput};
 
-both_backends!(destructive_actions_ask_first, news_from_the_form);
+both_backends!(
+    destructive_actions_ask_first,
+    news_from_the_form,
+    drafts_schedules_and_previews
+);
 
 async fn page_csrf(c: &reqwest::Client, url: &str) -> String {
     csrf_of(&c.get(url).send().await.unwrap().text().await.unwrap())
@@ -298,4 +302,227 @@ async fn a_blocked_servers_posts_leave_the_home_page() {
         .await
         .unwrap();
     assert!(!home().await.contains("Honey harvest"));
+}
+
+async fn outbox_creates(app: &TestApp, object_id: i64) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use intercoop::db::schema::outbox;
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    intercoop::q!(&mut conn, |c| outbox::table
+        .filter(outbox::object_id.eq(object_id))
+        .filter(outbox::kind.eq("Create"))
+        .count()
+        .get_result::<i64>(c)
+        .await)
+    .unwrap()
+}
+
+async fn drafts_schedules_and_previews(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let c = login(&app, ADMIN, PASSWORD).await;
+    let anon = common::client();
+    let csrf = page_csrf(&c, &app.url("/news/new")).await;
+    let fields = |action: &'static str, title: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("action", action.to_string()),
+            ("title", title.to_string()),
+            ("summary", String::new()),
+            (
+                "body",
+                "First **line**.\r\n\r\nhttps://coop.example/map".to_string(),
+            ),
+            ("image_url", String::new()),
+            ("image_alt", String::new()),
+            ("published_at", String::new()),
+        ]
+    };
+    // Preview: the rendered text under the form; nothing saved.
+    let r = c
+        .post(app.url("/news/new"))
+        .form(&fields("preview", "Plans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<strong>line</strong>") && page.contains("href=\"https://coop.example/map\""));
+    assert!(page.contains("Summary shown on Mastodon: First line."), "{page}");
+    assert!(page.contains(">First **line**."), "the form keeps the text");
+    assert!(news::list_unpublished(&app.ctx).await.unwrap().is_empty());
+    assert_eq!(news::list_news(&app.ctx, 0, 10).await.unwrap().1, 0);
+
+    // A draft: saved, not public, not federated.
+    let r = c
+        .post(app.url("/news/new"))
+        .form(&fields("draft", "Plans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let drafts = news::list_unpublished(&app.ctx).await.unwrap();
+    assert_eq!(drafts.len(), 1);
+    let draft = &drafts[0];
+    let slug = draft.slug.clone().unwrap();
+    assert_eq!(
+        anon.get(app.url(&format!("/news/{slug}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert!(!anon
+        .get(app.url("/news"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Plans"));
+    let mine = c
+        .get(app.url("/news"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains("Drafts and scheduled") && mine.contains("Plans"));
+    let shown = c
+        .get(app.url(&format!("/news/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("This is a draft"));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(outbox_creates(&app, draft.id).await, 0, "a draft is not sent");
+
+    // Publishing the draft from its edit page: public and federated.
+    let edit = c
+        .get(app.url(&format!("/news/{slug}/edit")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(edit.contains("Save as draft"));
+    let r = c
+        .post(app.url(&format!("/news/{slug}/edit")))
+        .form(&fields("publish", "Plans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        anon.get(app.url(&format!("/news/{slug}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let started = std::time::Instant::now();
+    while outbox_creates(&app, draft.id).await == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the Create goes out"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Published news cannot go back to draft.
+    let r = c
+        .post(app.url(&format!("/news/{slug}/edit")))
+        .form(&fields("draft", "Plans"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+
+    // Scheduled: hidden and unsent until its time, then both.
+    let at = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let item = news::publish_news(
+        &app.ctx,
+        1,
+        &NewsInput {
+            title: "Later".into(),
+            body: "Soon.".into(),
+            published_at: Some(at.to_rfc3339()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let later = format!("/news/{}", item.slug.clone().unwrap());
+    assert_eq!(anon.get(app.url(&later)).send().await.unwrap().status(), 404);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(outbox_creates(&app, item.id).await, 0, "not before its time");
+    let started = std::time::Instant::now();
+    while outbox_creates(&app, item.id).await == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(12),
+            "sent at its time"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(chrono::Utc::now() >= at);
+    assert_eq!(anon.get(app.url(&later)).send().await.unwrap().status(), 200);
+}
+
+/// A session that ran out while writing: Publish leads to the login, and
+/// the login back to the form with the text in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_survives_an_expired_session() {
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let c = common::client();
+    let csrf = page_csrf(&c, &app.url("/login")).await;
+    let r = c
+        .post(app.url("/news/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "publish"),
+            ("title", "Long letter"),
+            ("body", "Three pages I do not want to type again."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(
+        to.starts_with("/login?next=/news/new%3Fresume%3D") && to.contains("kept=1"),
+        "{to}"
+    );
+    let login_page = c.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(login_page.contains("What you wrote is kept"));
+    let next = url::form_urlencoded::parse(to.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "next")
+        .unwrap()
+        .1
+        .to_string();
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf_of(&login_page).as_str()),
+            ("username", ADMIN),
+            ("password", PASSWORD),
+            ("next", next.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let back = location(&r);
+    assert!(back.starts_with("/news/new?resume="), "{back}");
+    let form = c.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        form.contains("value=\"Long letter\"") && form.contains("Three pages I do not want to type again.")
+    );
+    assert!(form.contains("your text was kept"));
 }

@@ -187,6 +187,8 @@ pub struct Object {
     pub updated_at: Option<NaiveDateTime>,
     pub deleted_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// `draft` or `published` (published with a future `published_at` is scheduled).
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Insertable, Default)]
@@ -209,6 +211,8 @@ pub struct NewObject {
     pub local: bool,
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// None: the column default (`published`).
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -128,6 +128,7 @@ diesel::table! {
         updated_at -> Nullable<Timestamp>,
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        status -> Text,
     }
 }
 
@@ -186,6 +187,7 @@ diesel::table! {
         created_at -> Timestamp,
         claimed_until -> Nullable<Timestamp>,
         processed_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
     }
 }
 

@@ -47,6 +47,10 @@ pub struct AppState {
     /// `/static/style-<hash>.css`: the hash changes with the content, so the
     /// file can be cached for a year.
     pub css_path: Arc<str>,
+    /// News typed by someone whose session ran out as they pressed Publish:
+    /// kept for an hour under a random token, so the login can lead back to
+    /// the form with the text in it.
+    pub pending_news: Arc<crate::federation::limits::Recent<crate::service::news::NewsInput>>,
 }
 
 impl AppState {
@@ -58,6 +62,10 @@ impl AppState {
             federation,
             i18n,
             css_path: format!("/static/style-{short}.css").into(),
+            pending_news: Arc::new(crate::federation::limits::Recent::new(
+                std::time::Duration::from_secs(3600),
+                1000,
+            )),
         }
     }
 }

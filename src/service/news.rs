@@ -8,6 +8,7 @@ use super::{coop, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{NewObject, Object};
 use crate::db::now;
 use crate::db::queries::{accounts as accounts_q, content, federation as fed_q};
+use chrono::NaiveDateTime;
 
 pub const KIND: &str = "news";
 pub const EVENT_CREATED: &str = "news.created";
@@ -28,6 +29,50 @@ pub struct NewsInput {
     pub image_url: String,
     #[serde(default)]
     pub image_alt: String,
+    /// Save without publishing.
+    #[serde(default)]
+    pub draft: bool,
+    /// When to publish: RFC 3339, or `YYYY-MM-DDTHH:MM` (a form's
+    /// datetime-local) taken as UTC. Empty or absent: now. A future time
+    /// schedules the publication; the followers hear of it then.
+    #[serde(default)]
+    pub published_at: Option<String>,
+}
+
+/// Where a news item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publication {
+    Draft,
+    Scheduled(NaiveDateTime),
+    Published,
+}
+
+pub fn publication(o: &Object) -> Publication {
+    match o.published_at {
+        _ if o.status == "draft" => Publication::Draft,
+        Some(at) if at > now() => Publication::Scheduled(at),
+        _ => Publication::Published,
+    }
+}
+
+/// Reads a publication time as people and scripts write it.
+pub fn parse_publish_time(raw: &str) -> ServiceResult<Option<NaiveDateTime>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(Some(t.naive_utc()));
+    }
+    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            return Ok(Some(t));
+        }
+    }
+    Err(ServiceError::invalid(
+        "published_at",
+        "Give the publication time as 2026-12-24T09:00 (UTC), or leave it empty to publish now.",
+    ))
 }
 
 /// Markdown to HTML, then sanitised: only the tags every fediverse server
@@ -325,9 +370,12 @@ fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> Serv
     })
 }
 
-/// Publishes news as the co-op. Returns the stored object.
+/// Publishes news as the co-op, or saves it as a draft, or schedules it
+/// (`published_at` in the future: its Create goes out then). Returns the
+/// stored object.
 pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> ServiceResult<Object> {
     let checked = check(input, None, ctx.config.local_mode())?;
+    let when = parse_publish_time(input.published_at.as_deref().unwrap_or(""))?;
     let coop = coop::get_coop(ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
@@ -340,6 +388,11 @@ pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> Service
         n += 1;
     }
     let at = now();
+    let published_at = if input.draft {
+        None
+    } else {
+        Some(when.unwrap_or(at))
+    };
     // The ap_id needs the row id's slug; a unique placeholder until then.
     let placeholder = format!("urn:intercoop:pending:{}", crate::crypto::random_token());
     let id = content::insert(
@@ -358,21 +411,47 @@ pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> Service
             image_url: checked.image_url,
             image_alt: checked.image_alt,
             local: true,
-            published_at: Some(at),
+            published_at,
             created_at: at,
+            status: Some(if input.draft { "draft" } else { "published" }.into()),
             ..Default::default()
         },
     )
     .await?;
     content::set_ap_id(&mut tx, id, &ctx.config.url(&format!("/news/{slug}"))).await?;
-    fed_q::push_event(&mut tx, EVENT_CREATED, id, "").await?;
-    accounts_q::audit(&mut tx, Some(by_user), "news.publish", &slug).await?;
+    if let Some(p) = published_at {
+        // A scheduled item's Create waits until its time.
+        fed_q::push_event_due(&mut tx, EVENT_CREATED, id, "", (p > at).then_some(p)).await?;
+    }
+    let action = match published_at {
+        None => "news.draft",
+        Some(p) if p > at => "news.schedule",
+        Some(_) => "news.publish",
+    };
+    accounts_q::audit(&mut tx, Some(by_user), action, &slug).await?;
     let object = content::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("news vanished after insert".into()))?;
     tx.commit().await?;
-    tracing::info!(slug = %slug, "news published");
+    tracing::info!(slug = %slug, action, "news saved");
     Ok(object)
+}
+
+/// What publishing `input` would show: the summary and the HTML, with the
+/// same checks as publishing (for the form's Preview).
+pub fn preview_news(
+    ctx: &Ctx,
+    input: &NewsInput,
+    previous: Option<&Object>,
+) -> ServiceResult<(String, String)> {
+    let checked = check(input, previous, ctx.config.local_mode())?;
+    Ok((checked.summary, checked.html))
+}
+
+/// Drafts and scheduled news, for editors.
+pub async fn list_unpublished(ctx: &Ctx) -> ServiceResult<Vec<Object>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(content::list_unpublished(&mut conn, KIND).await?)
 }
 
 pub async fn get_news(ctx: &Ctx, slug: &str) -> ServiceResult<Object> {
@@ -397,11 +476,22 @@ pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Ve
     Ok((items, total))
 }
 
+/// Saves an edit. Published news stays published (its Update federates); a
+/// draft is published, or stays a draft with `draft`; a scheduled item can
+/// be moved, and its Create goes out with what it says at that time.
 pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) -> ServiceResult<Object> {
     let existing = get_news_by_id(ctx, id).await?;
-    let checked = check(input, Some(&existing), ctx.config.local_mode())?;
     if existing.deleted_at.is_some() {
         return Err(ServiceError::NotFound("This news was deleted.".into()));
+    }
+    let checked = check(input, Some(&existing), ctx.config.local_mode())?;
+    let when = parse_publish_time(input.published_at.as_deref().unwrap_or(""))?;
+    let before = publication(&existing);
+    if input.draft && before == Publication::Published {
+        return Err(ServiceError::invalid(
+            "draft",
+            "This news is already published and its followers have it: it cannot go back to draft. Edit it, or delete it.",
+        ));
     }
     let mut tx = ctx.db.begin().await?;
     content::update_content(
@@ -417,11 +507,39 @@ pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) ->
         },
     )
     .await?;
-    fed_q::push_event(&mut tx, EVENT_UPDATED, id, "").await?;
+    let at = now();
+    let action = match before {
+        Publication::Published => {
+            fed_q::push_event(&mut tx, EVENT_UPDATED, id, "").await?;
+            "news.update"
+        }
+        Publication::Draft if input.draft => "news.update_draft",
+        Publication::Draft => {
+            let p = when.unwrap_or(at);
+            content::set_publication(&mut tx, id, "published", Some(p)).await?;
+            fed_q::push_event_due(&mut tx, EVENT_CREATED, id, "", (p > at).then_some(p)).await?;
+            if p > at {
+                "news.schedule"
+            } else {
+                "news.publish"
+            }
+        }
+        Publication::Scheduled(_) if input.draft => {
+            content::set_publication(&mut tx, id, "draft", None).await?;
+            fed_q::finish_events_about(&mut tx, EVENT_CREATED, id).await?;
+            "news.unschedule"
+        }
+        Publication::Scheduled(old) => {
+            let p = when.unwrap_or(old);
+            content::set_publication(&mut tx, id, "published", Some(p)).await?;
+            fed_q::reschedule_events(&mut tx, EVENT_CREATED, id, (p > at).then_some(p)).await?;
+            "news.reschedule"
+        }
+    };
     accounts_q::audit(
         &mut tx,
         Some(by_user),
-        "news.update",
+        action,
         existing.slug.as_deref().unwrap_or(""),
     )
     .await?;

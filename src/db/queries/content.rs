@@ -1,6 +1,7 @@
 //! Content objects (news now; events, threads and polls share the table) and
 //! the reactions counted on them.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -55,13 +56,17 @@ pub async fn find_local_by_slug(conn: &mut PooledConn, kind: &str, slug: &str) -
         .optional())?)
 }
 
-/// Published, not deleted, local objects of a kind, newest first.
+/// Published (not draft, not scheduled for later), not deleted, local
+/// objects of a kind, newest publication first.
 pub async fn list_local(conn: &mut PooledConn, kind: &str, offset: i64, limit: i64) -> DbResult<Vec<Object>> {
+    let at = now();
     Ok(q!(conn, |c| objects::table
         .filter(objects::kind.eq(kind))
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
-        .order(objects::id.desc())
+        .filter(objects::status.eq("published"))
+        .filter(objects::published_at.le(at))
+        .order((objects::published_at.desc(), objects::id.desc()))
         .offset(offset)
         .limit(limit)
         .select(Object::as_select())
@@ -70,13 +75,45 @@ pub async fn list_local(conn: &mut PooledConn, kind: &str, offset: i64, limit: i
 }
 
 pub async fn count_local(conn: &mut PooledConn, kind: &str) -> DbResult<i64> {
+    let at = now();
     Ok(q!(conn, |c| objects::table
         .filter(objects::kind.eq(kind))
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
+        .filter(objects::status.eq("published"))
+        .filter(objects::published_at.le(at))
         .count()
         .get_result(c)
         .await)?)
+}
+
+/// Drafts and scheduled objects of a kind, for editors: soonest first.
+pub async fn list_unpublished(conn: &mut PooledConn, kind: &str) -> DbResult<Vec<Object>> {
+    let at = now();
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::kind.eq(kind))
+        .filter(objects::local.eq(true))
+        .filter(objects::deleted_at.is_null())
+        .filter(objects::status.eq("draft").or(objects::published_at.gt(at)))
+        .order(objects::id.desc())
+        .limit(100)
+        .select(Object::as_select())
+        .load(c)
+        .await)?)
+}
+
+/// Sets the publication state and time (publishing a draft, rescheduling).
+pub async fn set_publication(
+    conn: &mut PooledConn,
+    id: i64,
+    status: &str,
+    published_at: Option<NaiveDateTime>,
+) -> DbResult<()> {
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set((objects::status.eq(status), objects::published_at.eq(published_at)))
+        .execute(c)
+        .await)?;
+    Ok(())
 }
 
 pub async fn slug_taken(conn: &mut PooledConn, kind: &str, slug: &str) -> DbResult<bool> {

@@ -291,6 +291,17 @@ pub async fn open_reports(
 
 /// Written by a use case in the same transaction as its change.
 pub async fn push_event(conn: &mut PooledConn, kind: &str, subject_id: i64, detail: &str) -> DbResult<()> {
+    push_event_due(conn, kind, subject_id, detail, None).await
+}
+
+/// An event that workers take only from `due` on (a scheduled publication).
+pub async fn push_event_due(
+    conn: &mut PooledConn,
+    kind: &str,
+    subject_id: i64,
+    detail: &str,
+    due: Option<NaiveDateTime>,
+) -> DbResult<()> {
     let at = now();
     q!(conn, |c| diesel::insert_into(outgoing_events::table)
         .values((
@@ -298,10 +309,44 @@ pub async fn push_event(conn: &mut PooledConn, kind: &str, subject_id: i64, deta
             outgoing_events::subject_id.eq(subject_id),
             outgoing_events::detail.eq(detail),
             outgoing_events::created_at.eq(at),
+            outgoing_events::due_at.eq(due),
         ))
         .execute(c)
         .await)?;
     Ok(())
+}
+
+/// Marks the unprocessed events of a kind about a subject done without
+/// acting on them (a scheduled publication taken back to draft).
+pub async fn finish_events_about(conn: &mut PooledConn, kind: &str, subject_id: i64) -> DbResult<usize> {
+    let at = now();
+    Ok(q!(conn, |c| diesel::update(
+        outgoing_events::table
+            .filter(outgoing_events::kind.eq(kind))
+            .filter(outgoing_events::subject_id.eq(subject_id))
+            .filter(outgoing_events::processed_at.is_null())
+    )
+    .set(outgoing_events::processed_at.eq(Some(at)))
+    .execute(c)
+    .await)?)
+}
+
+/// Moves the unprocessed events of a kind about a subject to `due`.
+pub async fn reschedule_events(
+    conn: &mut PooledConn,
+    kind: &str,
+    subject_id: i64,
+    due: Option<NaiveDateTime>,
+) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::update(
+        outgoing_events::table
+            .filter(outgoing_events::kind.eq(kind))
+            .filter(outgoing_events::subject_id.eq(subject_id))
+            .filter(outgoing_events::processed_at.is_null())
+    )
+    .set(outgoing_events::due_at.eq(due))
+    .execute(c)
+    .await)?)
 }
 
 /// Claims up to `limit` unprocessed events for `lease`: another process (or
@@ -315,17 +360,20 @@ pub async fn claim_events(
     let sql = match conn {
         PooledConn::Sqlite(_) => {
             "UPDATE outgoing_events SET claimed_until = ? WHERE id IN (SELECT id FROM outgoing_events \
-             WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY id LIMIT ?) \
+             WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?) \
+             AND (due_at IS NULL OR due_at <= ?) ORDER BY id LIMIT ?) \
              RETURNING *"
         }
         PooledConn::Postgres(_) => {
             "UPDATE outgoing_events SET claimed_until = $1 WHERE id IN (SELECT id FROM outgoing_events \
-             WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 \
+             WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < $2) \
+             AND (due_at IS NULL OR due_at <= $3) ORDER BY id LIMIT $4 \
              FOR UPDATE SKIP LOCKED) RETURNING *"
         }
     };
     let mut rows: Vec<OutgoingEvent> = q!(conn, |c| diesel::sql_query(sql)
         .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(at)
         .bind::<Timestamp, _>(at)
         .bind::<BigInt, _>(limit)
         .load(c)

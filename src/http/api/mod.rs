@@ -40,11 +40,19 @@ struct NewsJson {
     image_alt: Option<String>,
     published_at: Option<String>,
     updated_at: Option<String>,
+    /// `draft`, `scheduled` (published_at is in the future) or `published`.
+    status: &'static str,
 }
 
 impl From<crate::db::models::Object> for NewsJson {
     fn from(o: crate::db::models::Object) -> Self {
+        let status = match news::publication(&o) {
+            news::Publication::Draft => "draft",
+            news::Publication::Scheduled(_) => "scheduled",
+            news::Publication::Published => "published",
+        };
         NewsJson {
+            status,
             id: o.id,
             slug: o.slug.unwrap_or_default(),
             url: o.url.unwrap_or(o.ap_id),
@@ -83,6 +91,10 @@ async fn get_news(State(state): State<AppState>, Path(id): Path<i64>) -> Result<
     if item.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
+    // Drafts and scheduled news are not public.
+    if news::publication(&item) != news::Publication::Published {
+        return Err(AppError::not_found());
+    }
     Ok(Json(item.into()))
 }
 
@@ -105,6 +117,10 @@ struct NewsPatch {
     body: Option<String>,
     image_url: Option<String>,
     image_alt: Option<String>,
+    /// Keep (or take back) as a draft; publishing a draft is `draft: false`.
+    draft: Option<bool>,
+    /// Reschedule (RFC 3339); only before publication.
+    published_at: Option<String>,
 }
 
 async fn patch_news(
@@ -115,12 +131,15 @@ async fn patch_news(
 ) -> Result<Json<NewsJson>, AppError> {
     user.require(UserRole::Editor)?;
     let current = news::get_news_by_id(&state.ctx, id).await?;
+    let was_draft = news::publication(&current) == news::Publication::Draft;
     let input = NewsInput {
         title: patch.title.unwrap_or(current.title),
         summary: patch.summary.unwrap_or(current.summary),
         body: patch.body.unwrap_or(current.source.unwrap_or_default()),
         image_url: patch.image_url.unwrap_or(current.image_url.unwrap_or_default()),
         image_alt: patch.image_alt.unwrap_or(current.image_alt.unwrap_or_default()),
+        draft: patch.draft.unwrap_or(was_draft),
+        published_at: patch.published_at,
     };
     Ok(Json(
         news::update_news(&state.ctx, user.0.id, id, &input).await?.into(),

@@ -437,6 +437,8 @@ async fn setup_submit(
 struct LoginQuery {
     next: Option<String>,
     expired: Option<String>,
+    /// What was typed is kept for after the login.
+    kept: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -487,7 +489,9 @@ async fn login_page(State(state): State<AppState>, v: Visitor, Query(q): Query<L
     if v.user.is_some() {
         return Redirect::to(&next).into_response();
     }
-    let notice = if v.session_expired || q.expired.is_some() {
+    let notice = if q.kept.is_some() {
+        Some(v.t.get("login.kept").to_string())
+    } else if v.session_expired || q.expired.is_some() {
         Some(v.t.get("login.expired").to_string())
     } else if next != "/" {
         Some(v.t.get("login.required").to_string())
@@ -592,6 +596,12 @@ pub(crate) fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> 
         ),
         None => {
             let expired = if v.session_expired { "&expired=1" } else { "" };
+            // Paths stay readable; only what would end the query value is escaped.
+            let here = here
+                .replace('%', "%25")
+                .replace('&', "%26")
+                .replace('?', "%3F")
+                .replace('#', "%23");
             Some(Redirect::to(&format!("/login?next={here}{expired}")).into_response())
         }
     }

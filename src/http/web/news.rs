@@ -48,6 +48,8 @@ struct NewsPage {
     follow_help: String,
     follow_value: String,
     follow_error: Option<String>,
+    /// Draft or scheduled: said on the page (only editors see it then).
+    state_note: Option<String>,
 }
 impl Page for NewsPage {}
 
@@ -67,6 +69,8 @@ struct ArchivePage {
     can_write: bool,
     lang: String,
     outbox: String,
+    /// Drafts and scheduled news, for editors: (teaser, state).
+    unpublished: Vec<(super::Teaser, String)>,
 }
 impl Page for ArchivePage {}
 
@@ -105,12 +109,23 @@ async fn archive(
         ));
     }
     let l = Layout::for_visitor(&state, &v, v.t.get("news.archive_title"), Some(&coop));
+    let can_write = v.role().is_some_and(|r| r >= UserRole::Editor);
+    let unpublished = if can_write && page == 1 {
+        news::list_unpublished(&state.ctx)
+            .await?
+            .iter()
+            .map(|o| (super::teaser(o), state_text(&v.t, o).unwrap_or_default()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(ArchivePage {
+        unpublished,
         page_text: v.t.fill(
             "news.archive_page",
             &[("page", &page.to_string()), ("pages", &pages.to_string())],
         ),
-        can_write: v.role().is_some_and(|r| r >= UserRole::Editor),
+        can_write,
         lang: super::content_lang(&coop),
         outbox: format!("{}/outbox", coop.ap_id),
         items: items.iter().map(super::teaser).collect(),
@@ -134,11 +149,20 @@ async fn show(
 ) -> Result<Response, AppError> {
     let item = news::get_news(&state.ctx, &slug).await?;
     if crate::federation::routes::wants_activity_json(&headers) {
+        if news::publication(&item) != news::Publication::Published {
+            return Err(AppError::not_found());
+        }
         crate::federation::routes::authorize_fetch(&state, &headers, &format!("/news/{slug}")).await?;
         return crate::federation::routes::article_response(&state, &item).await;
     }
     if item.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
+    }
+    let editor = v.role().is_some_and(|r| r >= UserRole::Editor);
+    // Drafts and scheduled news are not public yet: only editors see them.
+    let state_note = state_text(&v.t, &item);
+    if state_note.is_some() && !editor {
+        return Err(AppError::not_found());
     }
     let coop = coop::get_coop(&state.ctx).await?;
     let counts = news::counts(&state.ctx, &item).await?;
@@ -170,6 +194,7 @@ async fn show(
         follow_help,
         follow_value: String::new(),
         follow_error: None,
+        state_note,
         t: v.t,
         l,
         slug,
@@ -191,6 +216,13 @@ struct FormPage {
     delete_action: Option<String>,
     form: NewsInput,
     error: Option<String>,
+    notice: Option<String>,
+    /// (summary, HTML) after Preview.
+    preview: Option<(String, String)>,
+    /// Drafts can be saved as drafts; published news only edited.
+    can_draft: bool,
+    /// What the news is now: draft, scheduled for ..., published.
+    state_text: Option<String>,
 }
 impl Page for FormPage {}
 
@@ -198,8 +230,54 @@ impl Page for FormPage {}
 struct NewsForm {
     #[serde(default)]
     csrf: String,
+    /// Which button: `publish` (or save), `draft`, `preview`.
+    #[serde(default)]
+    action: String,
     #[serde(flatten)]
     input: NewsInput,
+}
+
+impl NewsForm {
+    fn input(&self) -> NewsInput {
+        NewsInput {
+            draft: self.action == "draft",
+            ..self.input.clone()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResumeQuery {
+    resume: Option<String>,
+}
+
+/// The form's current state, shown above it.
+fn state_text(t: &Tr, o: &Object) -> Option<String> {
+    match news::publication(o) {
+        news::Publication::Draft => Some(t.get("news.state_draft").to_string()),
+        news::Publication::Scheduled(at) => Some(t.fill(
+            "news.state_scheduled",
+            &[("at", &at.format("%Y-%m-%d %H:%M UTC").to_string())],
+        )),
+        news::Publication::Published => None,
+    }
+}
+
+/// A POST whose session ran out: the text is kept, and the login leads
+/// back to the form with it.
+fn keep_for_login(state: &AppState, v: &Visitor, back_to: &str, input: NewsInput) -> Response {
+    let token = crate::crypto::random_token();
+    state.pending_news.insert(&token, input);
+    let next = format!("{back_to}%3Fresume%3D{token}");
+    let expired = if v.session_expired { "&expired=1" } else { "" };
+    Redirect::to(&format!("/login?next={next}{expired}&kept=1")).into_response()
+}
+
+struct FormExtras {
+    error: Option<String>,
+    notice: Option<String>,
+    preview: Option<(String, String)>,
+    existing: Option<Object>,
 }
 
 async fn form_page(
@@ -207,23 +285,31 @@ async fn form_page(
     v: Visitor,
     slug: Option<&str>,
     form: NewsInput,
-    error: Option<String>,
+    extras: FormExtras,
 ) -> Result<FormPage, AppError> {
     let coop = coop::get_coop(&state.ctx).await?;
-    let (heading, action, submit, delete_action) = match slug {
+    let (heading, action, delete_action) = match slug {
         None => (
             v.t.get("news.heading_new").to_string(),
             "/news/new".to_string(),
-            v.t.get("news.publish").to_string(),
             None,
         ),
         Some(s) => (
             v.t.get("news.heading_edit").to_string(),
             format!("/news/{s}/edit"),
-            v.t.get("news.save").to_string(),
             Some(format!("/news/{s}/delete")),
         ),
     };
+    let published = extras
+        .existing
+        .as_ref()
+        .is_some_and(|o| news::publication(o) == news::Publication::Published);
+    let submit = if published {
+        v.t.get("news.save").to_string()
+    } else {
+        v.t.get("news.publish").to_string()
+    };
+    let state_text = extras.existing.as_ref().and_then(|o| state_text(&v.t, o));
     let l = Layout::for_visitor(state, &v, &heading, coop.as_ref());
     Ok(FormPage {
         t: v.t,
@@ -233,15 +319,37 @@ async fn form_page(
         submit,
         delete_action,
         form,
-        error,
+        error: extras.error,
+        notice: extras.notice,
+        preview: extras.preview,
+        can_draft: !published,
+        state_text,
     })
 }
 
-async fn new_page(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+fn plain(error: Option<String>) -> FormExtras {
+    FormExtras {
+        error,
+        notice: None,
+        preview: None,
+        existing: None,
+    }
+}
+
+async fn new_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    axum::extract::Query(q): axum::extract::Query<ResumeQuery>,
+) -> Result<Response, AppError> {
     if let Some(r) = deny(&v, UserRole::Editor, "/news/new") {
         return Ok(r);
     }
-    Ok(form_page(&state, v, None, NewsInput::default(), None)
+    let kept = q.resume.as_deref().and_then(|t| state.pending_news.get(t));
+    let mut extras = plain(None);
+    if kept.is_some() {
+        extras.notice = Some(v.t.get("news.kept").to_string());
+    }
+    Ok(form_page(&state, v, None, kept.unwrap_or_default(), extras)
         .await?
         .respond(StatusCode::OK))
 }
@@ -251,15 +359,22 @@ async fn create(
     v: Visitor,
     WebForm(form): WebForm<NewsForm>,
 ) -> Result<Response, AppError> {
+    let input = form.input();
+    if v.user.is_none() {
+        return Ok(keep_for_login(&state, &v, "/news/new", input));
+    }
     if let Some(r) = deny(&v, UserRole::Editor, "/news/new") {
         return Ok(r);
     }
     v.check_csrf(&form.csrf)?;
+    if form.action == "preview" {
+        return preview(&state, v, None, input, None).await;
+    }
     let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
-    match news::publish_news(&state.ctx, user, &form.input).await {
+    match news::publish_news(&state.ctx, user, &input).await {
         Ok(item) => Ok(Redirect::to(&format!("/news/{}", item.slug.unwrap_or_default())).into_response()),
         Err(ServiceError::Invalid { message, .. }) => {
-            Ok(form_page(&state, v, None, form.input, Some(message))
+            Ok(form_page(&state, v, None, input, plain(Some(message)))
                 .await?
                 .respond(StatusCode::UNPROCESSABLE_ENTITY))
         }
@@ -267,23 +382,69 @@ async fn create(
     }
 }
 
+/// The form again with the rendered text below it; nothing is saved.
+async fn preview(
+    state: &AppState,
+    v: Visitor,
+    slug: Option<&str>,
+    input: NewsInput,
+    existing: Option<Object>,
+) -> Result<Response, AppError> {
+    let (status, extras) = match news::preview_news(&state.ctx, &input, existing.as_ref()) {
+        Ok(p) => (
+            StatusCode::OK,
+            FormExtras {
+                error: None,
+                notice: None,
+                preview: Some(p),
+                existing,
+            },
+        ),
+        Err(ServiceError::Invalid { message, .. }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            FormExtras {
+                error: Some(message),
+                notice: None,
+                preview: None,
+                existing,
+            },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(form_page(state, v, slug, input, extras).await?.respond(status))
+}
+
 async fn edit_page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     v: Visitor,
+    axum::extract::Query(q): axum::extract::Query<ResumeQuery>,
 ) -> Result<Response, AppError> {
     if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
         return Ok(r);
     }
     let item = news::get_news(&state.ctx, &slug).await?;
-    let form = NewsInput {
-        title: item.title,
-        summary: item.summary,
-        body: item.source.unwrap_or_default(),
-        image_url: item.image_url.unwrap_or_default(),
-        image_alt: item.image_alt.unwrap_or_default(),
+    let kept = q.resume.as_deref().and_then(|t| state.pending_news.get(t));
+    let notice = kept.as_ref().map(|_| v.t.get("news.kept").to_string());
+    let form = kept.unwrap_or_else(|| NewsInput {
+        title: item.title.clone(),
+        summary: item.summary.clone(),
+        body: item.source.clone().unwrap_or_default(),
+        image_url: item.image_url.clone().unwrap_or_default(),
+        image_alt: item.image_alt.clone().unwrap_or_default(),
+        draft: false,
+        published_at: match news::publication(&item) {
+            news::Publication::Scheduled(at) => Some(at.format("%Y-%m-%dT%H:%M").to_string()),
+            _ => None,
+        },
+    });
+    let extras = FormExtras {
+        error: None,
+        notice,
+        preview: None,
+        existing: Some(item),
     };
-    Ok(form_page(&state, v, Some(&slug), form, None)
+    Ok(form_page(&state, v, Some(&slug), form, extras)
         .await?
         .respond(StatusCode::OK))
 }
@@ -294,16 +455,29 @@ async fn update(
     v: Visitor,
     WebForm(form): WebForm<NewsForm>,
 ) -> Result<Response, AppError> {
+    let input = form.input();
+    if v.user.is_none() {
+        return Ok(keep_for_login(&state, &v, &format!("/news/{slug}/edit"), input));
+    }
     if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
         return Ok(r);
     }
     v.check_csrf(&form.csrf)?;
     let item = news::get_news(&state.ctx, &slug).await?;
+    if form.action == "preview" {
+        return preview(&state, v, Some(&slug), input, Some(item)).await;
+    }
     let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
-    match news::update_news(&state.ctx, user, item.id, &form.input).await {
+    match news::update_news(&state.ctx, user, item.id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/news/{slug}")).into_response()),
         Err(ServiceError::Invalid { message, .. }) => {
-            Ok(form_page(&state, v, Some(&slug), form.input, Some(message))
+            let extras = FormExtras {
+                error: Some(message),
+                notice: None,
+                preview: None,
+                existing: Some(item),
+            };
+            Ok(form_page(&state, v, Some(&slug), input, extras)
                 .await?
                 .respond(StatusCode::UNPROCESSABLE_ENTITY))
         }
