@@ -77,6 +77,17 @@ enum AdminCommand {
     },
     /// List accounts.
     ListUsers,
+    /// List active API tokens (id, owner, name, last use); never the secrets.
+    ListTokens {
+        /// Only this user's tokens.
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke an API token by the id `list-tokens` shows; it stops working at once.
+    RevokeToken {
+        /// The token's id.
+        id: i64,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -246,6 +257,29 @@ async fn admin(ctx: &Ctx, cmd: AdminCommand) -> Result<(), String> {
             eprintln!(
                 "Keep this token secret: it is shown only once. Send it as `Authorization: Bearer <token>`."
             );
+            Ok(())
+        }
+        AdminCommand::ListTokens { username } => {
+            let tokens = accounts::list_tokens(ctx, username.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{:<6} {:<20} {:<30} last used", "id", "user", "name");
+            for (t, owner) in tokens {
+                println!(
+                    "{:<6} {:<20} {:<30} {}",
+                    t.id,
+                    owner,
+                    t.name,
+                    t.last_used_at
+                        .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::RevokeToken { id } => {
+            let what = accounts::revoke_token(ctx, id).await.map_err(|e| e.to_string())?;
+            println!("Revoked token {id}: {what}.");
             Ok(())
         }
         AdminCommand::ListUsers => {

@@ -288,10 +288,14 @@ async fn setup_then_logout_and_login_in_a_real_browser() {
     b.fill("#password", PASSWORD).await;
     b.fill("#password_confirm", PASSWORD).await;
     b.click("button[type=submit]").await;
-    let at = b.wait_for_url(|u| u.ends_with("/admin/settings")).await;
-    assert!(at.ends_with("/admin/settings"), "{at}");
+    let at = b.wait_for_url(|u| u.ends_with("/admin/settings?welcome=1")).await;
+    assert!(at.ends_with("/admin/settings?welcome=1"), "{at}");
     assert_eq!(b.text("h1").await, "Co-op settings");
-    b.screenshot("settings").await;
+    // The next steps, with the address to share.
+    let welcome = b.text("#welcome-heading").await;
+    assert!(welcome.contains("Welcome"), "{welcome}");
+    assert!(b.text("section.notice").await.contains("@riverside@"));
+    b.screenshot("settings-welcome").await;
 
     b.goto(&app.url("/")).await;
     assert_eq!(b.text("h1").await, "Riverside Bakers");
@@ -441,5 +445,61 @@ async fn news_and_admin_pages_fit_a_phone() {
         b.screenshot(name).await;
         assert!(width <= 1280.0, "{path} is {width} px wide at 1280 px");
     }
+    b.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_in_a_real_browser() {
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    intercoop::service::accounts::create_user(
+        &app.ctx,
+        intercoop::service::accounts::NewAccount {
+            username: "dora".into(),
+            email: None,
+            display_name: "Dora".into(),
+            password: "dora's long password".into(),
+            role: intercoop::service::types::UserRole::Member,
+        },
+    )
+    .await
+    .unwrap();
+    let b = Browser::start().await;
+    b.log_in(&app).await;
+
+    // An admin makes Dora an editor from the users page.
+    b.goto(&app.url("/admin/users")).await;
+    assert!(b.page_fits_width().await, "the users page fits a 320 px screen");
+    b.screenshot("users-320").await;
+    let dora = intercoop::service::accounts::list_users(&app.ctx)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "dora")
+        .unwrap();
+    b.click(&format!("#role-{} option[value=editor]", dora.id)).await;
+    b.click(&format!("form[action='/admin/users/{}/role'] button", dora.id))
+        .await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    assert!(b.text(".notice").await.contains("dora is now editor"));
+    let dora = intercoop::service::accounts::find_user(&app.ctx, dora.id)
+        .await
+        .unwrap();
+    assert_eq!(dora.role, "editor");
+
+    // The admin changes their own password on the account page.
+    b.goto(&app.url("/account")).await;
+    assert!(b.page_fits_width().await, "the account page fits a 320 px screen");
+    b.screenshot("account-320").await;
+    b.fill("#current_password", PASSWORD).await;
+    b.fill("#password", "a brand new long password").await;
+    b.fill("#password_confirm", "a brand new long password").await;
+    b.click("form[action='/account/password'] button").await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    assert!(b.text(".notice").await.contains("Your password is changed"));
+    assert!(
+        intercoop::service::accounts::log_in(&app.ctx, ADMIN, "a brand new long password", "192.0.2.1")
+            .await
+            .is_ok()
+    );
     b.quit().await;
 }

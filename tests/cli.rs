@@ -110,6 +110,33 @@ fn admin_commands_manage_accounts() {
         run(intercoop(dir.path()).args(["admin", "create-token", "--username", "carol", "--name", "cli"]));
     assert_eq!(code, 0);
     assert!(out.trim().starts_with("icp_"), "{out}");
+    let secret = out.trim().to_string();
+
+    // Tokens are listed without their secrets, and revoked by id.
+    let (code, out, _) = run(intercoop(dir.path()).args(["admin", "list-tokens"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("carol") && out.contains("cli") && out.contains("never"),
+        "{out}"
+    );
+    assert!(!out.contains(&secret), "the secret is never shown again");
+    let id = out
+        .lines()
+        .find(|l| l.contains("carol"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let (code, out, _) = run(intercoop(dir.path()).args(["admin", "revoke-token", &id]));
+    assert_eq!(code, 0);
+    assert!(out.contains("Revoked token") && out.contains("carol"), "{out}");
+    let (_, out, _) = run(intercoop(dir.path()).args(["admin", "list-tokens", "--username", "carol"]));
+    assert!(
+        !out.contains("cli"),
+        "revoked tokens are gone from the list: {out}"
+    );
+    let (code, _, err) = run(intercoop(dir.path()).args(["admin", "revoke-token", &id]));
+    assert_eq!(code, 1);
+    assert!(err.contains("list-tokens"), "{err}");
 
     let (code, out, _) = run(intercoop(dir.path()).args(["admin", "reset-password", "--username", "carol"]));
     assert_eq!(code, 0);

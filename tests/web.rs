@@ -85,7 +85,7 @@ async fn setup_flow(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/admin/settings");
+    assert_eq!(r.headers()["location"], "/admin/settings?welcome=1");
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(
         cookie.starts_with("ic_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax")

@@ -88,6 +88,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     login_attempts (id) {
         id -> BigInt,
         username -> Text,
@@ -256,8 +267,11 @@ diesel::joinable!(objects -> actors (author_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(api_tokens -> users (user_id));
 
+diesel::joinable!(password_resets -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     instance,
+    password_resets,
     actors,
     users,
     sessions,

@@ -275,3 +275,295 @@ pub async fn authenticate_token(ctx: &Ctx, token: &str) -> ServiceResult<Option<
         .await?
         .filter(|u| !u.disabled))
 }
+
+// ---------------------------------------------------------------- a person's own account
+
+/// Changes one's password: the current one must be right. Every other
+/// session ends (whoever knew the old password is out); this one stays.
+pub async fn change_password(
+    ctx: &Ctx,
+    user: &User,
+    current_session_id: i64,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> ServiceResult<()> {
+    if !verify_password(current.to_string(), user.password_hash.clone()).await {
+        return Err(ServiceError::invalid(
+            "current_password",
+            "The current password is not right: type the one you log in with now.",
+        ));
+    }
+    if new != confirm {
+        return Err(ServiceError::invalid(
+            "password_confirm",
+            "The two new passwords differ: type the same password twice.",
+        ));
+    }
+    check_password(new)?;
+    let hash = hash_password(new.to_string()).await?;
+    let mut tx = ctx.db.begin().await?;
+    q::set_password_hash(&mut tx, user.id, &hash).await?;
+    q::delete_other_sessions(&mut tx, user.id, current_session_id).await?;
+    q::audit(&mut tx, Some(user.id), "user.change_password", "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn set_display_name(ctx: &Ctx, user: &User, name: &str) -> ServiceResult<()> {
+    let name = name.trim();
+    if name.chars().count() > 100 {
+        return Err(ServiceError::invalid(
+            "display_name",
+            "Keep the display name under 100 characters.",
+        ));
+    }
+    let mut conn = ctx.db.conn().await?;
+    q::set_display_name(&mut conn, user.id, name).await?;
+    Ok(())
+}
+
+pub async fn list_sessions(ctx: &Ctx, user: &User) -> ServiceResult<Vec<crate::db::models::Session>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(q::list_sessions(&mut conn, user.id).await?)
+}
+
+/// Ends one of one's sessions (another device), or all but this one.
+pub async fn end_session(ctx: &Ctx, user: &User, session_id: i64) -> ServiceResult<()> {
+    let mut conn = ctx.db.conn().await?;
+    if q::delete_session_of_user(&mut conn, user.id, session_id).await? == 0 {
+        return Err(ServiceError::NotFound("That session has already ended.".into()));
+    }
+    Ok(())
+}
+
+pub async fn end_other_sessions(ctx: &Ctx, user: &User, current_session_id: i64) -> ServiceResult<usize> {
+    let mut conn = ctx.db.conn().await?;
+    let n = q::delete_other_sessions(&mut conn, user.id, current_session_id).await?;
+    q::audit(&mut conn, Some(user.id), "user.end_sessions", &n.to_string()).await?;
+    Ok(n)
+}
+
+// ---------------------------------------------------------------- admins managing users
+
+/// How long a one-time password link works.
+pub const RESET_LINK_HOURS: i64 = 72;
+
+fn must_be_admin(by: &User) -> ServiceResult<()> {
+    if UserRole::from_db(&by.role) >= UserRole::Admin && !by.disabled {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Only the co-op's admins manage accounts.".into(),
+        ))
+    }
+}
+
+pub async fn find_user(ctx: &Ctx, id: i64) -> ServiceResult<User> {
+    let mut conn = ctx.db.conn().await?;
+    q::find_user(&mut conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))
+}
+
+/// An admin creates an account; the person sets their own password with the
+/// returned one-time link token.
+pub async fn admin_create_user(
+    ctx: &Ctx,
+    by: &User,
+    username: &str,
+    email: &str,
+    role: UserRole,
+) -> ServiceResult<(User, String)> {
+    must_be_admin(by)?;
+    let mut tx = ctx.db.begin().await?;
+    let user = create_user_on(
+        &mut tx,
+        NewAccount {
+            username: username.to_string(),
+            email: Some(email.to_string()),
+            display_name: String::new(),
+            // Nobody knows it: the person chooses theirs through the link.
+            password: crypto::random_token(),
+            role,
+        },
+    )
+    .await?;
+    let token = crypto::random_token();
+    q::insert_password_reset(
+        &mut tx,
+        user.id,
+        &crypto::token_hash(&token),
+        now() + Duration::hours(RESET_LINK_HOURS),
+    )
+    .await?;
+    q::audit(&mut tx, Some(by.id), "user.create", &user.username).await?;
+    tx.commit().await?;
+    Ok((user, token))
+}
+
+/// Changes a user's role; the last active admin stays admin.
+pub async fn admin_set_role(ctx: &Ctx, by: &User, user_id: i64, role: UserRole) -> ServiceResult<User> {
+    must_be_admin(by)?;
+    let mut tx = ctx.db.begin().await?;
+    let user = q::find_user(&mut tx, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?;
+    let demoting_admin = UserRole::from_db(&user.role) == UserRole::Admin && role != UserRole::Admin;
+    if demoting_admin && !user.disabled && q::count_active_admins(&mut tx).await? <= 1 {
+        return Err(ServiceError::invalid(
+            "role",
+            "This is the co-op's only admin: make someone else admin first.",
+        ));
+    }
+    q::set_role(&mut tx, user_id, role.as_str()).await?;
+    q::audit(
+        &mut tx,
+        Some(by.id),
+        "user.role",
+        &format!("{} {}", user.username, role.as_str()),
+    )
+    .await?;
+    tx.commit().await?;
+    find_user(ctx, user_id).await
+}
+
+/// Deactivates (its sessions end, it cannot log in) or reactivates an account.
+pub async fn admin_set_disabled(ctx: &Ctx, by: &User, user_id: i64, disabled: bool) -> ServiceResult<User> {
+    must_be_admin(by)?;
+    if disabled && by.id == user_id {
+        return Err(ServiceError::invalid(
+            "user",
+            "You cannot deactivate your own account: ask another admin.",
+        ));
+    }
+    let mut tx = ctx.db.begin().await?;
+    let user = q::find_user(&mut tx, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?;
+    if disabled
+        && UserRole::from_db(&user.role) == UserRole::Admin
+        && !user.disabled
+        && q::count_active_admins(&mut tx).await? <= 1
+    {
+        return Err(ServiceError::invalid(
+            "user",
+            "This is the co-op's only admin: it cannot be deactivated.",
+        ));
+    }
+    q::set_disabled(&mut tx, user_id, disabled).await?;
+    if disabled {
+        q::delete_sessions_of_user(&mut tx, user_id).await?;
+    }
+    q::audit(
+        &mut tx,
+        Some(by.id),
+        if disabled { "user.disable" } else { "user.enable" },
+        &user.username,
+    )
+    .await?;
+    tx.commit().await?;
+    find_user(ctx, user_id).await
+}
+
+/// A one-time link for a user to set a new password (the old one keeps
+/// working until the link is used).
+pub async fn admin_reset_link(ctx: &Ctx, by: &User, user_id: i64) -> ServiceResult<String> {
+    must_be_admin(by)?;
+    let user = find_user(ctx, user_id).await?;
+    let token = crypto::random_token();
+    let mut conn = ctx.db.conn().await?;
+    q::insert_password_reset(
+        &mut conn,
+        user.id,
+        &crypto::token_hash(&token),
+        now() + Duration::hours(RESET_LINK_HOURS),
+    )
+    .await?;
+    q::audit(&mut conn, Some(by.id), "user.reset_link", &user.username).await?;
+    Ok(token)
+}
+
+/// The account a reset link is for, if it still works.
+pub async fn reset_link_user(ctx: &Ctx, token: &str) -> ServiceResult<Option<User>> {
+    let mut conn = ctx.db.conn().await?;
+    match q::password_reset_valid(&mut conn, &crypto::token_hash(token)).await? {
+        Some(id) => Ok(q::find_user(&mut conn, id).await?.filter(|u| !u.disabled)),
+        None => Ok(None),
+    }
+}
+
+/// Sets a password through a one-time link and logs the person in.
+pub async fn use_reset_link(
+    ctx: &Ctx,
+    token: &str,
+    password: &str,
+    confirm: &str,
+) -> ServiceResult<LoggedIn> {
+    if password != confirm {
+        return Err(ServiceError::invalid(
+            "password_confirm",
+            "The two passwords differ: type the same password twice.",
+        ));
+    }
+    check_password(password)?;
+    let hash = hash_password(password.to_string()).await?;
+    let mut tx = ctx.db.begin().await?;
+    let Some(user_id) = q::use_password_reset(&mut tx, &crypto::token_hash(token)).await? else {
+        return Err(ServiceError::NotFound(
+            "This link has expired or was already used: ask an admin of the co-op for a new one.".into(),
+        ));
+    };
+    let user = q::find_user(&mut tx, user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| ServiceError::Forbidden("This account is deactivated.".into()))?;
+    q::set_password_hash(&mut tx, user.id, &hash).await?;
+    q::delete_sessions_of_user(&mut tx, user.id).await?;
+    q::clear_failed_logins(&mut tx, &user.username).await?;
+    q::audit(&mut tx, Some(user.id), "user.set_password", "").await?;
+    let user = q::find_user(&mut tx, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("user vanished".into()))?;
+    let logged_in = start_session(&mut tx, user).await?;
+    tx.commit().await?;
+    Ok(logged_in)
+}
+
+// ---------------------------------------------------------------- API tokens from the CLI
+
+/// Active tokens with their owner, for `intercoop admin list-tokens`.
+pub async fn list_tokens(
+    ctx: &Ctx,
+    username: Option<&str>,
+) -> ServiceResult<Vec<(crate::db::models::ApiToken, String)>> {
+    let mut conn = ctx.db.conn().await?;
+    let mut out = Vec::new();
+    for user in q::list_users(&mut conn).await? {
+        if username.is_some_and(|u| u != user.username) {
+            continue;
+        }
+        for token in q::list_api_tokens(&mut conn, user.id).await? {
+            out.push((token, user.username.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Revokes a token by id; it stops working at once.
+pub async fn revoke_token(ctx: &Ctx, token_id: i64) -> ServiceResult<String> {
+    let tokens = list_tokens(ctx, None).await?;
+    let Some((token, owner)) = tokens.into_iter().find(|(t, _)| t.id == token_id) else {
+        return Err(ServiceError::NotFound(format!(
+            "There is no active token {token_id}: see `intercoop admin list-tokens`."
+        )));
+    };
+    let mut conn = ctx.db.conn().await?;
+    let owner_id = q::find_user_by_username(&mut conn, &owner)
+        .await?
+        .map(|u| u.id)
+        .unwrap_or_default();
+    q::revoke_api_token(&mut conn, owner_id, token.id).await?;
+    q::audit(&mut conn, Some(owner_id), "api_token.revoke", &token.name).await?;
+    Ok(format!("{} ({owner})", token.name))
+}

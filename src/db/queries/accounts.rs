@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use crate::db::models::{ApiToken, NewApiToken, NewSession, NewUser, Session, User};
-use crate::db::schema::{api_tokens, audit_log, login_attempts, sessions, users};
+use crate::db::schema::{api_tokens, audit_log, login_attempts, password_resets, sessions, users};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
 
@@ -211,4 +211,125 @@ pub async fn audit(conn: &mut PooledConn, user_id: Option<i64>, action: &str, de
         .execute(c)
         .await)?;
     Ok(())
+}
+
+pub async fn list_sessions(conn: &mut PooledConn, user_id: i64) -> DbResult<Vec<Session>> {
+    let at = now();
+    Ok(q!(conn, |c| sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::expires_at.gt(at))
+        .order(sessions::id.desc())
+        .select(Session::as_select())
+        .load(c)
+        .await)?)
+}
+
+pub async fn delete_session_of_user(conn: &mut PooledConn, user_id: i64, session_id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.eq(session_id))
+    )
+    .execute(c)
+    .await)?)
+}
+
+pub async fn delete_other_sessions(conn: &mut PooledConn, user_id: i64, keep_id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep_id))
+    )
+    .execute(c)
+    .await)?)
+}
+
+pub async fn set_display_name(conn: &mut PooledConn, user_id: i64, name: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::display_name.eq(name))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn set_role(conn: &mut PooledConn, user_id: i64, role: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::role.eq(role))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn set_disabled(conn: &mut PooledConn, user_id: i64, disabled: bool) -> DbResult<()> {
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::disabled.eq(disabled))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Active admins: the last one cannot be demoted or deactivated.
+pub async fn count_active_admins(conn: &mut PooledConn) -> DbResult<i64> {
+    Ok(q!(conn, |c| users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::disabled.eq(false))
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn insert_password_reset(
+    conn: &mut PooledConn,
+    user_id: i64,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::insert_into(password_resets::table)
+        .values((
+            password_resets::user_id.eq(user_id),
+            password_resets::token_hash.eq(token_hash),
+            password_resets::created_at.eq(at),
+            password_resets::expires_at.eq(expires_at),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Marks an unused, unexpired reset link used and returns its user: the
+/// update is the check, so a link works once even if used twice at once.
+pub async fn use_password_reset(conn: &mut PooledConn, token_hash: &str) -> DbResult<Option<i64>> {
+    let at = now();
+    let user: Option<i64> = q!(conn, |c| password_resets::table
+        .filter(password_resets::token_hash.eq(token_hash))
+        .filter(password_resets::used_at.is_null())
+        .filter(password_resets::expires_at.gt(at))
+        .select(password_resets::user_id)
+        .first(c)
+        .await
+        .optional())?;
+    let Some(user) = user else { return Ok(None) };
+    let n = q!(conn, |c| diesel::update(
+        password_resets::table
+            .filter(password_resets::token_hash.eq(token_hash))
+            .filter(password_resets::used_at.is_null())
+    )
+    .set(password_resets::used_at.eq(Some(at)))
+    .execute(c)
+    .await)?;
+    Ok((n == 1).then_some(user))
+}
+
+/// Whether a reset link can still be used (for showing its form).
+pub async fn password_reset_valid(conn: &mut PooledConn, token_hash: &str) -> DbResult<Option<i64>> {
+    let at = now();
+    Ok(q!(conn, |c| password_resets::table
+        .filter(password_resets::token_hash.eq(token_hash))
+        .filter(password_resets::used_at.is_null())
+        .filter(password_resets::expires_at.gt(at))
+        .select(password_resets::user_id)
+        .first(c)
+        .await
+        .optional())?)
 }

@@ -20,6 +20,7 @@ use crate::service::coop::{self, ProfileInput, SetupInput};
 use crate::service::types::UserRole;
 use crate::service::ServiceError;
 
+mod accounts;
 mod federation_admin;
 mod news;
 
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(news::routes())
         .merge(federation_admin::routes())
+        .merge(accounts::routes())
         .route("/", get(home))
         .route("/setup", get(setup_page).post(setup_submit))
         .route("/login", get(login_page).post(login_submit))
@@ -177,7 +179,7 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
         .unwrap_or_else(|| "/".to_string())
 }
 
-fn redirect_with_session(state: &AppState, to: &str, logged_in: &LoggedIn) -> Response {
+pub(crate) fn redirect_with_session(state: &AppState, to: &str, logged_in: &LoggedIn) -> Response {
     let mut resp = Redirect::to(to).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
@@ -420,7 +422,11 @@ async fn setup_submit(
     };
     form.password_confirm.clear();
     match coop::complete_setup(&state.ctx, &token, input).await {
-        Ok(logged_in) => Ok(redirect_with_session(&state, "/admin/settings", &logged_in)),
+        Ok(logged_in) => Ok(redirect_with_session(
+            &state,
+            "/admin/settings?welcome=1",
+            &logged_in,
+        )),
         Err(ServiceError::Invalid { message, .. }) | Err(ServiceError::Conflict(message))
             if !token.is_empty() =>
         {
@@ -615,12 +621,15 @@ struct SettingsPage {
     form: ProfileInput,
     saved: bool,
     error: Option<String>,
+    /// Right after setup: the next steps, with the co-op's address to share.
+    welcome: Option<String>,
 }
 impl Page for SettingsPage {}
 
 #[derive(Deserialize)]
 struct SavedQuery {
     saved: Option<String>,
+    welcome: Option<String>,
 }
 
 async fn settings_page(
@@ -635,12 +644,17 @@ async fn settings_page(
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     let l = Layout::for_visitor(&state, &v, v.t.get("settings.title"), Some(&coop));
+    let welcome = q
+        .welcome
+        .is_some()
+        .then(|| format!("@{}@{}", coop.handle, coop.domain));
     Ok(SettingsPage {
         t: v.t,
         l,
         form: ProfileInput::from_actor(&coop),
         saved: q.saved.is_some(),
         error: None,
+        welcome,
     }
     .respond(StatusCode::OK))
 }
@@ -674,6 +688,7 @@ async fn settings_submit(
                 form: form.profile,
                 saved: false,
                 error: Some(message),
+                welcome: None,
             }
             .respond(StatusCode::UNPROCESSABLE_ENTITY))
         }

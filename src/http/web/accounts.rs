@@ -1,0 +1,565 @@
+//! Accounts on the web: one's own account page (display name, password,
+//! sessions), the admins' user management (add with a one-time password
+//! link, change role, deactivate, new password link), and the page where a
+//! one-time link sets a password.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::{deny, url_encode, ConfirmPage, Layout, Page, WebForm};
+use crate::db::models::User;
+use crate::http::auth::Visitor;
+use crate::http::error::AppError;
+use crate::http::AppState;
+use crate::i18n::Tr;
+use crate::service::accounts as acc;
+use crate::service::types::UserRole;
+use crate::service::{coop, ServiceError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(account_page))
+        .route("/account/profile", post(save_profile))
+        .route("/account/password", post(change_password))
+        .route("/account/sessions/{id}/end", post(end_session))
+        .route("/account/sessions/end-others", post(end_others))
+        .route("/admin/users", get(users_page).post(create_user))
+        .route("/admin/users/{id}/role", post(set_role))
+        .route("/admin/users/{id}/disable", post(disable))
+        .route("/admin/users/{id}/enable", post(enable))
+        .route("/admin/users/{id}/reset", post(reset_link))
+        .route("/reset", get(reset_page).post(reset_submit))
+}
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+// ---------------------------------------------------------------- one's own account
+
+struct SessionRow {
+    id: i64,
+    started: String,
+    started_iso: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    t: Tr,
+    l: Layout,
+    notice: Option<String>,
+    username: String,
+    role: String,
+    display_name: String,
+    sessions: Vec<SessionRow>,
+    /// (field, message): shown next to the field it is about.
+    errors: Vec<(&'static str, String)>,
+}
+impl Page for AccountPage {}
+
+impl AccountPage {
+    fn field_error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The logged-in user, or the response that sends a visitor to log in.
+fn signed_in(v: &Visitor, here: &str) -> Result<(User, i64), Box<Response>> {
+    if let Some(r) = deny(v, UserRole::Member, here) {
+        return Err(Box::new(r));
+    }
+    match (&v.user, &v.session) {
+        (Some(u), Some(s)) => Ok((u.clone(), s.id)),
+        _ => Err(Box::new(Redirect::to("/login").into_response())),
+    }
+}
+
+async fn render_account(
+    state: &AppState,
+    v: Visitor,
+    notice: Option<String>,
+    errors: Vec<(&'static str, String)>,
+) -> Result<Response, AppError> {
+    let (user, current) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    let sessions = acc::list_sessions(&state.ctx, &user)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id,
+            started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            started_iso: s.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            current: s.id == current,
+        })
+        .collect();
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("account.title"), coop.as_ref());
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(AccountPage {
+        t: v.t,
+        l,
+        notice,
+        username: user.username,
+        role: user.role,
+        display_name: user.display_name,
+        sessions,
+        errors,
+    }
+    .respond(status))
+}
+
+async fn account_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<Done>,
+) -> Result<Response, AppError> {
+    render_account(&state, v, q.done, Vec::new()).await
+}
+
+fn back(to: &str, done: &str) -> Response {
+    Redirect::to(&format!("{to}?done={}", url_encode(done))).into_response()
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<ProfileForm>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    match acc::set_display_name(&state.ctx, &user, &f.display_name).await {
+        Ok(()) => Ok(back("/account", v.t.get("account.saved"))),
+        Err(ServiceError::Invalid { field, message }) => {
+            render_account(&state, v, None, vec![(field, message)]).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let (user, current) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    match acc::change_password(
+        &state.ctx,
+        &user,
+        current,
+        &f.current_password,
+        &f.password,
+        &f.password_confirm,
+    )
+    .await
+    {
+        Ok(()) => Ok(back("/account", v.t.get("account.password_changed"))),
+        Err(ServiceError::Invalid { field, message }) => {
+            render_account(&state, v, None, vec![(field, message)]).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    acc::end_session(&state.ctx, &user, id).await?;
+    Ok(back("/account", v.t.get("account.ended")))
+}
+
+async fn end_others(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let (user, current) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    let n = acc::end_other_sessions(&state.ctx, &user, current).await?;
+    Ok(back(
+        "/account",
+        &v.t.fill("account.ended_others", &[("n", &n.to_string())]),
+    ))
+}
+
+// ---------------------------------------------------------------- admins
+
+const USERS: &str = "/admin/users";
+const ROLES: &[&str] = &["member", "editor", "moderator", "admin"];
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    t: Tr,
+    l: Layout,
+    notice: Option<String>,
+    error: Option<String>,
+    /// (what it is for, the link)
+    link: Option<(String, String)>,
+    users: Vec<User>,
+    roles: &'static [&'static str],
+}
+impl Page for UsersPage {}
+
+async fn render_users(
+    state: &AppState,
+    v: Visitor,
+    notice: Option<String>,
+    error: Option<String>,
+    link: Option<(String, String)>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, USERS) {
+        return Ok(r);
+    }
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("users.title"), coop.as_ref());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(UsersPage {
+        t: v.t,
+        l,
+        notice,
+        error,
+        link,
+        users: acc::list_users(&state.ctx).await?,
+        roles: ROLES,
+    }
+    .respond(status))
+}
+
+async fn users_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<Done>,
+) -> Result<Response, AppError> {
+    render_users(&state, v, q.done, None, None).await
+}
+
+/// The admin behind a form, after the CSRF check.
+fn admin_of(v: &Visitor, csrf: &str) -> Result<Result<User, Response>, AppError> {
+    if let Some(r) = deny(v, UserRole::Admin, USERS) {
+        return Ok(Err(r));
+    }
+    v.check_csrf(csrf)?;
+    Ok(v.user
+        .clone()
+        .ok_or_else(|| Redirect::to("/login").into_response()))
+}
+
+fn reset_url(state: &AppState, token: &str) -> String {
+    state.ctx.config.url(&format!("/reset?token={token}"))
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<NewUserForm>,
+) -> Result<Response, AppError> {
+    let by = match admin_of(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let role = UserRole::parse(&f.role).unwrap_or(UserRole::Member);
+    match acc::admin_create_user(&state.ctx, &by, &f.username, &f.email, role).await {
+        Ok((user, token)) => {
+            let text = v.t.fill(
+                "users.created",
+                &[
+                    ("user", &user.username),
+                    ("hours", &acc::RESET_LINK_HOURS.to_string()),
+                ],
+            );
+            let link = reset_url(&state, &token);
+            render_users(&state, v, None, None, Some((text, link))).await
+        }
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            render_users(&state, v, None, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<RoleForm>,
+) -> Result<Response, AppError> {
+    let by = match admin_of(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let Ok(role) = UserRole::parse(&f.role) else {
+        return render_users(
+            &state,
+            v,
+            None,
+            Some("Choose member, editor, moderator or admin.".into()),
+            None,
+        )
+        .await;
+    };
+    match acc::admin_set_role(&state.ctx, &by, id, role).await {
+        Ok(user) => Ok(back(
+            USERS,
+            &v.t.fill(
+                "users.role_changed",
+                &[("user", &user.username), ("role", role.as_str())],
+            ),
+        )),
+        Err(ServiceError::Invalid { message, .. }) => {
+            render_users(&state, v, None, Some(message), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let by = match admin_of(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let target = acc::find_user(&state.ctx, id).await?;
+    if f.confirm != "yes" {
+        let heading =
+            v.t.fill("users.disable_confirm_heading", &[("user", &target.username)]);
+        let coop = coop::get_coop(&state.ctx).await?;
+        let l = Layout::for_visitor(&state, &v, &heading, coop.as_ref());
+        return Ok(ConfirmPage {
+            consequences: vec![v
+                .t
+                .fill("users.disable_consequence", &[("user", &target.username)])],
+            action: format!("/admin/users/{id}/disable"),
+            fields: vec![],
+            confirm_label: v.t.get("users.disable").to_string(),
+            cancel: USERS.to_string(),
+            heading,
+            l,
+            t: v.t,
+        }
+        .respond(StatusCode::OK));
+    }
+    match acc::admin_set_disabled(&state.ctx, &by, id, true).await {
+        Ok(user) => Ok(back(
+            USERS,
+            &v.t.fill("users.disabled_done", &[("user", &user.username)]),
+        )),
+        Err(ServiceError::Invalid { message, .. }) => {
+            render_users(&state, v, None, Some(message), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn enable(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let by = match admin_of(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let user = acc::admin_set_disabled(&state.ctx, &by, id, false).await?;
+    Ok(back(
+        USERS,
+        &v.t.fill("users.enabled_done", &[("user", &user.username)]),
+    ))
+}
+
+async fn reset_link(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let by = match admin_of(&v, &f.csrf)? {
+        Ok(u) => u,
+        Err(r) => return Ok(r),
+    };
+    let user = acc::find_user(&state.ctx, id).await?;
+    let token = acc::admin_reset_link(&state.ctx, &by, id).await?;
+    let text = v.t.fill(
+        "users.link_for",
+        &[
+            ("user", &user.username),
+            ("hours", &acc::RESET_LINK_HOURS.to_string()),
+        ],
+    );
+    render_users(&state, v, None, None, Some((text, reset_url(&state, &token)))).await
+}
+
+// ---------------------------------------------------------------- one-time password links
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    t: Tr,
+    l: Layout,
+    intro: String,
+    token: String,
+    username: String,
+    error: Option<String>,
+}
+impl Page for ResetPage {}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn reset_form(
+    state: &AppState,
+    v: Visitor,
+    token: String,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let Some(user) = acc::reset_link_user(&state.ctx, &token).await? else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            v.t.get("reset.invalid"),
+        ));
+    };
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("reset.title"), coop.as_ref());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(ResetPage {
+        intro: v.t.fill("reset.intro", &[("user", &user.username)]),
+        t: v.t,
+        l,
+        token,
+        username: user.username,
+        error,
+    }
+    .respond(status))
+}
+
+async fn reset_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    reset_form(&state, v, q.token, None).await
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+async fn reset_submit(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<ResetForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&f.csrf)?;
+    match acc::use_reset_link(&state.ctx, &f.token, &f.password, &f.password_confirm).await {
+        Ok(logged_in) => Ok(super::redirect_with_session(&state, "/account", &logged_in)),
+        Err(ServiceError::Invalid { message, .. }) => reset_form(&state, v, f.token, Some(message)).await,
+        Err(e) => Err(e.into()),
+    }
+}
