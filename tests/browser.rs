@@ -217,9 +217,24 @@ impl Browser {
         m["cssContentSize"]["width"].as_f64().unwrap()
     }
 
+    /// The laid-out width once layout has settled: right after a navigation
+    /// Chromium may still report the 980 px default viewport for a moment, so
+    /// a too-wide answer is measured again a few times before it counts.
+    async fn settled_width(&self, limit: f64) -> f64 {
+        let mut width = self.content_width().await;
+        for _ in 0..10 {
+            if width <= limit {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            width = self.content_width().await;
+        }
+        width
+    }
+
     /// The page is no wider than a 320 px screen.
     async fn page_fits_width(&self) -> bool {
-        self.content_width().await <= 320.0
+        self.settled_width(320.0).await <= 320.0
     }
 
     async fn css(&self, css: &str, property: &str) -> String {
@@ -375,7 +390,7 @@ async fn news_and_admin_pages_fit_a_phone() {
         ("news-new-320", "/news/new".to_string()),
     ] {
         b.goto(&app.url(&path)).await;
-        let width = b.content_width().await;
+        let width = b.settled_width(320.0).await;
         b.screenshot(name).await;
         assert!(width <= 320.0, "{path} is {width} px wide at 320 px");
     }
@@ -441,7 +456,7 @@ async fn news_and_admin_pages_fit_a_phone() {
         ("news-new-1280", "/news/new".to_string()),
     ] {
         b.goto(&app.url(&path)).await;
-        let width = b.content_width().await;
+        let width = b.settled_width(1280.0).await;
         b.screenshot(name).await;
         assert!(width <= 1280.0, "{path} is {width} px wide at 1280 px");
     }

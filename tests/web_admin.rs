@@ -526,3 +526,48 @@ async fn text_survives_an_expired_session() {
     );
     assert!(form.contains("your text was kept"));
 }
+
+/// A form shows every problem at once, each next to its field and tied to
+/// it for screen readers; the rules say which field they are about.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_shows_every_error_at_its_field() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let c = common::client();
+    let link = app.setup_link.clone().unwrap();
+    let page = c.get(&link).send().await.unwrap().text().await.unwrap();
+    let token = app.setup_token().unwrap();
+    let r = c
+        .post(app.url("/setup"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("token", token.as_str()),
+            ("coop_name", " "),
+            ("handle", "tea growers"),
+            ("admin_username", "Ä"),
+            ("admin_email", ""),
+            ("password", "short"),
+            ("password_confirm", "other"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("5 things to fix"), "{page}");
+    assert_eq!(page.matches("aria-invalid=\"true\"").count(), 5, "{page}");
+    for id in [
+        "coop_name",
+        "handle",
+        "admin_username",
+        "password",
+        "password_confirm",
+    ] {
+        assert!(
+            page.contains(&format!("id=\"{id}-error\"")),
+            "{id} has its message"
+        );
+    }
+    assert!(page.contains("The handle: use only letters"));
+    assert!(page.contains("The username: use only letters"));
+    assert!(page.contains("value=\"tea growers\""), "what was typed is kept");
+}

@@ -101,13 +101,22 @@ fn local_actor_row(ctx: &Ctx, kind: &str, handle: &str, path: &str, name: &str) 
 
 /// Names the co-op, creates its actor, the instance actor and the first admin,
 /// and logs the admin in: all or nothing.
+/// Every problem of a setup form at once, each for its field.
+pub fn check_setup_input(input: &SetupInput) -> ServiceResult<()> {
+    let mut errors = super::FieldErrors::default();
+    errors.take(check_name(&input.coop_name))?;
+    errors.take(Handle::parse("handle", &input.handle))?;
+    errors.take(accounts::check_username(&input.admin_username))?;
+    errors.take(super::types::check_password(&input.password))?;
+    errors.finish()
+}
+
 pub async fn complete_setup(ctx: &Ctx, token: &str, input: SetupInput) -> ServiceResult<LoggedIn> {
     check_setup_token(ctx, token).await?;
+    // Validate the account before the slow key generation.
+    check_setup_input(&input)?;
     let name = check_name(&input.coop_name)?;
     let handle = Handle::parse("handle", &input.handle)?;
-    // Validate the account before the slow key generation.
-    accounts::check_username(&input.admin_username)?;
-    super::types::check_password(&input.password)?;
 
     // RSA key generation takes a moment: off the async workers.
     let (coop_row, instance_row) = {

@@ -25,9 +25,15 @@ pub struct Ctx {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// A value the person typed is not acceptable; `field` names the form field.
-    #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    /// A value the person typed is not acceptable; `field` names the form
+    /// field. `others` holds the form's further errors, so that a form shows
+    /// them all at once, each next to its field.
+    #[error("{}", all_messages(message, others))]
+    Invalid {
+        field: &'static str,
+        message: String,
+        others: Vec<(&'static str, String)>,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -44,11 +50,69 @@ pub enum ServiceError {
     Internal(String),
 }
 
+fn all_messages(first: &str, others: &[(&'static str, String)]) -> String {
+    std::iter::once(first)
+        .chain(others.iter().map(|(_, m)| m.as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl ServiceError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         ServiceError::Invalid {
             field,
             message: message.into(),
+            others: Vec::new(),
+        }
+    }
+
+    /// Every (field, message) of an invalid input; empty for other errors.
+    pub fn field_errors(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ServiceError::Invalid {
+                field,
+                message,
+                others,
+            } => {
+                let mut all = vec![(*field, message.clone())];
+                all.extend(others.iter().cloned());
+                all
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Gathers a form's validation errors instead of stopping at the first.
+#[derive(Default)]
+pub struct FieldErrors(Vec<(&'static str, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.push((field, message.into()));
+    }
+
+    /// The value, or None with its error recorded; other errors pass through.
+    pub fn take<T>(&mut self, r: ServiceResult<T>) -> ServiceResult<Option<T>> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e @ ServiceError::Invalid { .. }) => {
+                self.0.extend(e.field_errors());
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn finish(self) -> ServiceResult<()> {
+        let mut all = self.0.into_iter();
+        match all.next() {
+            None => Ok(()),
+            Some((field, message)) => Err(ServiceError::Invalid {
+                field,
+                message,
+                others: all.collect(),
+            }),
         }
     }
 }

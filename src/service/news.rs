@@ -270,6 +270,7 @@ pub fn slugify(title: &str) -> String {
     }
 }
 
+#[derive(Debug)]
 struct Checked {
     title: String,
     summary: String,
@@ -289,6 +290,8 @@ pub fn normalize_newlines(s: &str) -> String {
 /// equal to the automatic one of the previous text was not written by the
 /// editor (the form shows it back), so it is regenerated from the new text.
 fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> ServiceResult<Checked> {
+    // Every problem is reported at once, each for its field.
+    let mut errors = super::FieldErrors::default();
     for (field, text) in [
         ("title", &input.title),
         ("summary", &input.summary),
@@ -297,28 +300,22 @@ fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> Serv
         ("image_alt", &input.image_alt),
     ] {
         if text.contains('\0') {
-            return Err(ServiceError::invalid(
+            errors.add(
                 field,
                 "The text contains a NUL character, which cannot be stored: remove it and try again.",
-            ));
+            );
         }
     }
     let title = input.title.trim().to_string();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(ServiceError::invalid(
-            "title",
-            "Give the news a title of 1 to 200 characters.",
-        ));
+        errors.add("title", "Give the news a title of 1 to 200 characters.");
     }
     let source = normalize_newlines(input.body.trim());
     if source.is_empty() {
-        return Err(ServiceError::invalid("body", "Write the news text."));
+        errors.add("body", "Write the news text.");
     }
     if source.len() > 100_000 {
-        return Err(ServiceError::invalid(
-            "body",
-            "The text is too long: keep it under 100,000 characters.",
-        ));
+        errors.add("body", "The text is too long: keep it under 100,000 characters.");
     }
     let mut summary = input.summary.split_whitespace().collect::<Vec<_>>().join(" ");
     // Also the automatic summary of a CRLF text stored before line endings
@@ -331,34 +328,38 @@ fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> Serv
         summary = first_paragraph(&source);
     }
     if summary.chars().count() > 500 {
-        return Err(ServiceError::invalid(
+        errors.add(
             "summary",
             "Keep the summary under 500 characters: it is what Mastodon shows.",
-        ));
+        );
     }
     for (url, alt) in markdown_images(&source) {
         let https = url.starts_with("https://") || (local_mode && url.starts_with("http://"));
         if !https {
-            return Err(ServiceError::invalid(
+            errors.add(
                 "body",
                 format!("The image {url} needs an https:// address (pictures in the text are loaded from the web)."),
-            ));
+            );
         }
         if alt.trim().is_empty() {
-            return Err(ServiceError::invalid(
+            errors.add(
                 "body",
                 format!("The image {url} needs a description for people who cannot see it: write it in ![description]({url})."),
-            ));
+            );
         }
     }
-    let image_url = optional_url("image_url", &input.image_url)?;
+    let image_url = errors
+        .take(optional_url("image_url", &input.image_url))?
+        .flatten();
     // Pages load images over https only (the CSP), except in local mode.
     if image_url.as_deref().is_some_and(|u| u.starts_with("http:")) && !local_mode {
-        return Err(ServiceError::invalid(
+        errors.add(
             "image_url",
             "The image address must start with https:// (browsers do not show http images on a secure site).",
-        ));
+        );
     }
+    errors.take(parse_publish_time(input.published_at.as_deref().unwrap_or("")))?;
+    errors.finish()?;
     let image_alt = Some(input.image_alt.trim().to_string()).filter(|a| !a.is_empty() && image_url.is_some());
     Ok(Checked {
         html: render_markdown(&source),
@@ -690,6 +691,20 @@ mod tests {
             ..base
         };
         assert!(check(&ok, None, false).is_ok());
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let bad = NewsInput {
+            title: " ".into(),
+            body: "".into(),
+            image_url: "ftp://x".into(),
+            published_at: Some("next tuesday".into()),
+            ..Default::default()
+        };
+        let e = check(&bad, None, false).unwrap_err();
+        let fields: Vec<&str> = e.field_errors().iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["title", "body", "image_url", "published_at"]);
     }
 
     #[test]

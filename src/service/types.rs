@@ -13,8 +13,17 @@ pub struct Handle(String);
 impl Handle {
     pub fn parse(field: &'static str, raw: &str) -> Result<Handle, ServiceError> {
         let h = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        // The message names its field: a form may have a handle and a username.
+        let what = if field == "handle" {
+            "The handle"
+        } else {
+            "The username"
+        };
         if h.is_empty() || h.len() > 30 {
-            return Err(ServiceError::invalid(field, "Use 1 to 30 characters."));
+            return Err(ServiceError::invalid(
+                field,
+                format!("{what}: use 1 to 30 characters."),
+            ));
         }
         if !h
             .chars()
@@ -22,7 +31,7 @@ impl Handle {
         {
             return Err(ServiceError::invalid(
                 field,
-                "Use only letters a-z, digits and underscores (no spaces or accents).",
+                format!("{what}: use only letters a-z, digits and underscores (no spaces or accents)."),
             ));
         }
         Ok(Handle(h))

@@ -165,9 +165,7 @@ async fn save_profile(
     v.check_csrf(&f.csrf)?;
     match acc::set_display_name(&state.ctx, &user, &f.display_name).await {
         Ok(()) => Ok(back("/account", v.t.get("account.saved"))),
-        Err(ServiceError::Invalid { field, message }) => {
-            render_account(&state, v, None, vec![(field, message)]).await
-        }
+        Err(e @ ServiceError::Invalid { .. }) => render_account(&state, v, None, e.field_errors()).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -205,9 +203,7 @@ async fn change_password(
     .await
     {
         Ok(()) => Ok(back("/account", v.t.get("account.password_changed"))),
-        Err(ServiceError::Invalid { field, message }) => {
-            render_account(&state, v, None, vec![(field, message)]).await
-        }
+        Err(e @ ServiceError::Invalid { .. }) => render_account(&state, v, None, e.field_errors()).await,
         Err(e) => Err(e.into()),
     }
 }

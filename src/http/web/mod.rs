@@ -358,8 +358,22 @@ struct SetupPage {
     form: SetupForm,
     handle_help: String,
     error: Option<String>,
+    /// (field, message), each shown next to its field.
+    errors: Vec<(&'static str, String)>,
 }
 impl Page for SetupPage {}
+
+impl SetupPage {
+    fn field_error(&self, field: &str) -> Option<String> {
+        let msgs: Vec<&str> = self
+            .errors
+            .iter()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        (!msgs.is_empty()).then(|| msgs.join(" "))
+    }
+}
 
 #[derive(Deserialize)]
 struct TokenQuery {
@@ -384,6 +398,7 @@ fn setup_form_page(
         form,
         handle_help,
         error,
+        errors: Vec::new(),
     }
 }
 
@@ -407,12 +422,6 @@ async fn setup_submit(
 ) -> Result<Response, AppError> {
     v.check_csrf(&form.csrf)?;
     let token = std::mem::take(&mut form.token);
-    if form.password != form.password_confirm {
-        let msg = v.t.get("setup.password_mismatch").to_string();
-        return Ok(
-            setup_form_page(&state, v, token, form, Some(msg)).respond(StatusCode::UNPROCESSABLE_ENTITY)
-        );
-    }
     let input = SetupInput {
         coop_name: form.coop_name.clone(),
         handle: form.handle.clone(),
@@ -420,7 +429,22 @@ async fn setup_submit(
         admin_email: Some(form.admin_email.clone()),
         password: std::mem::take(&mut form.password),
     };
+    // Every problem at once, each next to its field.
+    let mut errors = match coop::check_setup_input(&input) {
+        Ok(()) => Vec::new(),
+        Err(e @ ServiceError::Invalid { .. }) => e.field_errors(),
+        Err(e) => return Err(e.into()),
+    };
+    if input.password != form.password_confirm {
+        errors.push(("password_confirm", v.t.get("setup.password_mismatch").to_string()));
+    }
     form.password_confirm.clear();
+    if !errors.is_empty() && !token.is_empty() {
+        let mut page = setup_form_page(&state, v, token, form, None);
+        page.error = Some(page.t.fill("setup.fix", &[("n", &errors.len().to_string())]));
+        page.errors = errors;
+        return Ok(page.respond(StatusCode::UNPROCESSABLE_ENTITY));
+    }
     match coop::complete_setup(&state.ctx, &token, input).await {
         Ok(logged_in) => Ok(redirect_with_session(
             &state,

@@ -216,6 +216,8 @@ struct FormPage {
     delete_action: Option<String>,
     form: NewsInput,
     error: Option<String>,
+    /// (field, message), each shown next to its field.
+    errors: Vec<(&'static str, String)>,
     notice: Option<String>,
     /// (summary, HTML) after Preview.
     preview: Option<(String, String)>,
@@ -225,6 +227,19 @@ struct FormPage {
     state_text: Option<String>,
 }
 impl Page for FormPage {}
+
+impl FormPage {
+    /// The messages for one field, joined.
+    fn field_error(&self, field: &str) -> Option<String> {
+        let msgs: Vec<&str> = self
+            .errors
+            .iter()
+            .filter(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        (!msgs.is_empty()).then(|| msgs.join(" "))
+    }
+}
 
 #[derive(Deserialize)]
 struct NewsForm {
@@ -275,6 +290,7 @@ fn keep_for_login(state: &AppState, v: &Visitor, back_to: &str, input: NewsInput
 
 struct FormExtras {
     error: Option<String>,
+    errors: Vec<(&'static str, String)>,
     notice: Option<String>,
     preview: Option<(String, String)>,
     existing: Option<Object>,
@@ -320,6 +336,7 @@ async fn form_page(
         delete_action,
         form,
         error: extras.error,
+        errors: extras.errors,
         notice: extras.notice,
         preview: extras.preview,
         can_draft: !published,
@@ -327,9 +344,22 @@ async fn form_page(
     })
 }
 
+/// A refused form: a count at the top, each message at its field.
+fn invalid(t: &Tr, e: &ServiceError, existing: Option<Object>) -> FormExtras {
+    let errors = e.field_errors();
+    FormExtras {
+        error: Some(t.fill("news.fix", &[("n", &errors.len().to_string())])),
+        errors,
+        notice: None,
+        preview: None,
+        existing,
+    }
+}
+
 fn plain(error: Option<String>) -> FormExtras {
     FormExtras {
         error,
+        errors: Vec::new(),
         notice: None,
         preview: None,
         existing: None,
@@ -395,20 +425,15 @@ async fn preview(
             StatusCode::OK,
             FormExtras {
                 error: None,
+                errors: Vec::new(),
                 notice: None,
                 preview: Some(p),
                 existing,
             },
         ),
-        Err(ServiceError::Invalid { message, .. }) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            FormExtras {
-                error: Some(message),
-                notice: None,
-                preview: None,
-                existing,
-            },
-        ),
+        Err(e @ ServiceError::Invalid { .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, invalid(&v.t, &e, existing))
+        }
         Err(e) => return Err(e.into()),
     };
     Ok(form_page(state, v, slug, input, extras).await?.respond(status))
@@ -440,6 +465,7 @@ async fn edit_page(
     });
     let extras = FormExtras {
         error: None,
+        errors: Vec::new(),
         notice,
         preview: None,
         existing: Some(item),
@@ -470,13 +496,8 @@ async fn update(
     let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
     match news::update_news(&state.ctx, user, item.id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/news/{slug}")).into_response()),
-        Err(ServiceError::Invalid { message, .. }) => {
-            let extras = FormExtras {
-                error: Some(message),
-                notice: None,
-                preview: None,
-                existing: Some(item),
-            };
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let extras = invalid(&v.t, &e, Some(item));
             Ok(form_page(&state, v, Some(&slug), input, extras)
                 .await?
                 .respond(StatusCode::UNPROCESSABLE_ENTITY))
