@@ -149,6 +149,12 @@ impl Browser {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), json!({}))
+            .await;
+    }
+
     async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), json!({}))
@@ -516,5 +522,139 @@ async fn accounts_in_a_real_browser() {
             .await
             .is_ok()
     );
+    b.quit().await;
+}
+
+/// A fediverse server's WebFinger with a subscribe template, and the page
+/// the template leads to, on loopback.
+async fn fake_mastodon() -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let b = base.clone();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/webfinger",
+            get(move || {
+                let b = b.clone();
+                async move {
+                    axum::Json(json!({"subject": "acct:ann@x", "links": [{
+                        "rel": "http://ostatus.org/schema/1.0/subscribe",
+                        "template": format!("{b}/authorize_interaction?uri={{uri}}")}]}))
+                }
+            }),
+        )
+        .route(
+            "/authorize_interaction",
+            get(|| async {
+                axum::response::Html(
+                    "<!doctype html><title>Follow</title><h1>Follow page of Ann's server</h1>",
+                )
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_reading_and_following_in_a_real_browser() {
+    let a = TestApp::with_coop(Backend::Sqlite).await;
+    let bees = TestApp::with_coop(Backend::Sqlite).await;
+    intercoop::service::coop::update_profile(
+        &bees.ctx,
+        1,
+        &intercoop::service::coop::ProfileInput {
+            name: "Bee Keepers".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let masto = fake_mastodon().await;
+    let b = Browser::start().await;
+    b.log_in(&a).await;
+
+    // Written in the browser's own form, which sends CRLF line breaks.
+    b.goto(&a.url("/news/new")).await;
+    b.fill("#title", "Work day").await;
+    b.fill(
+        "#body",
+        "Saturday we paint the barn.\n\n- brushes\n- ladders\n\n| a | b |\n|---|---|",
+    )
+    .await;
+    b.click("button[value=publish]").await;
+    b.wait_for_url(|u| u.ends_with("/news/work-day")).await;
+    let item = intercoop::service::news::get_news(&a.ctx, "work-day")
+        .await
+        .unwrap();
+    assert_eq!(item.summary, "Saturday we paint the barn.");
+    b.screenshot("news-written-320").await;
+    // An edit with the automatic summary left as shown regenerates it.
+    b.goto(&a.url("/news/work-day/edit")).await;
+    b.clear("#body").await;
+    b.fill("#body", "Sunday, not Saturday.\n\nSame barn.").await;
+    b.click("button[value=publish]").await;
+    b.wait_for_url(|u| u.ends_with("/news/work-day")).await;
+    let item = intercoop::service::news::get_news(&a.ctx, "work-day")
+        .await
+        .unwrap();
+    assert_eq!(item.summary, "Sunday, not Saturday.");
+
+    // The archive, two pages.
+    for i in 1..=20 {
+        intercoop::service::news::publish_news(
+            &a.ctx,
+            1,
+            &intercoop::service::news::NewsInput {
+                title: format!("Notice {i}"),
+                body: "Text.".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    b.goto(&a.url("/news")).await;
+    assert!(b.text("nav.pager").await.contains("Page 1 of 2"));
+    assert!(b.page_fits_width().await);
+    b.screenshot("archive-320").await;
+    b.click("a[rel=next]").await;
+    b.wait_for_url(|u| u.ends_with("/news?page=2")).await;
+    assert!(b.text("main").await.contains("Work day"));
+    b.screenshot("archive-page-2-320").await;
+
+    // Follow another Intercoop co-op by its address.
+    b.goto(&a.url("/admin/federation")).await;
+    b.fill("#actor", &format!("@tea@127.0.0.1:{}", bees.addr.port()))
+        .await;
+    b.click("form[action='/admin/federation/follow'] button").await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    let started = Instant::now();
+    loop {
+        b.goto(&a.url("/admin/federation")).await;
+        if b.text("main").await.contains("Bee Keepers · @tea@127.0.0.1") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "the followed co-op is listed by name"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    b.screenshot("federation-following-320").await;
+
+    // A visitor follows from their own server with a profile link.
+    b.goto(&a.url("/")).await;
+    b.click("details.follow-box summary").await;
+    b.fill("#account", &format!("{masto}/@ann")).await;
+    b.click("form.follow button").await;
+    let at = b.wait_for_url(|u| u.starts_with(&masto)).await;
+    assert!(
+        at.starts_with(&format!("{masto}/authorize_interaction?uri=")),
+        "{at}"
+    );
+    assert!(b.text("h1").await.contains("Follow page of Ann's server"));
     b.quit().await;
 }

@@ -263,3 +263,30 @@ async fn following_another_coop_by_handle(backend: Backend) {
         "{page}"
     );
 }
+
+/// Entering another Intercoop co-op's address in the visitor's form: that
+/// co-op's subscribe page says why it cannot follow (co-ops have no
+/// personal timelines) instead of failing silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_coops_address_in_the_visitor_form_says_why_not() {
+    let a = TestApp::with_coop(Backend::Sqlite).await;
+    let b = TestApp::with_coop(Backend::Sqlite).await;
+    let c = client();
+    let csrf = csrf_of(&c.get(a.url("/")).send().await.unwrap().text().await.unwrap());
+    let r = c
+        .post(a.url("/follow"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("account", &format!("@tea@127.0.0.1:{}", b.addr.port())),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with(&b.url("/authorize_interaction?uri=")), "{to}");
+    let there = c.get(&to).send().await.unwrap();
+    assert_eq!(there.status(), 404);
+    let text = there.text().await.unwrap();
+    assert!(text.contains("no personal accounts to follow"), "{text}");
+}

@@ -270,38 +270,39 @@ fn parse_coordinate(field: &'static str, raw: &str, limit: f64) -> ServiceResult
 }
 
 fn check_profile(input: &ProfileInput) -> ServiceResult<ProfileChange> {
-    let name = check_name(&input.name)?;
+    // Every problem is reported at once, each for its field.
+    let mut errors = super::FieldErrors::default();
+    let name = errors.take(check_name(&input.name))?.unwrap_or_default();
     let summary = input.summary.trim().to_string();
     if summary.chars().count() > 5000 {
-        return Err(ServiceError::invalid(
+        errors.add(
             "summary",
             "The description is too long: use at most 5000 characters.",
-        ));
+        );
     }
     let contact_email = match input.contact_email.trim() {
         "" => None,
         e if e.contains('@') && !e.contains(char::is_whitespace) && e.len() <= 254 => Some(e.to_string()),
         _ => {
-            return Err(ServiceError::invalid(
+            errors.add(
                 "contact_email",
                 "Enter an email address such as info@example.coop, or leave it empty.",
-            ))
+            );
+            None
         }
     };
     let address = Some(input.address.trim().to_string()).filter(|a| !a.is_empty());
     if address.as_ref().is_some_and(|a| a.chars().count() > 500) {
-        return Err(ServiceError::invalid(
-            "address",
-            "The address is too long: use at most 500 characters.",
-        ));
+        errors.add("address", "The address is too long: use at most 500 characters.");
     }
-    let latitude = parse_coordinate("latitude", &input.latitude, 90.0)?;
-    let longitude = parse_coordinate("longitude", &input.longitude, 180.0)?;
+    let latitude = errors
+        .take(parse_coordinate("latitude", &input.latitude, 90.0))?
+        .flatten();
+    let longitude = errors
+        .take(parse_coordinate("longitude", &input.longitude, 180.0))?
+        .flatten();
     if latitude.is_some() != longitude.is_some() {
-        return Err(ServiceError::invalid(
-            "latitude",
-            "Give both latitude and longitude, or neither.",
-        ));
+        errors.add("latitude", "Give both latitude and longitude, or neither.");
     }
     let mut languages = Vec::new();
     for code in input
@@ -312,25 +313,29 @@ fn check_profile(input: &ProfileInput) -> ServiceResult<ProfileChange> {
     {
         let code = code.to_ascii_lowercase();
         if !(2..=3).contains(&code.len()) || !code.chars().all(|c| c.is_ascii_lowercase()) {
-            return Err(ServiceError::invalid(
+            errors.add(
                 "languages",
                 format!("{code:?} is not a language code: use two- or three-letter codes separated by commas, such as en, fr, sw."),
-            ));
+            );
+            continue;
         }
         if !languages.contains(&code) {
             languages.push(code);
         }
     }
+    let website = errors.take(optional_url("website", &input.website))?.flatten();
+    let icon_url = errors.take(optional_url("logo_url", &input.logo_url))?.flatten();
+    errors.finish()?;
     Ok(ProfileChange {
         name,
         summary,
-        website: optional_url("website", &input.website)?,
+        website,
         contact_email,
         address,
         latitude,
         longitude,
         languages: languages.join(","),
-        icon_url: optional_url("logo_url", &input.logo_url)?,
+        icon_url,
         updated_at: now(),
     })
 }

@@ -365,13 +365,7 @@ impl Page for SetupPage {}
 
 impl SetupPage {
     fn field_error(&self, field: &str) -> Option<String> {
-        let msgs: Vec<&str> = self
-            .errors
-            .iter()
-            .filter(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-            .collect();
-        (!msgs.is_empty()).then(|| msgs.join(" "))
+        field_messages(&self.errors, field)
     }
 }
 
@@ -645,10 +639,28 @@ struct SettingsPage {
     form: ProfileInput,
     saved: bool,
     error: Option<String>,
+    /// (field, message), each shown next to its field.
+    errors: Vec<(&'static str, String)>,
     /// Right after setup: the next steps, with the co-op's address to share.
     welcome: Option<String>,
 }
 impl Page for SettingsPage {}
+
+impl SettingsPage {
+    fn field_error(&self, field: &str) -> Option<String> {
+        field_messages(&self.errors, field)
+    }
+}
+
+/// The messages for one field of a refused form, joined.
+pub(crate) fn field_messages(errors: &[(&'static str, String)], field: &str) -> Option<String> {
+    let msgs: Vec<&str> = errors
+        .iter()
+        .filter(|(f, _)| *f == field)
+        .map(|(_, m)| m.as_str())
+        .collect();
+    (!msgs.is_empty()).then(|| msgs.join(" "))
+}
 
 #[derive(Deserialize)]
 struct SavedQuery {
@@ -678,6 +690,7 @@ async fn settings_page(
         form: ProfileInput::from_actor(&coop),
         saved: q.saved.is_some(),
         error: None,
+        errors: Vec::new(),
         welcome,
     }
     .respond(StatusCode::OK))
@@ -703,15 +716,17 @@ async fn settings_submit(
     let user_id = v.user.as_ref().map(|u| u.id).unwrap_or_default();
     match coop::update_profile(&state.ctx, user_id, &form.profile).await {
         Ok(_) => Ok(Redirect::to("/admin/settings?saved=1").into_response()),
-        Err(ServiceError::Invalid { message, .. }) => {
+        Err(e @ ServiceError::Invalid { .. }) => {
             let coop = coop::get_coop(&state.ctx).await?;
             let l = Layout::for_visitor(&state, &v, v.t.get("settings.title"), coop.as_ref());
+            let errors = e.field_errors();
             Ok(SettingsPage {
+                error: Some(v.t.fill("settings.fix", &[("n", &errors.len().to_string())])),
                 t: v.t,
                 l,
                 form: form.profile,
                 saved: false,
-                error: Some(message),
+                errors,
                 welcome: None,
             }
             .respond(StatusCode::UNPROCESSABLE_ENTITY))

@@ -231,13 +231,7 @@ impl Page for FormPage {}
 impl FormPage {
     /// The messages for one field, joined.
     fn field_error(&self, field: &str) -> Option<String> {
-        let msgs: Vec<&str> = self
-            .errors
-            .iter()
-            .filter(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-            .collect();
-        (!msgs.is_empty()).then(|| msgs.join(" "))
+        super::field_messages(&self.errors, field)
     }
 }
 
