@@ -480,6 +480,14 @@ mod tests {
     /// does not exist, so the fetch only succeeds if it is ignored.
     #[tokio::test]
     async fn environment_proxies_are_ignored() {
+        const PROXY_VARS: [&str; 6] = [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ];
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         crate::server::init_tls();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -500,28 +508,14 @@ mod tests {
                     .await;
             }
         });
-        for var in [
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ] {
+        for var in PROXY_VARS {
             std::env::set_var(var, "http://127.0.0.1:1");
         }
         let fetcher = Fetcher::new(true, "coop.example");
         let got = fetcher
             .get_json(&format!("http://127.0.0.1:{port}/a"), None)
             .await;
-        for var in [
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ] {
+        for var in PROXY_VARS {
             std::env::remove_var(var);
         }
         assert_eq!(got.unwrap()["id"], "x");

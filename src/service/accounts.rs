@@ -366,6 +366,20 @@ pub async fn find_user(ctx: &Ctx, id: i64) -> ServiceResult<User> {
         .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))
 }
 
+/// A new one-time password link for a user; the plain token is returned once
+/// and only its hash is stored.
+async fn issue_reset_link(conn: &mut PooledConn, user_id: i64) -> ServiceResult<String> {
+    let token = crypto::random_token();
+    q::insert_password_reset(
+        conn,
+        user_id,
+        &crypto::token_hash(&token),
+        now() + Duration::hours(RESET_LINK_HOURS),
+    )
+    .await?;
+    Ok(token)
+}
+
 /// An admin creates an account; the person sets their own password with the
 /// returned one-time link token.
 pub async fn admin_create_user(
@@ -389,14 +403,7 @@ pub async fn admin_create_user(
         },
     )
     .await?;
-    let token = crypto::random_token();
-    q::insert_password_reset(
-        &mut tx,
-        user.id,
-        &crypto::token_hash(&token),
-        now() + Duration::hours(RESET_LINK_HOURS),
-    )
-    .await?;
+    let token = issue_reset_link(&mut tx, user.id).await?;
     q::audit(&mut tx, Some(by.id), "user.create", &user.username).await?;
     tx.commit().await?;
     Ok((user, token))
@@ -471,15 +478,8 @@ pub async fn admin_set_disabled(ctx: &Ctx, by: &User, user_id: i64, disabled: bo
 pub async fn admin_reset_link(ctx: &Ctx, by: &User, user_id: i64) -> ServiceResult<String> {
     must_be_admin(by)?;
     let user = find_user(ctx, user_id).await?;
-    let token = crypto::random_token();
     let mut conn = ctx.db.conn().await?;
-    q::insert_password_reset(
-        &mut conn,
-        user.id,
-        &crypto::token_hash(&token),
-        now() + Duration::hours(RESET_LINK_HOURS),
-    )
-    .await?;
+    let token = issue_reset_link(&mut conn, user.id).await?;
     q::audit(&mut conn, Some(by.id), "user.reset_link", &user.username).await?;
     Ok(token)
 }

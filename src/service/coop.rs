@@ -14,7 +14,6 @@ pub fn actor_path(handle: &str) -> String {
 }
 
 /// Written when the co-op's public profile changes; followers get Update(Organization).
-pub const EVENT_PROFILE_UPDATED: &str = "actor.updated";
 
 /// The instance actor (FEP-2677) lives at a fixed path under a reserved handle.
 pub const INSTANCE_ACTOR_HANDLE: &str = "instance.actor";
@@ -348,7 +347,12 @@ pub async fn update_profile(ctx: &Ctx, by_user: i64, input: &ProfileInput) -> Se
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     actors::update_profile(&mut tx, coop.id, &change).await?;
-    crate::db::queries::federation::push_event(&mut tx, EVENT_PROFILE_UPDATED, coop.id, "").await?;
+    super::events::record(
+        &mut tx,
+        &super::events::DomainEvent::ProfileUpdated { actor: coop.id },
+        None,
+    )
+    .await?;
     accounts_q::audit(&mut tx, Some(by_user), "coop.update_profile", "").await?;
     let updated = actors::find(&mut tx, coop.id)
         .await?

@@ -2,14 +2,10 @@
 //! removing a follower. Each change writes its outgoing event (the Accept or
 //! Reject to send) in the same transaction.
 
+use super::events::{self, DomainEvent};
 use super::{Ctx, ServiceError, ServiceResult};
 use crate::db::models::Actor;
 use crate::db::queries::{accounts as accounts_q, actors, federation as fed_q};
-
-pub const EVENT_ACCEPTED: &str = "follow.accepted";
-pub const EVENT_REJECTED: &str = "follow.rejected";
-/// The co-op asks to follow a remote actor (another co-op, a federation).
-pub const EVENT_REQUESTED: &str = "follow.requested";
 
 /// The co-op follows a remote actor: a pending follow until its Accept comes.
 pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor) -> ServiceResult<()> {
@@ -29,21 +25,18 @@ pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor
         .config
         .url(&format!("/activities/{}", crate::crypto::random_token()));
     fed_q::upsert_follow(&mut tx, local.id, remote.id, "pending", Some(&follow_id)).await?;
-    fed_q::push_event(
-        &mut tx,
-        EVENT_REQUESTED,
-        remote.id,
-        &format!("{}\n{follow_id}", local.id),
-    )
-    .await?;
+    let event = DomainEvent::FollowRequested {
+        local: local.id,
+        remote: remote.id,
+        follow_id: follow_id.clone(),
+    };
+    events::record(&mut tx, &event, None).await?;
     accounts_q::audit(&mut tx, Some(by_user), "follow.request", &remote.ap_id).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The co-op stops following a remote actor; its server gets Undo(Follow).
-pub const EVENT_UNDONE: &str = "follow.undone";
-
 pub async fn unfollow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote_id: i64) -> ServiceResult<()> {
     let mut tx = ctx.db.begin().await?;
     let follow = fed_q::find_follow(&mut tx, local.id, remote_id)
@@ -51,13 +44,12 @@ pub async fn unfollow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote_id: i
         .ok_or_else(|| ServiceError::NotFound("The co-op does not follow this account.".into()))?;
     fed_q::delete_follow(&mut tx, local.id, remote_id).await?;
     let follow_id = follow.ap_id.unwrap_or_default();
-    fed_q::push_event(
-        &mut tx,
-        EVENT_UNDONE,
-        remote_id,
-        &format!("{}\n{follow_id}", local.id),
-    )
-    .await?;
+    let event = DomainEvent::FollowUndone {
+        local: local.id,
+        remote: remote_id,
+        follow_id,
+    };
+    events::record(&mut tx, &event, None).await?;
     let remote = actors::find(&mut tx, remote_id)
         .await?
         .map(|a| a.ap_id)
@@ -96,14 +88,13 @@ pub async fn receive_follow(
     }
     let mut tx = ctx.db.begin().await?;
     fed_q::upsert_follow(&mut tx, follower.id, followed.id, "accepted", Some(follow_id)).await?;
-    // The detail carries the Follow id the Accept must name.
-    fed_q::push_event(
-        &mut tx,
-        EVENT_ACCEPTED,
-        follower.id,
-        &format!("{}\n{}", followed.id, follow_id),
-    )
-    .await?;
+    // The event carries the Follow id the Accept must name.
+    let event = DomainEvent::FollowAccepted {
+        local: followed.id,
+        remote: follower.id,
+        follow_id: follow_id.to_string(),
+    };
+    events::record(&mut tx, &event, None).await?;
     tx.commit().await?;
     tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "new follower");
     Ok(())
@@ -216,13 +207,12 @@ pub async fn remove_follower(
         .ok_or_else(|| ServiceError::NotFound("This account does not follow the co-op.".into()))?;
     fed_q::delete_follow(&mut tx, follower_id, followed.id).await?;
     let follow_id = follow.ap_id.unwrap_or_default();
-    fed_q::push_event(
-        &mut tx,
-        EVENT_REJECTED,
-        follower_id,
-        &format!("{}\n{follow_id}", followed.id),
-    )
-    .await?;
+    let event = DomainEvent::FollowRejected {
+        local: followed.id,
+        remote: follower_id,
+        follow_id,
+    };
+    events::record(&mut tx, &event, None).await?;
     let follower = actors::find(&mut tx, follower_id)
         .await?
         .map(|a| a.ap_id)

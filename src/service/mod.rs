@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod coop;
+pub mod events;
 pub mod follows;
 pub mod moderation;
 pub mod news;

@@ -3,6 +3,7 @@
 //! federation worker turns the events into Create, Update and Delete for the
 //! followers. This module knows nothing of ActivityPub.
 
+use super::events::{self, DomainEvent};
 use super::types::optional_url;
 use super::{coop, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{NewObject, Object};
@@ -11,9 +12,6 @@ use crate::db::queries::{accounts as accounts_q, content, federation as fed_q};
 use chrono::NaiveDateTime;
 
 pub const KIND: &str = "news";
-pub const EVENT_CREATED: &str = "news.created";
-pub const EVENT_UPDATED: &str = "news.updated";
-pub const EVENT_DELETED: &str = "news.deleted";
 
 /// What an editor types.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -422,7 +420,7 @@ pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> Service
     content::set_ap_id(&mut tx, id, &ctx.config.url(&format!("/news/{slug}"))).await?;
     if let Some(p) = published_at {
         // A scheduled item's Create waits until its time.
-        fed_q::push_event_due(&mut tx, EVENT_CREATED, id, "", (p > at).then_some(p)).await?;
+        events::record(&mut tx, &DomainEvent::NewsPublished { id }, (p > at).then_some(p)).await?;
     }
     let action = match published_at {
         None => "news.draft",
@@ -511,14 +509,14 @@ pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) ->
     let at = now();
     let action = match before {
         Publication::Published => {
-            fed_q::push_event(&mut tx, EVENT_UPDATED, id, "").await?;
+            events::record(&mut tx, &DomainEvent::NewsUpdated { id }, None).await?;
             "news.update"
         }
         Publication::Draft if input.draft => "news.update_draft",
         Publication::Draft => {
             let p = when.unwrap_or(at);
             content::set_publication(&mut tx, id, "published", Some(p)).await?;
-            fed_q::push_event_due(&mut tx, EVENT_CREATED, id, "", (p > at).then_some(p)).await?;
+            events::record(&mut tx, &DomainEvent::NewsPublished { id }, (p > at).then_some(p)).await?;
             if p > at {
                 "news.schedule"
             } else {
@@ -527,13 +525,19 @@ pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) ->
         }
         Publication::Scheduled(_) if input.draft => {
             content::set_publication(&mut tx, id, "draft", None).await?;
-            fed_q::finish_events_about(&mut tx, EVENT_CREATED, id).await?;
+            fed_q::finish_events_about(&mut tx, DomainEvent::NewsPublished { id }.kind(), id).await?;
             "news.unschedule"
         }
         Publication::Scheduled(old) => {
             let p = when.unwrap_or(old);
             content::set_publication(&mut tx, id, "published", Some(p)).await?;
-            fed_q::reschedule_events(&mut tx, EVENT_CREATED, id, (p > at).then_some(p)).await?;
+            fed_q::reschedule_events(
+                &mut tx,
+                DomainEvent::NewsPublished { id }.kind(),
+                id,
+                (p > at).then_some(p),
+            )
+            .await?;
             "news.reschedule"
         }
     };
@@ -561,7 +565,7 @@ pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> 
     let mut tx = ctx.db.begin().await?;
     content::mark_deleted(&mut tx, id).await?;
     fed_q::redact_outbox_for_object(&mut tx, id).await?;
-    fed_q::push_event(&mut tx, EVENT_DELETED, id, "").await?;
+    events::record(&mut tx, &DomainEvent::NewsDeleted { id }, None).await?;
     accounts_q::audit(
         &mut tx,
         Some(by_user),

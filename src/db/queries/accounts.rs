@@ -300,16 +300,10 @@ pub async fn insert_password_reset(
 /// Marks an unused, unexpired reset link used and returns its user: the
 /// update is the check, so a link works once even if used twice at once.
 pub async fn use_password_reset(conn: &mut PooledConn, token_hash: &str) -> DbResult<Option<i64>> {
+    let Some(user) = password_reset_valid(conn, token_hash).await? else {
+        return Ok(None);
+    };
     let at = now();
-    let user: Option<i64> = q!(conn, |c| password_resets::table
-        .filter(password_resets::token_hash.eq(token_hash))
-        .filter(password_resets::used_at.is_null())
-        .filter(password_resets::expires_at.gt(at))
-        .select(password_resets::user_id)
-        .first(c)
-        .await
-        .optional())?;
-    let Some(user) = user else { return Ok(None) };
     let n = q!(conn, |c| diesel::update(
         password_resets::table
             .filter(password_resets::token_hash.eq(token_hash))
@@ -321,7 +315,7 @@ pub async fn use_password_reset(conn: &mut PooledConn, token_hash: &str) -> DbRe
     Ok((n == 1).then_some(user))
 }
 
-/// Whether a reset link can still be used (for showing its form).
+/// The user of a reset link that can still be used.
 pub async fn password_reset_valid(conn: &mut PooledConn, token_hash: &str) -> DbResult<Option<i64>> {
     let at = now();
     Ok(q!(conn, |c| password_resets::table

@@ -290,10 +290,6 @@ pub async fn open_reports(
 // ---------------------------------------------------------------- outgoing events
 
 /// Written by a use case in the same transaction as its change.
-pub async fn push_event(conn: &mut PooledConn, kind: &str, subject_id: i64, detail: &str) -> DbResult<()> {
-    push_event_due(conn, kind, subject_id, detail, None).await
-}
-
 /// An event that workers take only from `due` on (a scheduled publication).
 pub async fn push_event_due(
     conn: &mut PooledConn,
