@@ -13,8 +13,6 @@ pub fn actor_path(handle: &str) -> String {
     format!("/actors/{handle}")
 }
 
-/// Written when the co-op's public profile changes; followers get Update(Organization).
-
 /// The instance actor (FEP-2677) lives at a fixed path under a reserved handle.
 pub const INSTANCE_ACTOR_HANDLE: &str = "instance.actor";
 pub const INSTANCE_ACTOR_PATH: &str = "/actor";
