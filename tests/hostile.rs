@@ -1451,9 +1451,17 @@ fn fetch_cases() -> Vec<Case> {
             f.evil.redirect("/users/x9", &id);
             f.follow_as(&f.who(&id, &key_id))
         }),
-        row("a document claiming another id on its own origin is accepted", S202, joined, |f| {
+        // As Mastodon: an id that differs from where the document came from
+        // (same origin) is fetched, and must serve itself.
+        row("a document claiming another id on its own origin that serves itself", S202, joined, |f| {
             let (key_id, id) = (f.evil.url("/users/x10#main-key"), f.evil.url("/users/y10"));
             f.evil.doc("/users/x10", &f.doc_of(&id, &key_id));
+            f.evil.doc("/users/y10", &f.doc_of(&id, &key_id));
+            f.follow_as(&f.who(&id, &key_id))
+        }),
+        row("a document claiming another id on its own origin that does not serve it", S401, Z, |f| {
+            let (key_id, id) = (f.evil.url("/users/x10b#main-key"), f.evil.url("/users/y10b"));
+            f.evil.doc("/users/x10b", &f.doc_of(&id, &key_id));
             f.follow_as(&f.who(&id, &key_id))
         }),
         row("a document claiming an id on another origin", S401, Z, |f| {

@@ -735,3 +735,97 @@ async fn signed_fetches_do_not_follow_redirects_to_other_origins() {
         assert!(!text.contains(leak), "the 401 body leaks {leak:?}: {text}");
     }
 }
+
+/// A file on the victim's own server (an upload) that claims to be the
+/// victim's actor, with the attacker's key: the claimed id is fetched and
+/// serves the real actor, which does not list that key. 401, nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_same_server_document_cannot_speak_for_another_account() {
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (victim_pem, victim_private) = intercoop::crypto::generate_actor_keys().unwrap();
+    let (evil_pem, evil_private) = intercoop::crypto::generate_actor_keys().unwrap();
+    let victim = format!("{base}/users/victim");
+    let upload = format!("{base}/files/x.json");
+    let ap = |v: Value| {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/activity+json")],
+            v.to_string(),
+        )
+    };
+    let victim_doc = json!({"id": victim, "type": "Person", "inbox": format!("{victim}/inbox"),
+        "publicKey": {"id": format!("{victim}#main-key"), "owner": victim, "publicKeyPem": victim_pem}});
+    let planted = json!({"id": victim, "type": "Person", "inbox": format!("{victim}/inbox"),
+        "publicKey": {"id": format!("{upload}#k"), "owner": victim, "publicKeyPem": evil_pem}});
+    let router = Router::new()
+        .route(
+            "/users/victim",
+            get(move || {
+                let d = victim_doc.clone();
+                async move { ap(d) }
+            }),
+        )
+        .route(
+            "/files/x.json",
+            get(move || {
+                let d = planted.clone();
+                async move { ap(d) }
+            }),
+        )
+        .route(
+            "/users/victim/inbox",
+            axum::routing::post(|| async { StatusCode::ACCEPTED }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let send = |key: PrivateKey, key_id: String, activity: Value| {
+        let url = url::Url::parse(&app.url("/inbox")).unwrap();
+        async move {
+            let body = serde_json::to_vec(&activity).unwrap();
+            let mut req = reqwest::Client::new().post(url.clone());
+            for (k, v) in sign_cavage(
+                &key,
+                &key_id,
+                "POST",
+                &url,
+                Some(&body),
+                std::time::SystemTime::now(),
+            ) {
+                req = req.header(k, v);
+            }
+            req.body(body).send().await.unwrap().status().as_u16()
+        }
+    };
+    let follow = |n: u32| json!({"id": format!("{base}/a/{n}"), "type": "Follow", "actor": victim, "object": app.url("/actors/tea")});
+    assert_eq!(
+        send(
+            PrivateKey::from_pem(&victim_private).unwrap(),
+            format!("{victim}#main-key"),
+            follow(1)
+        )
+        .await,
+        202
+    );
+    let before = intercoop::service::remote::find_actor(&app.ctx, &victim)
+        .await
+        .unwrap()
+        .unwrap();
+    let status = send(
+        PrivateKey::from_pem(&evil_private).unwrap(),
+        format!("{upload}#k"),
+        follow(2),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let after = intercoop::service::remote::find_actor(&app.ctx, &victim)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.public_key_pem, before.public_key_pem,
+        "the victim's key is not replaced"
+    );
+    assert_eq!(after.public_key_id, before.public_key_id);
+}

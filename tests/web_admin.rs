@@ -476,12 +476,24 @@ async fn drafts_schedules_and_previews(backend: Backend) {
 }
 
 /// A session that ran out while writing: Publish leads to the login, and
-/// the login back to the form with the text in it.
+/// the login back to the form with the text in it, in that browser only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_survives_an_expired_session() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
     let app = TestApp::with_coop(Backend::Sqlite).await;
-    let c = common::client();
-    let csrf = page_csrf(&c, &app.url("/login")).await;
+    let c = login(&app, ADMIN, PASSWORD).await;
+    let csrf = page_csrf(&c, &app.url("/news/new")).await;
+    {
+        use intercoop::db::schema::sessions;
+        let mut conn = app.ctx.db.conn().await.unwrap();
+        let past = intercoop::db::now() - chrono::Duration::days(1);
+        intercoop::q!(&mut conn, |c| diesel::update(sessions::table)
+            .set(sessions::expires_at.eq(past))
+            .execute(c)
+            .await)
+        .unwrap();
+    }
     let r = c
         .post(app.url("/news/new"))
         .form(&[
@@ -495,36 +507,75 @@ async fn text_survives_an_expired_session() {
         .unwrap();
     assert_eq!(r.status(), 303);
     let to = location(&r);
-    assert!(
-        to.starts_with("/login?next=/news/new%3Fresume%3D") && to.contains("kept=1"),
-        "{to}"
-    );
+    assert_eq!(to, "/login?next=/news/new%3Fresume%3D1&expired=1&kept=1");
     let login_page = c.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
     assert!(login_page.contains("What you wrote is kept"));
-    let next = url::form_urlencoded::parse(to.split_once('?').unwrap().1.as_bytes())
-        .find(|(k, _)| k == "next")
-        .unwrap()
-        .1
-        .to_string();
     let r = c
         .post(app.url("/login"))
         .form(&[
             ("csrf", csrf_of(&login_page).as_str()),
             ("username", ADMIN),
             ("password", PASSWORD),
-            ("next", next.as_str()),
+            ("next", "/news/new?resume=1"),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let back = location(&r);
-    assert!(back.starts_with("/news/new?resume="), "{back}");
-    let form = c.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(location(&r), "/news/new?resume=1");
+    // Another browser of the same editor gets an empty form: the text is bound to the cookie.
+    let other = login(&app, ADMIN, PASSWORD).await;
+    let elsewhere = other
+        .get(app.url("/news/new?resume=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!elsewhere.contains("Long letter"));
+    let form = c
+        .get(app.url("/news/new?resume=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         form.contains("value=\"Long letter\"") && form.contains("Three pages I do not want to type again.")
     );
     assert!(form.contains("your text was kept"));
+    // Given back once.
+    let again = c
+        .get(app.url("/news/new?resume=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!again.contains("Long letter"));
+
+    // Someone who was never logged in has nothing kept.
+    let anon = common::client();
+    let csrf = page_csrf(&anon, &app.url("/login")).await;
+    let r = anon
+        .post(app.url("/news/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "publish"),
+            ("title", "Spam"),
+            ("body", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/login?next=/news/new");
+    assert!(r
+        .headers()
+        .get("set-cookie")
+        .is_none_or(|c| !c.to_str().unwrap().contains("ic_kept")));
 }
 
 /// A form shows every problem at once, each next to its field and tied to

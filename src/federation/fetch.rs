@@ -131,7 +131,21 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
                 let [a, b] = [seg[6].to_be_bytes(), seg[7].to_be_bytes()];
                 return is_forbidden(IpAddr::V4(std::net::Ipv4Addr::new(a[0], a[1], b[0], b[1])));
             }
+            // 6to4 (2002::/16) wraps an IPv4 address: judge that one.
+            if seg[0] == 0x2002 {
+                let [a, b] = [seg[1].to_be_bytes(), seg[2].to_be_bytes()];
+                if is_forbidden(IpAddr::V4(std::net::Ipv4Addr::new(a[0], a[1], b[0], b[1]))) {
+                    return true;
+                }
+            }
+            // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+            if seg[..4].iter().all(|s| *s == 0) && seg[4] == 0xffff && seg[5] == 0 {
+                let [a, b] = [seg[6].to_be_bytes(), seg[7].to_be_bytes()];
+                return is_forbidden(IpAddr::V4(std::net::Ipv4Addr::new(a[0], a[1], b[0], b[1])));
+            }
             v6.is_loopback()
+                // Site-local (fec0::/10, deprecated but routed by some networks).
+                || (seg[0] & 0xffc0) == 0xfec0
                 // NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48) reach
                 // IPv4 space, private ranges included.
                 || (seg[0] == 0x64 && seg[1] == 0xff9b)
@@ -428,6 +442,10 @@ mod tests {
             "198.19.255.254",
             "::10.0.0.1",
             "::127.0.0.1",
+            "fec0::1",
+            "2002:a00:1::1",
+            "2002:7f00:1::1",
+            "::ffff:0:10.0.0.1",
         ] {
             assert!(is_forbidden(ip.parse().unwrap()), "{ip} must be refused");
         }

@@ -164,6 +164,13 @@ async fn receive(
             ),
         );
     }
+    if json::origin(&activity.id).as_deref() != Some(actor_origin.as_str()) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The activity id is not on the actor's server.".into(),
+        );
+    }
     let signer = match fed.authenticate(&parts, &claimed, Some(&actor_id)).await {
         Ok(a) => a,
         Err(e) => {
@@ -202,13 +209,6 @@ async fn receive(
             format!("Too many activities from {}; retry in {wait} s.", signer.domain),
         );
         return with_retry_after(resp, wait);
-    }
-    if json::origin(&activity.id).as_deref() != Some(actor_origin.as_str()) {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "The activity id is not on the actor's server.".into(),
-        );
     }
     // Recording the id first makes de-duplication atomic: of two copies
     // arriving together, one inserts and is processed, the other is a duplicate.

@@ -51,6 +51,9 @@ pub struct Federation {
     refreshed_keys: limits::Recent<()>,
     /// URLs whose fetch failed recently, with the reason.
     failed_fetches: limits::Recent<String>,
+    /// Keys fetched but not yet verified (not stored): a flood of forged
+    /// requests naming one keyId fetches it once, not once each.
+    fetched_keys: limits::Recent<(PublicKey, ActorRow)>,
     fetch_slots: tokio::sync::Semaphore,
     /// Domain rules, re-read at most once a second: every inbox POST and
     /// delivery consults them.
@@ -181,6 +184,7 @@ impl Federation {
             follow_form_rates: limits::RateLimiter::new(100_000),
             refreshed_keys: limits::Recent::new(KEY_REFRESH_EVERY, 50_000),
             failed_fetches: limits::Recent::new(FAILED_FETCH_TTL, 50_000),
+            fetched_keys: limits::Recent::new(FAILED_FETCH_TTL, 10_000),
             fetch_slots: tokio::sync::Semaphore::new(MAX_VERIFY_FETCHES),
             policy: Mutex::new(None),
         })
@@ -305,6 +309,12 @@ impl Federation {
                     });
                 }
             }
+            if let Some((key, row)) = self.fetched_keys.get(key_id) {
+                return Ok(FoundKey {
+                    key,
+                    actor: FoundActor::Fetched(row),
+                });
+            }
         } else {
             if self.refreshed_keys.get(key_id).is_some() {
                 return Err(FedError::Invalid(
@@ -342,9 +352,7 @@ impl Federation {
                 "{key_id} is neither an actor nor a key with an owner"
             )));
         };
-        let parsed: json::RemoteActor = serde_json::from_value(actor_doc.doc.clone())
-            .map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
-        check_identity(&parsed.id, &actor_doc)?;
+        let (parsed, actor_doc) = self.canonical_actor(actor_doc, true).await?;
         if json::origin(&parsed.id) != json::origin(key_id) {
             return Err(FedError::Invalid(format!(
                 "the actor {} is on another server than its key",
@@ -355,6 +363,7 @@ impl Federation {
         self.refuse_own_ids(&row)?;
         let key = PublicKey::from_pem(row.public_key_pem.as_deref().unwrap_or_default())
             .map_err(|e| FedError::Invalid(e.to_string()))?;
+        self.fetched_keys.insert(key_id, (key.clone(), row.clone()));
         Ok(FoundKey {
             key,
             actor: FoundActor::Fetched(row),
@@ -366,6 +375,7 @@ impl Federation {
         let actor = match found.actor {
             FoundActor::Stored(a) => a,
             FoundActor::Fetched(row) => {
+                self.fetched_keys.remove(key_id);
                 let actor = remote::save_actor(&self.ctx, &row).await?;
                 self.forget_actor(actor.id);
                 actor
@@ -426,11 +436,43 @@ impl Federation {
     /// Fetches (or refreshes) a remote actor by its id.
     pub async fn fetch_actor(&self, ap_id: &str) -> Result<Actor, FedError> {
         let fetched = self.get(ap_id).await?;
-        let parsed: json::RemoteActor = serde_json::from_value(fetched.doc.clone())
-            .map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
-        check_identity(&parsed.id, &fetched)?;
+        let (parsed, fetched) = self.canonical_actor(fetched, false).await?;
         let row = actor_row(&parsed, fetched.final_url.as_str(), None)?;
         self.store_actor_row(row).await
+    }
+
+    /// The actor document as its own URL serves it. A document that names
+    /// another id on the same server (no cross-origin redirect) is not taken
+    /// at its word: that id is fetched, and must serve itself. Otherwise a
+    /// user-uploaded file on a server could speak for any of its accounts
+    /// (Mastodon's `fetch_resource` does the same).
+    async fn canonical_actor(
+        &self,
+        fetched: Fetched,
+        for_verification: bool,
+    ) -> Result<(json::RemoteActor, Fetched), FedError> {
+        let parse = |f: &Fetched| -> Result<json::RemoteActor, FedError> {
+            serde_json::from_value(f.doc.clone())
+                .map_err(|e| FedError::Invalid(format!("actor document: {e}")))
+        };
+        let parsed = parse(&fetched)?;
+        check_identity(&parsed.id, &fetched)?;
+        if same_document(&parsed.id, &fetched.final_url) {
+            return Ok((parsed, fetched));
+        }
+        let again = if for_verification {
+            self.get_for_verification(&parsed.id).await?
+        } else {
+            self.get(&parsed.id).await?
+        };
+        let again_parsed = parse(&again)?;
+        if again_parsed.id != parsed.id || !same_document(&again_parsed.id, &again.final_url) {
+            return Err(FedError::Invalid(format!(
+                "{} does not serve itself (it answers as {} from {})",
+                parsed.id, again_parsed.id, again.final_url
+            )));
+        }
+        Ok((again_parsed, again))
     }
 
     /// The WebFinger document of `user@domain` (https, or http in local mode).
@@ -526,6 +568,17 @@ pub fn check_identity(claimed_id: &str, fetched: &Fetched) -> Result<(), FedErro
         "the document says it is {claimed_id} but was served from {}",
         fetched.final_url
     )))
+}
+
+/// Whether an id names the URL a document came from (fragments aside).
+fn same_document(id: &str, url: &url::Url) -> bool {
+    let Ok(mut id) = url::Url::parse(id) else {
+        return false;
+    };
+    let mut url = url.clone();
+    id.set_fragment(None);
+    url.set_fragment(None);
+    id == url
 }
 
 /// Only http(s) links from remote data reach our pages.

@@ -16,6 +16,7 @@ use crate::db::models::{Actor, OutgoingEvent};
 use crate::db::queries::{actors, content, federation as fed_q};
 use crate::db::{now, DbError};
 use crate::service::events::DomainEvent;
+use crate::service::news;
 
 const EVENT_LEASE_SECS: i64 = 30;
 
@@ -169,8 +170,11 @@ async fn news_activity(
     let Some(object) = content::find(conn, object_id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    // Deleted before its Create or Update went out: nothing to send but the Delete.
-    if object.deleted_at.is_some() && kind != "Delete" {
+    // Deleted before its Create or Update went out, or taken back to draft
+    // or a later time after this event was claimed: nothing to send now.
+    if kind != "Delete"
+        && (object.deleted_at.is_some() || news::publication(&object) != news::Publication::Published)
+    {
         return Ok(None);
     }
     let author = actors::find(conn, object.author_id)

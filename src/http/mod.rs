@@ -64,7 +64,7 @@ impl AppState {
             css_path: format!("/static/style-{short}.css").into(),
             pending_news: Arc::new(crate::federation::limits::Recent::new(
                 std::time::Duration::from_secs(3600),
-                1000,
+                200,
             )),
         }
     }

@@ -305,6 +305,8 @@ pub async fn change_password(
     let mut tx = ctx.db.begin().await?;
     q::set_password_hash(&mut tx, user.id, &hash).await?;
     q::delete_other_sessions(&mut tx, user.id, current_session_id).await?;
+    // A link handed out before no longer resets the new password.
+    q::delete_password_resets(&mut tx, user.id).await?;
     q::audit(&mut tx, Some(user.id), "user.change_password", "").await?;
     tx.commit().await?;
     Ok(())
@@ -369,6 +371,8 @@ pub async fn find_user(ctx: &Ctx, id: i64) -> ServiceResult<User> {
 /// A new one-time password link for a user; the plain token is returned once
 /// and only its hash is stored.
 async fn issue_reset_link(conn: &mut PooledConn, user_id: i64) -> ServiceResult<String> {
+    // Only the newest link works.
+    q::delete_password_resets(conn, user_id).await?;
     let token = crypto::random_token();
     q::insert_password_reset(
         conn,
@@ -507,6 +511,12 @@ pub async fn use_reset_link(
         ));
     }
     check_password(password)?;
+    // The (cheap) link check before the (slow) hash: junk tokens cost nothing.
+    if reset_link_user(ctx, token).await?.is_none() {
+        return Err(ServiceError::NotFound(
+            "This link has expired or was already used: ask an admin of the co-op for a new one.".into(),
+        ));
+    }
     let hash = hash_password(password.to_string()).await?;
     let mut tx = ctx.db.begin().await?;
     let Some(user_id) = q::use_password_reset(&mut tx, &crypto::token_hash(token)).await? else {
@@ -520,6 +530,7 @@ pub async fn use_reset_link(
         .ok_or_else(|| ServiceError::Forbidden("This account is deactivated.".into()))?;
     q::set_password_hash(&mut tx, user.id, &hash).await?;
     q::delete_sessions_of_user(&mut tx, user.id).await?;
+    q::delete_password_resets(&mut tx, user.id).await?;
     q::clear_failed_logins(&mut tx, &user.username).await?;
     q::audit(&mut tx, Some(user.id), "user.set_password", "").await?;
     let user = q::find_user(&mut tx, user_id)

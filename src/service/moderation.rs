@@ -117,9 +117,10 @@ pub fn check_domain(raw: &str) -> ServiceResult<String> {
             "Enter a domain such as social.example, optionally with a port (social.example:8443); no https://, no path.",
         ));
     }
+    // URLs and stored actors leave the default ports out, so a rule must too.
     Ok(match port_of(raw) {
-        Some(p) => format!("{d}:{p}"),
-        None => d,
+        Some(p) if p != "443" && p != "80" => format!("{d}:{p}"),
+        _ => d,
     })
 }
 
@@ -277,6 +278,11 @@ mod normalise_tests {
     fn port_rules_cover_one_instance() {
         assert_eq!(check_domain("localhost:18601").unwrap(), "localhost:18601");
         assert_eq!(check_domain("https://Social.Example/").unwrap(), "social.example");
+        assert_eq!(
+            check_domain("evil.example:443").unwrap(),
+            "evil.example",
+            "default ports are left out"
+        );
         let policy = DomainPolicy {
             blocked: vec!["localhost:18601".into()],
             ..Default::default()

@@ -565,7 +565,14 @@ pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> 
     let mut tx = ctx.db.begin().await?;
     content::mark_deleted(&mut tx, id).await?;
     fed_q::redact_outbox_for_object(&mut tx, id).await?;
-    events::record(&mut tx, &DomainEvent::NewsDeleted { id }, None).await?;
+    // Only what went out is taken back: a draft or a scheduled item never
+    // reached anyone, and a Delete would tell them it existed.
+    match publication(&existing) {
+        Publication::Published => events::record(&mut tx, &DomainEvent::NewsDeleted { id }, None).await?,
+        Publication::Draft | Publication::Scheduled(_) => {
+            fed_q::finish_events_about(&mut tx, DomainEvent::NewsPublished { id }.kind(), id).await?;
+        }
+    }
     accounts_q::audit(
         &mut tx,
         Some(by_user),

@@ -327,3 +327,12 @@ pub async fn password_reset_valid(conn: &mut PooledConn, token_hash: &str) -> Db
         .await
         .optional())?)
 }
+
+/// Drops a user's reset links (after a password change, or for a new link).
+pub async fn delete_password_resets(conn: &mut PooledConn, user_id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(
+        password_resets::table.filter(password_resets::user_id.eq(user_id))
+    )
+    .execute(c)
+    .await)?)
+}

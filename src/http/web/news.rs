@@ -272,14 +272,51 @@ fn state_text(t: &Tr, o: &Object) -> Option<String> {
     }
 }
 
-/// A POST whose session ran out: the text is kept, and the login leads
-/// back to the form with it.
+/// The cookie that names a kept text: only the browser that typed it gets
+/// it back (a link cannot plant text in someone else's form).
+const KEPT_COOKIE: &str = "ic_kept";
+/// Texts larger than this are not kept in memory.
+const MAX_KEPT_BYTES: usize = 200 * 1024;
+
+/// A POST whose session ran out: the text is kept for this browser, and
+/// the login leads back to the form with it. Without an expired session
+/// (someone who was never logged in) nothing is kept.
 fn keep_for_login(state: &AppState, v: &Visitor, back_to: &str, input: NewsInput) -> Response {
+    let size = input.title.len()
+        + input.summary.len()
+        + input.body.len()
+        + input.image_url.len()
+        + input.image_alt.len();
+    // The path comes from the request: escaped like deny() does, so it cannot end the query.
+    let back_to = back_to
+        .replace('%', "%25")
+        .replace('&', "%26")
+        .replace('?', "%3F")
+        .replace('#', "%23")
+        .replace(|c: char| c.is_control(), "");
+    if !v.session_expired || size > MAX_KEPT_BYTES {
+        return Redirect::to(&format!("/login?next={back_to}")).into_response();
+    }
     let token = crate::crypto::random_token();
     state.pending_news.insert(&token, input);
-    let next = format!("{back_to}%3Fresume%3D{token}");
-    let expired = if v.session_expired { "&expired=1" } else { "" };
-    Redirect::to(&format!("/login?next={next}{expired}&kept=1")).into_response()
+    let mut resp =
+        Redirect::to(&format!("/login?next={back_to}%3Fresume%3D1&expired=1&kept=1")).into_response();
+    resp.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        crate::http::auth::set_cookie(state, KEPT_COOKIE, &token, Some(3600)),
+    );
+    resp
+}
+
+/// The text kept for this browser, once: it is forgotten when given back.
+fn take_kept(state: &AppState, headers: &HeaderMap, resume: bool) -> Option<NewsInput> {
+    if !resume {
+        return None;
+    }
+    let token = crate::http::auth::cookie(headers, KEPT_COOKIE)?;
+    let kept = state.pending_news.get(&token);
+    state.pending_news.remove(&token);
+    kept
 }
 
 struct FormExtras {
@@ -363,12 +400,13 @@ fn plain(error: Option<String>) -> FormExtras {
 async fn new_page(
     State(state): State<AppState>,
     v: Visitor,
+    headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<ResumeQuery>,
 ) -> Result<Response, AppError> {
     if let Some(r) = deny(&v, UserRole::Editor, "/news/new") {
         return Ok(r);
     }
-    let kept = q.resume.as_deref().and_then(|t| state.pending_news.get(t));
+    let kept = take_kept(&state, &headers, q.resume.is_some());
     let mut extras = plain(None);
     if kept.is_some() {
         extras.notice = Some(v.t.get("news.kept").to_string());
@@ -437,13 +475,14 @@ async fn edit_page(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     v: Visitor,
+    headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<ResumeQuery>,
 ) -> Result<Response, AppError> {
     if let Some(r) = deny(&v, UserRole::Editor, &format!("/news/{slug}/edit")) {
         return Ok(r);
     }
     let item = news::get_news(&state.ctx, &slug).await?;
-    let kept = q.resume.as_deref().and_then(|t| state.pending_news.get(t));
+    let kept = take_kept(&state, &headers, q.resume.is_some());
     let notice = kept.as_ref().map(|_| v.t.get("news.kept").to_string());
     let form = kept.unwrap_or_else(|| NewsInput {
         title: item.title.clone(),
