@@ -6,7 +6,7 @@ mod common;
 
 use common::{client, csrf_of, login, Backend, TestApp, ADMIN, PASSWORD};
 
-both_backends!(own_account, admins_manage_users);
+both_backends!(own_account, admins_manage_users, the_last_admin_survives_a_race);
 
 async fn get(c: &reqwest::Client, url: &str) -> (u16, String) {
     let r = c.get(url).send().await.unwrap();
@@ -237,4 +237,59 @@ async fn admins_manage_users(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     assert!(page.contains("One-time link for alice"));
+}
+
+/// Two admins demoting each other at the same moment: one of them stays
+/// admin (on PostgreSQL the admin rows are locked while counting).
+async fn the_last_admin_survives_a_race(backend: Backend) {
+    use intercoop::service::accounts as acc;
+    use intercoop::service::types::UserRole;
+    let app = TestApp::with_coop(backend).await;
+    for round in 0..5 {
+        let bob = acc::create_user(
+            &app.ctx,
+            acc::NewAccount {
+                username: format!("bob{round}"),
+                email: None,
+                display_name: String::new(),
+                password: "a long enough password".into(),
+                role: UserRole::Admin,
+            },
+        )
+        .await
+        .unwrap();
+        let alice = acc::list_users(&app.ctx)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|u| u.role == "admin" && u.id != bob.id)
+            .unwrap();
+        let (a, b) = tokio::join!(
+            acc::admin_set_role(&app.ctx, &alice, bob.id, UserRole::Member),
+            acc::admin_set_role(&app.ctx, &bob, alice.id, UserRole::Member),
+        );
+        let admins = acc::list_users(&app.ctx)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == "admin" && !u.disabled)
+            .count();
+        assert!(
+            admins >= 1,
+            "round {round}: no admin left ({:?}, {:?})",
+            a.is_ok(),
+            b.is_ok()
+        );
+        // Put things back for the next round: whoever is still admin promotes the other.
+        let users = acc::list_users(&app.ctx).await.unwrap();
+        let admin = users.iter().find(|u| u.role == "admin").unwrap().clone();
+        for u in users.iter().filter(|u| u.role != "admin") {
+            acc::admin_set_role(&app.ctx, &admin, u.id, UserRole::Admin)
+                .await
+                .unwrap();
+        }
+        acc::admin_set_role(&app.ctx, &admin, bob.id, UserRole::Member)
+            .await
+            .unwrap();
+    }
 }

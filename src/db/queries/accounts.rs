@@ -268,14 +268,28 @@ pub async fn set_disabled(conn: &mut PooledConn, user_id: i64, disabled: bool) -
     Ok(())
 }
 
-/// Active admins: the last one cannot be demoted or deactivated.
+/// Active admins: the last one cannot be demoted or deactivated. Call it in
+/// the transaction that makes the change: on PostgreSQL the admin rows are
+/// locked (`FOR UPDATE`), so that two concurrent demotions cannot both see
+/// "two admins" and leave none; on SQLite `BEGIN IMMEDIATE` already
+/// serialises writers.
 pub async fn count_active_admins(conn: &mut PooledConn) -> DbResult<i64> {
-    Ok(q!(conn, |c| users::table
-        .filter(users::role.eq("admin"))
-        .filter(users::disabled.eq(false))
-        .count()
-        .get_result(c)
-        .await)?)
+    match conn {
+        PooledConn::Postgres(c) => Ok(users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::disabled.eq(false))
+            .select(users::id)
+            .for_update()
+            .load::<i64>(&mut **c)
+            .await?
+            .len() as i64),
+        PooledConn::Sqlite(c) => Ok(users::table
+            .filter(users::role.eq("admin"))
+            .filter(users::disabled.eq(false))
+            .count()
+            .get_result(&mut **c)
+            .await?),
+    }
 }
 
 pub async fn insert_password_reset(
