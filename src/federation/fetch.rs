@@ -256,7 +256,6 @@ pub fn check_url(url: &url::Url, allow_private: bool) -> Result<(), FetchError> 
 pub struct Fetcher {
     client: reqwest::Client,
     allow_private: bool,
-    user_agent: String,
 }
 
 impl Fetcher {
@@ -266,7 +265,7 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
-            .user_agent(user_agent.clone())
+            .user_agent(user_agent)
             .dns_resolver(Arc::new(GuardedResolver {
                 lookup: SystemLookup,
                 allow_private,
@@ -280,7 +279,6 @@ impl Fetcher {
         Fetcher {
             client,
             allow_private,
-            user_agent,
         }
     }
 
@@ -290,10 +288,6 @@ impl Fetcher {
 
     pub fn allow_private(&self) -> bool {
         self.allow_private
-    }
-
-    pub fn user_agent(&self) -> &str {
-        &self.user_agent
     }
 
     /// GETs a JSON document, signed with `signer` (key, key id) when given.

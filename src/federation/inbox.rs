@@ -508,7 +508,7 @@ async fn handle_activity(fed: &Arc<Federation>, signer: &Actor, a: &Incoming) ->
                     .collect(),
                 None => Vec::new(),
             };
-            let text = crate::service::news::sanitize_html(a.content.as_deref().unwrap_or(""));
+            let text = crate::service::text::sanitize_html(a.content.as_deref().unwrap_or(""));
             remote::store_report(ctx, signer, &a.id, &objects, &text).await?;
         }
         "Block" => {

@@ -136,7 +136,7 @@ pub fn actor(a: &Actor, profile_url: &str, shared_inbox: &str) -> ActorJson {
         });
     }
     // The description is Markdown, shown the same here as on the home page.
-    let summary = crate::service::news::render_markdown(&a.summary);
+    let summary = crate::service::text::render_markdown(&a.summary);
     ActorJson {
         context: context(),
         id: a.ap_id.clone(),

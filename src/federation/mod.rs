@@ -655,7 +655,7 @@ pub fn actor_row(
         name: clip(a.name.as_deref().unwrap_or(""), 200),
         // Remote HTML is sanitised before it is stored.
         summary: clip(
-            &crate::service::news::sanitize_html(a.summary.as_deref().unwrap_or("")),
+            &crate::service::text::sanitize_html(a.summary.as_deref().unwrap_or("")),
             10_000,
         ),
         url: web_link(a.url.as_ref().and_then(json::first_url)),

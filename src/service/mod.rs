@@ -10,6 +10,7 @@ pub mod follows;
 pub mod moderation;
 pub mod news;
 pub mod remote;
+pub mod text;
 pub mod types;
 
 use std::sync::Arc;

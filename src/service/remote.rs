@@ -118,7 +118,7 @@ pub struct RemotePost {
 
 pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    let html = crate::service::news::sanitize_html(&post.content_html);
+    let html = crate::service::text::sanitize_html(&post.content_html);
     if let Some(existing) = content::find_by_ap_id(&mut conn, &post.ap_id).await? {
         if existing.author_id != author.id {
             return Err(super::ServiceError::invalid(

@@ -96,15 +96,6 @@ pub async fn delete(conn: &mut PooledConn, id: i64) -> DbResult<usize> {
         .await)?)
 }
 
-pub async fn count_local_of_kind(conn: &mut PooledConn, kind: &str) -> DbResult<i64> {
-    Ok(q!(conn, |c| actors::table
-        .filter(actors::local.eq(true))
-        .filter(actors::kind.eq(kind))
-        .count()
-        .get_result(c)
-        .await)?)
-}
-
 pub async fn list_remote(conn: &mut PooledConn) -> DbResult<Vec<Actor>> {
     Ok(q!(conn, |c| actors::table
         .filter(actors::local.eq(false))

@@ -387,14 +387,6 @@ pub async fn finish_event(conn: &mut PooledConn, id: i64) -> DbResult<()> {
     Ok(())
 }
 
-pub async fn pending_events(conn: &mut PooledConn) -> DbResult<i64> {
-    Ok(q!(conn, |c| outgoing_events::table
-        .filter(outgoing_events::processed_at.is_null())
-        .count()
-        .get_result(c)
-        .await)?)
-}
-
 // ---------------------------------------------------------------- outbox
 
 pub struct NewOutbox<'a> {

@@ -58,14 +58,6 @@ pub async fn complete_setup(conn: &mut PooledConn, coop_actor: i64, instance_act
     Ok(n == 1)
 }
 
-pub async fn set_default_language(conn: &mut PooledConn, lang: &str) -> DbResult<()> {
-    q!(conn, |c| diesel::update(instance::table.find(1i64))
-        .set(instance::default_language.eq(lang))
-        .execute(c)
-        .await)?;
-    Ok(())
-}
-
 pub async fn set_federation_mode(conn: &mut PooledConn, mode: &str) -> DbResult<()> {
     q!(conn, |c| diesel::update(instance::table.find(1i64))
         .set(instance::federation_mode.eq(mode))

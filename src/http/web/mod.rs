@@ -123,7 +123,7 @@ async fn normalize_line_endings(req: Request) -> Result<Request, AppError> {
     let body = if has_cr {
         let mut out = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in url::form_urlencoded::parse(&bytes) {
-            out.append_pair(&k, &crate::service::news::normalize_newlines(&v));
+            out.append_pair(&k, &crate::service::text::normalize_newlines(&v));
         }
         axum::body::Body::from(out.finish())
     } else {
@@ -303,7 +303,7 @@ pub(crate) async fn render_home(
     Ok(HomePage {
         t: v.t,
         l,
-        summary_html: crate::service::news::render_markdown(&coop.summary),
+        summary_html: crate::service::text::render_markdown(&coop.summary),
         address_lines: coop
             .address
             .as_deref()
