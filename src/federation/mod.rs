@@ -372,17 +372,17 @@ impl Federation {
 
     /// Stores the signer of a request that verified, and caches its key.
     pub async fn accept_key(&self, key_id: &str, found: FoundKey) -> Result<Actor, FedError> {
-        let actor = match found.actor {
-            FoundActor::Stored(a) => a,
+        match found.actor {
+            // `public_key` cached it when it found it.
+            FoundActor::Stored(a) => Ok(a),
             FoundActor::Fetched(row) => {
                 self.fetched_keys.remove(key_id);
                 let actor = remote::save_actor(&self.ctx, &row).await?;
                 self.forget_actor(actor.id);
-                actor
+                self.cache_key(key_id, found.key, actor.clone());
+                Ok(actor)
             }
-        };
-        self.cache_key(key_id, found.key, actor.clone());
-        Ok(actor)
+        }
     }
 
     /// Authenticates a signed request: finds the key (refetched once on a

@@ -138,7 +138,7 @@ impl IntoResponse for AppError {
 }
 
 /// Whether the client wants JSON: the API, ActivityPub clients, or an explicit Accept.
-fn wants_json(path: &str, headers: &HeaderMap) -> bool {
+pub fn wants_json(path: &str, headers: &HeaderMap) -> bool {
     // Machine endpoints answer errors in JSON whatever the client accepts.
     let machine = path.starts_with("/api/")
         || path == "/healthz"

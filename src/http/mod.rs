@@ -208,8 +208,9 @@ async fn refuse_odd_requests(req: axum::extract::Request, next: middleware::Next
             .into_response();
         }
     }
-    let uri = req.uri().to_string();
-    if uri.contains("%00") || uri.contains('\0') {
+    let uri = req.uri();
+    let has_nul = |s: &str| s.contains("%00") || s.contains('\0');
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
         return error::AppError::bad_request("The address contains a NUL character.").into_response();
     }
     next.run(req).await

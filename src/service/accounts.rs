@@ -570,11 +570,7 @@ pub async fn revoke_token(ctx: &Ctx, token_id: i64) -> ServiceResult<String> {
         )));
     };
     let mut conn = ctx.db.conn().await?;
-    let owner_id = q::find_user_by_username(&mut conn, &owner)
-        .await?
-        .map(|u| u.id)
-        .unwrap_or_default();
-    q::revoke_api_token(&mut conn, owner_id, token.id).await?;
-    q::audit(&mut conn, Some(owner_id), "api_token.revoke", &token.name).await?;
+    q::revoke_api_token(&mut conn, token.user_id, token.id).await?;
+    q::audit(&mut conn, Some(token.user_id), "api_token.revoke", &token.name).await?;
     Ok(format!("{} ({owner})", token.name))
 }

@@ -74,11 +74,8 @@ struct AccountPage {
 impl Page for AccountPage {}
 
 impl AccountPage {
-    fn field_error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
+    fn field_error(&self, field: &str) -> Option<String> {
+        super::field_messages(&self.errors, field)
     }
 }
 

@@ -171,6 +171,16 @@ pub(crate) fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// A path as the login's `next` value: it stays readable; only what would
+/// end the query value is escaped, and control characters are dropped.
+pub(crate) fn next_value(path: &str) -> String {
+    path.replace('%', "%25")
+        .replace('&', "%26")
+        .replace('?', "%3F")
+        .replace('#', "%23")
+        .replace(|c: char| c.is_control(), "")
+}
+
 /// Only local paths are followed after login, so a crafted link cannot send
 /// someone to another site.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
@@ -620,13 +630,7 @@ pub(crate) fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> 
         ),
         None => {
             let expired = if v.session_expired { "&expired=1" } else { "" };
-            // Paths stay readable; only what would end the query value is escaped.
-            let here = here
-                .replace('%', "%25")
-                .replace('&', "%26")
-                .replace('?', "%3F")
-                .replace('#', "%23");
-            Some(Redirect::to(&format!("/login?next={here}{expired}")).into_response())
+            Some(Redirect::to(&format!("/login?next={}{expired}", next_value(here))).into_response())
         }
     }
 }

@@ -287,13 +287,8 @@ fn keep_for_login(state: &AppState, v: &Visitor, back_to: &str, input: NewsInput
         + input.body.len()
         + input.image_url.len()
         + input.image_alt.len();
-    // The path comes from the request: escaped like deny() does, so it cannot end the query.
-    let back_to = back_to
-        .replace('%', "%25")
-        .replace('&', "%26")
-        .replace('?', "%3F")
-        .replace('#', "%23")
-        .replace(|c: char| c.is_control(), "");
+    // The path comes from the request: escaped so that it cannot end the query.
+    let back_to = super::next_value(back_to);
     if !v.session_expired || size > MAX_KEPT_BYTES {
         return Redirect::to(&format!("/login?next={back_to}")).into_response();
     }
@@ -687,13 +682,6 @@ async fn status(
     .respond(StatusCode::OK))
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("json") && !a.contains("html"))
-}
-
 /// Remote-follow lookups one client address may start per minute.
 const REMOTE_FOLLOWS_PER_MINUTE: u32 = 10;
 
@@ -740,7 +728,7 @@ async fn remote_follow(
         Ok(url) => Ok(Redirect::to(&url).into_response()),
         // A person gets the home page again, the form open with the
         // message and what they typed; a script gets the JSON error.
-        Err(message) if !wants_json(&headers) => {
+        Err(message) if !crate::http::error::wants_json("/follow", &headers) => {
             super::render_home(&state, v, None, form.account.clone(), Some(message)).await
         }
         Err(message) => Err(AppError::new(
