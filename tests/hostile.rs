@@ -720,7 +720,7 @@ impl Fx {
             .await
             .unwrap();
         let mut conn = app.ctx.db.conn().await.unwrap();
-        let pending = intercoop::db::queries::federation::find_follow(&mut conn, coop.id, b.id)
+        let pending = intercoop::db::queries::follows::find_follow(&mut conn, coop.id, b.id)
             .await
             .unwrap()
             .expect("the co-op's follow of b");
@@ -951,7 +951,7 @@ async fn follow_state(app: &TestApp, from: &str, to: &str) -> Option<String> {
     let follower = find_actor(&app.ctx, from).await.unwrap()?;
     let followed = find_actor(&app.ctx, to).await.unwrap()?;
     let mut conn = app.ctx.db.conn().await.unwrap();
-    intercoop::db::queries::federation::find_follow(&mut conn, follower.id, followed.id)
+    intercoop::db::queries::follows::find_follow(&mut conn, follower.id, followed.id)
         .await
         .unwrap()
         .map(|f| f.state)

@@ -286,11 +286,13 @@ async fn a_blocked_servers_posts_leave_the_home_page() {
         intercoop::service::remote::RemotePost {
             ap_id: "https://other.example/news/honey".into(),
             ap_type: "Article".into(),
+            kind: "news",
             title: "Honey harvest".into(),
             summary: "Lots of honey.".into(),
             content_html: "<p>Lots of honey.</p>".into(),
             url: None,
             in_reply_to: None,
+            visibility: intercoop::service::types::Visibility::Public,
             published_at: None,
         },
     )

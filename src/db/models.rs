@@ -20,7 +20,7 @@ pub struct Instance {
     pub authorized_fetch: bool,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Default, Queryable, Selectable)]
 #[diesel(table_name = actors)]
 pub struct Actor {
     pub id: i64,
@@ -236,6 +236,8 @@ pub struct OutgoingEvent {
     pub created_at: NaiveDateTime,
     pub claimed_until: Option<NaiveDateTime>,
     pub processed_at: Option<NaiveDateTime>,
+    /// The channel this copy of the event is for (`service::events::Consumer`).
+    pub consumer: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -276,4 +278,176 @@ pub struct DomainBlock {
     pub mode: String,
     pub reason: String,
     pub created_at: NaiveDateTime,
+}
+
+/// States of a follow row. The text stored for each is written here only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowState {
+    /// Asked, not yet accepted (our Follow awaiting its Accept, or a
+    /// remote Follow awaiting an admin's approval).
+    Pending,
+    Accepted,
+}
+
+impl FollowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowState::Pending => "pending",
+            FollowState::Accepted => "accepted",
+        }
+    }
+
+    pub fn from_db(raw: &str) -> FollowState {
+        if raw == "accepted" {
+            FollowState::Accepted
+        } else {
+            FollowState::Pending
+        }
+    }
+}
+
+impl Follow {
+    pub fn state(&self) -> FollowState {
+        FollowState::from_db(&self.state)
+    }
+}
+
+/// States of a delivery row. The text stored for each is written here only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 4] = [
+        DeliveryState::Delivered,
+        DeliveryState::Pending,
+        DeliveryState::Failed,
+        DeliveryState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn from_db(raw: &str) -> DeliveryState {
+        DeliveryState::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .unwrap_or(DeliveryState::Failed)
+    }
+}
+
+impl Delivery {
+    pub fn state(&self) -> DeliveryState {
+        DeliveryState::from_db(&self.state)
+    }
+}
+
+/// Kinds of reaction rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionKind {
+    Like,
+    Announce,
+}
+
+impl ReactionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReactionKind::Like => "like",
+            ReactionKind::Announce => "announce",
+        }
+    }
+}
+
+/// What an object is here, stored in `objects.kind`. Every module that
+/// builds, serves or lists objects matches on it, so a new content type
+/// is a new variant and the compiler lists the places to fill in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// A co-op's news (ours, or another co-op's Article).
+    News,
+    /// A post or reply from another server.
+    Note,
+}
+
+impl ContentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentKind::News => "news",
+            ContentKind::Note => "note",
+        }
+    }
+
+    pub fn from_db(raw: &str) -> ContentKind {
+        match raw {
+            "news" => ContentKind::News,
+            _ => ContentKind::Note,
+        }
+    }
+}
+
+/// Who may see an object. Stored in `objects.visibility` by these names;
+/// `federation::audience` turns it into addressing and inboxes, and every
+/// list, page and collection reads it before showing an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Everyone; listed on pages, feeds and the outbox.
+    #[default]
+    Public,
+    /// Everyone with the link; not listed (Mastodon's "quiet public").
+    Unlisted,
+    /// The author's followers.
+    Followers,
+    /// The co-op's members only.
+    Members,
+    /// The people it mentions.
+    Direct,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Followers => "followers",
+            Visibility::Members => "members",
+            Visibility::Direct => "direct",
+        }
+    }
+
+    /// By name (empty is public); None for an unknown name.
+    pub fn from_name(raw: &str) -> Option<Visibility> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "public" => Some(Visibility::Public),
+            "unlisted" => Some(Visibility::Unlisted),
+            "followers" => Some(Visibility::Followers),
+            "members" => Some(Visibility::Members),
+            "direct" => Some(Visibility::Direct),
+            _ => None,
+        }
+    }
+
+    /// Read back from the database; an unknown value shows the least.
+    pub fn from_db(raw: &str) -> Visibility {
+        Visibility::from_name(raw).unwrap_or(Visibility::Direct)
+    }
+
+    /// Readable without logging in or signing a fetch.
+    pub fn is_open(self) -> bool {
+        matches!(self, Visibility::Public | Visibility::Unlisted)
+    }
+
+    /// Shown in public lists: home, archive, feeds, outbox, counts.
+    pub fn is_listed(self) -> bool {
+        self == Visibility::Public
+    }
 }

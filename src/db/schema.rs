@@ -199,6 +199,7 @@ diesel::table! {
         claimed_until -> Nullable<Timestamp>,
         processed_at -> Nullable<Timestamp>,
         due_at -> Nullable<Timestamp>,
+        consumer -> Text,
     }
 }
 

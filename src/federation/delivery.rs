@@ -19,8 +19,8 @@ use tokio::sync::{watch, Semaphore};
 
 use super::signatures::sign_cavage;
 use super::Federation;
-use crate::db::models::Delivery;
-use crate::db::queries::federation as fed_q;
+use crate::db::models::{Delivery, DeliveryState};
+use crate::db::queries::{deliveries as delivery_q, follows as follow_q, outbox as outbox_q};
 use crate::db::{now, DbError};
 
 /// Deliveries in flight at once, and to any one host.
@@ -82,7 +82,7 @@ impl Caches {
             return Ok(a.clone());
         }
         let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
-        let item = fed_q::find_outbox(&mut conn, outbox_id)
+        let item = outbox_q::find_outbox(&mut conn, outbox_id)
             .await
             .map_err(|e| e.to_string())?
             .ok_or("the activity is gone")?;
@@ -107,7 +107,7 @@ impl Caches {
         }
         let mut conn = fed.ctx.db.conn().await?;
         let map = Arc::new(
-            fed_q::troubled_hosts(&mut conn)
+            delivery_q::troubled_hosts(&mut conn)
                 .await?
                 .into_iter()
                 .collect::<HashMap<_, _>>(),
@@ -173,7 +173,7 @@ pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
 
 async fn claim(fed: &Federation, limit: i64) -> Result<Vec<Delivery>, DbError> {
     let mut conn = fed.ctx.db.conn().await?;
-    fed_q::claim_deliveries(
+    delivery_q::claim_deliveries(
         &mut conn,
         limit.min(256),
         now() + chrono::Duration::seconds(LEASE_SECS),
@@ -190,16 +190,20 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
     let at = now();
     let skip = if !policy.allows(&d.host) {
         // Blocked since it was queued: cancel without sending.
-        Some((at, "cancelled", "the domain is blocked"))
+        Some((at, DeliveryState::Cancelled, "the domain is blocked"))
     } else if at - d.created_at > chrono::Duration::hours(MAX_AGE_HOURS) {
-        Some((at, "failed", "gave up: not delivered within 48 hours"))
+        Some((
+            at,
+            DeliveryState::Failed,
+            "gave up: not delivered within 48 hours",
+        ))
     } else {
         match troubled.get(&d.host).copied() {
             // Unreachable host: one probe per hour, the rest wait.
             Some(Some(since)) if d.next_attempt_at < since + chrono::Duration::hours(1) && d.attempts > 0 => {
                 Some((
                     at + chrono::Duration::hours(1),
-                    "pending",
+                    DeliveryState::Pending,
                     "host unreachable; waiting for it to answer",
                 ))
             }
@@ -208,7 +212,7 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
     };
     if let Some((until, state, why)) = skip {
         let mut conn = fed.ctx.db.conn().await?;
-        return fed_q::postpone_delivery(&mut conn, d.id, until, state, why).await;
+        return delivery_q::postpone_delivery(&mut conn, d.id, until, state, why).await;
     }
 
     let started = Instant::now();
@@ -221,14 +225,14 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
         Ok(status) if (200..300).contains(&status) => {
             // Healthy hosts need no bookkeeping; a recovering one is reset.
             if troubled.contains_key(&d.host) {
-                fed_q::host_succeeded(&mut conn, &d.host).await?;
+                delivery_q::host_succeeded(&mut conn, &d.host).await?;
                 caches.forget_hosts();
             }
-            fed_q::finish_delivery(
+            delivery_q::finish_delivery(
                 &mut conn,
                 d,
-                &fed_q::Outcome {
-                    state: "delivered",
+                &delivery_q::Outcome {
+                    state: DeliveryState::Delivered,
                     next_attempt_at: at,
                     status: Some(status as i32),
                     error: None,
@@ -241,11 +245,11 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
             // The account is gone: stop following-based deliveries to it.
             let removed = drop_followers_behind(&mut conn, &d.inbox).await?;
             tracing::info!(inbox = %d.inbox, removed, "410 Gone: followers behind this inbox removed");
-            fed_q::finish_delivery(
+            delivery_q::finish_delivery(
                 &mut conn,
                 d,
-                &fed_q::Outcome {
-                    state: "failed",
+                &delivery_q::Outcome {
+                    state: DeliveryState::Failed,
                     next_attempt_at: at,
                     status: Some(410),
                     error: Some("410 Gone: the recipient no longer exists"),
@@ -257,15 +261,15 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
         Ok(status) if (400..500).contains(&status) && status != 408 && status != 429 => {
             // The peer refuses this activity; repeating it will not help.
             if troubled.contains_key(&d.host) {
-                fed_q::host_succeeded(&mut conn, &d.host).await?;
+                delivery_q::host_succeeded(&mut conn, &d.host).await?;
                 caches.forget_hosts();
             }
             let msg = format!("refused by the recipient with {status}");
-            fed_q::finish_delivery(
+            delivery_q::finish_delivery(
                 &mut conn,
                 d,
-                &fed_q::Outcome {
-                    state: "failed",
+                &delivery_q::Outcome {
+                    state: DeliveryState::Failed,
                     next_attempt_at: at,
                     status: Some(status as i32),
                     error: Some(&msg),
@@ -279,15 +283,19 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
                 Ok(s) => (Some(s as i32), format!("the recipient answered {s}")),
                 Err(e) => (None, e),
             };
-            fed_q::host_failed(&mut conn, &d.host, UNREACHABLE_AFTER).await?;
+            delivery_q::host_failed(&mut conn, &d.host, UNREACHABLE_AFTER).await?;
             caches.forget_hosts();
             let give_up = attempts >= MAX_ATTEMPTS;
             tracing::info!(inbox = %d.inbox, attempts, error = %msg, give_up, "delivery failed");
-            fed_q::finish_delivery(
+            delivery_q::finish_delivery(
                 &mut conn,
                 d,
-                &fed_q::Outcome {
-                    state: if give_up { "failed" } else { "pending" },
+                &delivery_q::Outcome {
+                    state: if give_up {
+                        DeliveryState::Failed
+                    } else {
+                        DeliveryState::Pending
+                    },
                     next_attempt_at: if give_up { at } else { retry_at(attempts) },
                     status,
                     error: Some(&msg),
@@ -302,7 +310,7 @@ pub async fn deliver(fed: &Arc<Federation>, caches: &Caches, d: &Delivery) -> Re
 async fn drop_followers_behind(conn: &mut crate::db::PooledConn, inbox: &str) -> Result<usize, DbError> {
     let mut removed = 0;
     if let Some(actor) = crate::db::queries::actors::find_by_inbox(conn, inbox).await? {
-        removed += fed_q::delete_follows_of(conn, actor.id).await?;
+        removed += follow_q::delete_follows_of(conn, actor.id).await?;
     }
     Ok(removed)
 }

@@ -11,21 +11,16 @@
 //! malformed, 401 unverifiable (Fedify then retries with the other signature
 //! spec), 403 blocked or not the actor's own object, 413 oversize.
 
-use std::sync::Arc;
-
+use super::activities::{Envelope, Handled, Inbound, InboxActivity};
+use super::json;
+use super::signatures::{self, RequestParts};
+use crate::http::error::AppError;
+use crate::http::AppState;
+use crate::service::remote;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
-
-use super::json::{self, Incoming};
-use super::signatures::{self, RequestParts};
-use super::{FedError, Federation};
-use crate::db::models::Actor;
-use crate::http::error::AppError;
-use crate::http::AppState;
-use crate::service::{follows, remote};
 
 pub async fn shared_inbox(
     State(state): State<AppState>,
@@ -58,10 +53,6 @@ fn with_retry_after(mut resp: Response, seconds: u64) -> Response {
     resp
 }
 
-/// Activity types we act on; only these keep their raw JSON in the log.
-const HANDLED: &[&str] = &[
-    "Follow", "Undo", "Accept", "Reject", "Like", "Announce", "Create", "Update", "Delete", "Flag", "Block",
-];
 /// Raw bodies over this are logged without the body.
 pub const MAX_LOGGED_BODY: usize = 64 * 1024;
 
@@ -118,7 +109,16 @@ async fn receive(
             "The activity contains a NUL character (\\u0000), which this server does not store.".into(),
         );
     }
-    let activity: Incoming = match serde_json::from_slice(body) {
+    // Fields we skip are not parsed, so serde's nesting limit does not
+    // guard them: no activity needs more than this.
+    if nesting(body) > MAX_NESTING {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("The JSON is nested more than {MAX_NESTING} levels deep."),
+        );
+    }
+    let envelope: Envelope = match serde_json::from_slice(body) {
         Ok(a) => a,
         Err(e) if e.is_data() => {
             return reject(
@@ -135,7 +135,17 @@ async fn receive(
             )
         }
     };
-    let actor_id = activity.actor.id().to_string();
+    let activity = match InboxActivity::parse(&envelope, body) {
+        Ok(a) => a,
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("The {} could not be read: {e}", clip(envelope.kind.first())),
+            )
+        }
+    };
+    let actor_id = envelope.actor.id().to_string();
     let Some(actor_origin) = json::origin(&actor_id) else {
         return reject(
             StatusCode::BAD_REQUEST,
@@ -164,7 +174,7 @@ async fn receive(
             ),
         );
     }
-    if json::origin(&activity.id).as_deref() != Some(actor_origin.as_str()) {
+    if json::origin(&envelope.id).as_deref() != Some(actor_origin.as_str()) {
         return reject(
             StatusCode::BAD_REQUEST,
             "bad_request",
@@ -212,15 +222,15 @@ async fn receive(
     }
     // Recording the id first makes de-duplication atomic: of two copies
     // arriving together, one inserts and is processed, the other is a duplicate.
-    let kind = activity.kind.first().to_string();
-    let raw_text = if HANDLED.contains(&kind.as_str()) && body.len() <= MAX_LOGGED_BODY {
+    let kind = envelope.kind.first().to_string();
+    let raw_text = if activity.is_handled() && body.len() <= MAX_LOGGED_BODY {
         String::from_utf8_lossy(body)
     } else {
         std::borrow::Cow::Borrowed("")
     };
     match remote::record_activity(
         &state.ctx,
-        &activity.id,
+        &envelope.id,
         &clip(&kind),
         &actor_id,
         activity.object_id().as_deref(),
@@ -230,15 +240,18 @@ async fn receive(
     {
         Ok(true) => {}
         Ok(false) => {
-            tracing::debug!(id = %activity.id, "duplicate activity ignored");
+            tracing::debug!(id = %envelope.id, "duplicate activity ignored");
             return StatusCode::ACCEPTED.into_response();
         }
         Err(e) => return AppError::from(e).into_response(),
     }
-    let outcome = handle_activity(fed, &signer, &activity).await;
+    if !activity.is_handled() {
+        tracing::debug!(%kind, id = %envelope.id, "activity type not handled; accepted and ignored");
+    }
+    let outcome = activity.run(&Inbound { fed, signer: &signer }).await;
     if !matches!(outcome, Ok(())) {
         // Not processed: forget the id so that a corrected or retried copy is not taken for a duplicate.
-        if let Err(e) = remote::forget_activity(&state.ctx, &activity.id).await {
+        if let Err(e) = remote::forget_activity(&state.ctx, &envelope.id).await {
             tracing::warn!(error = %e, "could not forget a failed activity");
         }
     }
@@ -246,7 +259,7 @@ async fn receive(
         Ok(()) => {}
         Err(Handled::Refused(status, msg)) => return reject(status, "invalid", msg),
         Err(Handled::Failed(e)) => {
-            tracing::error!(error = %e, id = %activity.id, %kind, "inbox handler failed");
+            tracing::error!(error = %e, id = %envelope.id, %kind, "inbox handler failed");
             return AppError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -258,270 +271,46 @@ async fn receive(
     StatusCode::ACCEPTED.into_response()
 }
 
+/// Deeper JSON than this is refused.
+const MAX_NESTING: usize = 64;
+
+/// The deepest nesting of arrays and objects, strings skipped.
+fn nesting(body: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Remote text echoed in a message, shortened.
 fn clip(s: &str) -> String {
     s.chars().take(200).collect()
 }
 
-/// Keeps posts from actors a local actor follows, and replies to our posts.
-async fn store_post_if_wanted(fed: &Arc<Federation>, signer: &Actor, a: &Incoming) -> Result<(), Handled> {
-    let ctx = &fed.ctx;
-    let Some(Value::Object(o)) = &a.object else {
-        return Ok(());
-    };
-    let text = |k: &str| o.get(k).and_then(Value::as_str).map(String::from);
-    let in_reply_to = o.get("inReplyTo").and_then(|v| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(m) => m.get("id").and_then(Value::as_str).map(String::from),
-        _ => None,
-    });
-    // A reply is kept only when it answers something stored here (one of
-    // our objects, or a reply already kept): replies to unknown URLs would
-    // let anyone fill the database.
-    let ours = match in_reply_to.as_deref() {
-        Some(r) => remote::object_exists(ctx, r).await?,
-        None => false,
-    };
-    let followed = match crate::service::coop::get_coop(ctx).await? {
-        Some(coop) => follows::is_following(ctx, &coop, signer).await?,
-        None => false,
-    };
-    if !ours && !followed {
-        tracing::debug!(actor = %signer.ap_id, "post from an actor nobody here follows; not stored");
-        return Ok(());
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nesting_skips_strings() {
+        assert_eq!(super::nesting(br#"{"a":[1,{"b":"[[[{{"}]}"#), 3);
+        assert_eq!(super::nesting(br#"{"a":"\"[["}"#), 1);
+        assert_eq!(super::nesting(b"[[[]]]"), 3);
     }
-    // Only public posts are shown on the co-op's pages; followers-only and
-    // direct posts are not stored here.
-    let addressed_public = ["to", "cc"].iter().any(|k| match o.get(*k) {
-        Some(Value::String(s)) => is_public(s),
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(is_public),
-        _ => false,
-    });
-    if !addressed_public {
-        tracing::debug!(object = ?o.get("id"), "non-public post not stored");
-        return Ok(());
-    }
-    let post = remote::RemotePost {
-        ap_id: text("id").unwrap_or_default(),
-        ap_type: text("type").unwrap_or_else(|| "Note".into()),
-        title: text("name").unwrap_or_default(),
-        summary: text("summary").unwrap_or_default(),
-        content_html: text("content").unwrap_or_default(),
-        url: super::web_link(o.get("url").and_then(json::first_url)),
-        in_reply_to,
-        published_at: text("published")
-            .and_then(|p| chrono::DateTime::parse_from_rfc3339(&p).ok())
-            .map(|d| d.naive_utc()),
-    };
-    remote::store_post(ctx, signer, post).await?;
-    Ok(())
-}
-
-fn is_public(s: &str) -> bool {
-    s == json::PUBLIC || s == "as:Public" || s == "Public"
-}
-
-enum Handled {
-    Refused(StatusCode, String),
-    Failed(String),
-}
-
-impl From<crate::service::ServiceError> for Handled {
-    fn from(e: crate::service::ServiceError) -> Self {
-        match e {
-            crate::service::ServiceError::Invalid { message, .. } => {
-                Handled::Refused(StatusCode::BAD_REQUEST, message)
-            }
-            other => Handled::Failed(other.to_string()),
-        }
-    }
-}
-
-impl From<FedError> for Handled {
-    fn from(e: FedError) -> Self {
-        match e {
-            FedError::Service(s) => s.into(),
-            other => Handled::Refused(StatusCode::BAD_REQUEST, other.to_string()),
-        }
-    }
-}
-
-/// The local actor an activity addresses (the co-op when it names it).
-async fn local_target(fed: &Arc<Federation>, id: &str) -> Result<Option<Actor>, Handled> {
-    let Some(actor) = remote::find_actor(&fed.ctx, id).await? else {
-        return Ok(None);
-    };
-    Ok(actor.local.then_some(actor))
-}
-
-fn same_origin(a: &str, b: &str) -> bool {
-    json::origin(a).is_some() && json::origin(a) == json::origin(b)
-}
-
-async fn handle_activity(fed: &Arc<Federation>, signer: &Actor, a: &Incoming) -> Result<(), Handled> {
-    let ctx = &fed.ctx;
-    let kind = a.kind.first();
-    match kind {
-        "Follow" => {
-            let object = a
-                .object_id()
-                .ok_or_else(|| Handled::Refused(StatusCode::BAD_REQUEST, "Follow without object".into()))?;
-            let Some(target) = local_target(fed, &object).await? else {
-                return Err(Handled::Refused(
-                    StatusCode::NOT_FOUND,
-                    format!("{object} is not an actor here"),
-                ));
-            };
-            if target.kind == "Application" {
-                return Err(Handled::Refused(
-                    StatusCode::BAD_REQUEST,
-                    "The instance actor cannot be followed.".into(),
-                ));
-            }
-            follows::receive_follow(ctx, signer, &target, &a.id).await?;
-        }
-        "Undo" => {
-            let inner = a.inner();
-            let inner_kind = a.object_type().unwrap_or_default();
-            let inner_id = a.object_id().unwrap_or_default();
-            if !same_origin(&inner_id, &signer.ap_id) {
-                return Err(Handled::Refused(
-                    StatusCode::FORBIDDEN,
-                    "Only the author of an activity can undo it.".into(),
-                ));
-            }
-            // An embedded activity must be the signer's own, not merely from its server.
-            if let Some(inner) = &inner {
-                if inner.actor.id() != signer.ap_id {
-                    return Err(Handled::Refused(
-                        StatusCode::FORBIDDEN,
-                        "Only the author of an activity can undo it.".into(),
-                    ));
-                }
-            }
-            match (inner_kind.as_str(), inner) {
-                ("Follow", Some(inner)) => {
-                    let object = inner.object_id().unwrap_or_default();
-                    if let Some(target) = local_target(fed, &object).await? {
-                        follows::receive_unfollow(ctx, signer, &target, Some(&inner.id)).await?;
-                    }
-                }
-                // Undo(Like), Undo(Announce), or an Undo naming only the id.
-                _ => {
-                    if !remote::remove_reaction(ctx, signer, &inner_id).await? {
-                        // A bare-id Undo of a Follow.
-                        follows::receive_unfollow_by_id(ctx, signer, &inner_id).await?;
-                    }
-                }
-            }
-        }
-        "Accept" | "Reject" => {
-            // Answers to Follows we sent: the object is our Follow, embedded
-            // or by id.
-            let inner = a.inner();
-            if let Some(follow) = &inner {
-                // The Follow answered must be one addressed to the signer.
-                if follow.object_id().as_deref() != Some(signer.ap_id.as_str()) {
-                    return Err(Handled::Refused(
-                        StatusCode::FORBIDDEN,
-                        "Only the followed actor can accept or reject a Follow.".into(),
-                    ));
-                }
-            }
-            let local = match &inner {
-                Some(follow) => local_target(fed, follow.actor.id())
-                    .await?
-                    .map(|l| (l, follow.id.clone())),
-                None => None,
-            };
-            match local {
-                Some((local, follow_id)) => {
-                    follows::receive_follow_answer(ctx, signer, &local, &follow_id, kind == "Accept").await?
-                }
-                None => {
-                    let follow_id = a.object_id().unwrap_or_default();
-                    follows::receive_follow_answer_by_id(ctx, signer, &follow_id, kind == "Accept").await?;
-                }
-            }
-        }
-        "Like" | "Announce" => {
-            let object = a.object_id().unwrap_or_default();
-            let reaction = if kind == "Like" { "like" } else { "announce" };
-            remote::add_reaction(ctx, reaction, signer, &object, &a.id).await?;
-        }
-        "Create" | "Update" | "Delete" => {
-            let Some(object_id) = a.object_id().filter(|id| !id.is_empty()) else {
-                return Err(Handled::Refused(
-                    StatusCode::BAD_REQUEST,
-                    format!("The {kind} has no object id: its object needs an \"id\"."),
-                ));
-            };
-            // An actor may only create, change or delete what lives on its own server.
-            if !same_origin(&object_id, &signer.ap_id) {
-                return Err(Handled::Refused(
-                    StatusCode::FORBIDDEN,
-                    format!("{object_id} is not on the actor's server"),
-                ));
-            }
-            let object_type = a.object_type().unwrap_or_default();
-            match (kind, object_type.as_str()) {
-                ("Update", "Person" | "Organization" | "Group" | "Service" | "Application") => {
-                    if object_id == signer.ap_id {
-                        if let Some(doc) = a.object.clone() {
-                            fed.save_actor_doc(doc, &signer.ap_id).await?;
-                        }
-                    }
-                }
-                ("Delete", _) if object_id == signer.ap_id => {
-                    remote::remove_actor(ctx, signer).await?;
-                    fed.forget_actor(signer.id);
-                }
-                ("Delete", _) => {
-                    remote::delete_post(ctx, signer, &object_id).await?;
-                }
-                ("Create" | "Update", "Article" | "Note" | "Page") => {
-                    store_post_if_wanted(fed, signer, a).await?;
-                }
-                // Other content (events, polls, questions) is logged, and so
-                // de-duplicated, by the caller until its module handles it.
-                _ => {
-                    tracing::info!(%kind, %object_type, object = %object_id, "content activity logged");
-                }
-            }
-        }
-        "Flag" => {
-            let objects: Vec<String> = match &a.object {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|i| {
-                        i.as_str()
-                            .map(String::from)
-                            .or_else(|| i.get("id").and_then(Value::as_str).map(String::from))
-                    })
-                    .collect(),
-                Some(Value::String(s)) => vec![s.clone()],
-                Some(v) => v
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(String::from)
-                    .into_iter()
-                    .collect(),
-                None => Vec::new(),
-            };
-            let text = crate::service::text::sanitize_html(a.content.as_deref().unwrap_or(""));
-            remote::store_report(ctx, signer, &a.id, &objects, &text).await?;
-        }
-        "Block" => {
-            // A remote account blocks our co-op: stop sending it anything.
-            let object = a.object_id().unwrap_or_default();
-            if let Some(target) = local_target(fed, &object).await? {
-                follows::receive_unfollow(ctx, signer, &target, None).await?;
-            }
-            tracing::info!(blocker = %signer.ap_id, "blocked by a remote actor");
-        }
-        other => {
-            tracing::debug!(kind = %other, id = %a.id, "activity type not handled; accepted and ignored");
-        }
-    }
-    Ok(())
 }

@@ -3,22 +3,28 @@
 //! outgoing events into activities and deliver them from the durable queue.
 //! See docs/federation.md for everything we send and accept.
 
+pub mod activities;
+pub mod actors;
+pub mod audience;
 pub mod delivery;
 pub mod fetch;
 pub mod inbox;
 pub mod json;
 pub mod limits;
+pub mod objects;
 pub mod outbox;
 pub mod routes;
 pub mod signatures;
+
+pub use actors::remote::{actor_row, web_link};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::db::models::{Actor, ActorRow};
-use crate::db::now;
 use crate::service::moderation::{self, DomainPolicy};
 use crate::service::{coop, remote, Ctx, ServiceError};
+use actors::remote::RemoteActor;
 use fetch::{FetchError, Fetched, Fetcher};
 use signatures::{PrivateKey, PublicKey, RequestParts, SigError, SignedBy};
 
@@ -450,8 +456,8 @@ impl Federation {
         &self,
         fetched: Fetched,
         for_verification: bool,
-    ) -> Result<(json::RemoteActor, Fetched), FedError> {
-        let parse = |f: &Fetched| -> Result<json::RemoteActor, FedError> {
+    ) -> Result<(RemoteActor, Fetched), FedError> {
+        let parse = |f: &Fetched| -> Result<RemoteActor, FedError> {
             serde_json::from_value(f.doc.clone())
                 .map_err(|e| FedError::Invalid(format!("actor document: {e}")))
         };
@@ -505,14 +511,8 @@ impl Federation {
 
     /// Stores an actor document that arrived inside a verified activity
     /// (Update of the signer itself).
-    pub async fn save_actor_doc(
-        &self,
-        doc: serde_json::Value,
-        fetched_from: &str,
-    ) -> Result<Actor, FedError> {
-        let parsed: json::RemoteActor =
-            serde_json::from_value(doc).map_err(|e| FedError::Invalid(format!("actor document: {e}")))?;
-        let row = actor_row(&parsed, fetched_from, None)?;
+    pub async fn save_actor_doc(&self, doc: &RemoteActor, fetched_from: &str) -> Result<Actor, FedError> {
+        let row = actor_row(doc, fetched_from, None)?;
         self.store_actor_row(row).await
     }
 
@@ -579,103 +579,4 @@ fn same_document(id: &str, url: &url::Url) -> bool {
     id.set_fragment(None);
     url.set_fragment(None);
     id == url
-}
-
-/// Only http(s) links from remote data reach our pages.
-pub fn web_link(u: Option<String>) -> Option<String> {
-    u.filter(|u| url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http"))
-}
-
-/// Converts a remote actor document into our row, refusing one whose id,
-/// inbox or key live on another origin than where it was fetched. With
-/// `key_id`, the actor must list that key, and that is the key kept.
-pub fn actor_row(
-    a: &json::RemoteActor,
-    fetched_from: &str,
-    key_id: Option<&str>,
-) -> Result<ActorRow, FedError> {
-    let origin = json::origin(&a.id).ok_or_else(|| FedError::Invalid(format!("bad actor id {}", a.id)))?;
-    if json::origin(fetched_from).as_deref() != Some(origin.as_str()) {
-        return Err(FedError::Invalid(format!(
-            "the actor {} was served by another origin ({fetched_from})",
-            a.id
-        )));
-    }
-    if json::origin(&a.inbox).as_deref() != Some(origin.as_str()) {
-        return Err(FedError::Invalid(format!(
-            "the inbox of {} is on another origin",
-            a.id
-        )));
-    }
-    let keys = a.public_key.as_ref().map(|k| k.to_vec()).unwrap_or_default();
-    let key = match key_id {
-        Some(wanted) => Some(keys.into_iter().find(|k| k.id == wanted).ok_or_else(|| {
-            FedError::Invalid(format!("the actor {} does not list the key {wanted}", a.id))
-        })?),
-        None => keys
-            .into_iter()
-            .find(|k| k.owner.as_deref().is_none_or(|o| o == a.id)),
-    };
-    if let Some(owner) = key.as_ref().and_then(|k| k.owner.as_deref()) {
-        if owner != a.id {
-            return Err(FedError::Invalid(format!(
-                "the key of {} is owned by {owner}",
-                a.id
-            )));
-        }
-    }
-    if let Some(k) = &key {
-        if json::origin(&k.id).as_deref() != Some(origin.as_str()) {
-            return Err(FedError::Invalid(format!(
-                "the key of {} is on another origin",
-                a.id
-            )));
-        }
-    }
-    let url = url::Url::parse(&a.id).map_err(|_| FedError::Invalid(format!("bad actor id {}", a.id)))?;
-    let domain = match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or("")),
-        None => url.host_str().unwrap_or("").to_string(),
-    };
-    let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-    let at = now();
-    Ok(ActorRow {
-        ap_id: a.id.clone(),
-        kind: clip(a.kind.first(), 40),
-        handle: clip(
-            a.preferred_username.as_deref().unwrap_or_else(|| {
-                url.path_segments()
-                    .and_then(|mut s| s.next_back())
-                    .unwrap_or("unknown")
-            }),
-            100,
-        ),
-        domain,
-        local: false,
-        name: clip(a.name.as_deref().unwrap_or(""), 200),
-        // Remote HTML is sanitised before it is stored.
-        summary: clip(
-            &crate::service::text::sanitize_html(a.summary.as_deref().unwrap_or("")),
-            10_000,
-        ),
-        url: web_link(a.url.as_ref().and_then(json::first_url)),
-        inbox: a.inbox.clone(),
-        shared_inbox: a
-            .endpoints
-            .as_ref()
-            .and_then(|e| e.shared_inbox.clone())
-            .filter(|s| json::origin(s).as_deref() == Some(origin.as_str())),
-        outbox: a.outbox.clone(),
-        followers_url: a.followers.clone(),
-        public_key_id: key.as_ref().map(|k| k.id.clone()),
-        public_key_pem: key.map(|k| k.public_key_pem),
-        private_key_pem: None,
-        icon_url: web_link(a.icon.as_ref().and_then(json::first_url)),
-        image_url: web_link(a.image.as_ref().and_then(json::first_url)),
-        manually_approves_followers: a.manually_approves_followers.unwrap_or(false),
-        discoverable: a.discoverable.unwrap_or(false),
-        last_fetched_at: Some(at),
-        created_at: at,
-        updated_at: at,
-    })
 }

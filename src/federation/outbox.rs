@@ -7,16 +7,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use activitypub_federation::kinds::activity::{
+    AcceptType, CreateType, DeleteType, FollowType, RejectType, UndoType, UpdateType,
+};
+use activitypub_federation::protocol::context::WithContext;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::json::{self, ActivityJson, FollowRef, PUBLIC};
+use super::audience::{self, Audience};
+use super::json::{self, ActivityJson, FollowRef};
+use super::objects::{article, tombstone};
 use super::Federation;
-use crate::db::models::{Actor, OutgoingEvent};
-use crate::db::queries::{actors, content, federation as fed_q};
+use crate::db::models::{Actor, OutgoingEvent, Visibility};
+use crate::db::queries::{actors, content, deliveries as delivery_q, events as event_q, outbox as outbox_q};
 use crate::db::{now, DbError};
-use crate::service::events::DomainEvent;
-use crate::service::news;
+use crate::service::events::{Consumer, DomainEvent};
+use crate::service::{conversation, news};
 
 const EVENT_LEASE_SECS: i64 = 30;
 
@@ -45,7 +51,13 @@ pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
 pub async fn process_batch(fed: &Arc<Federation>) -> Result<usize, DbError> {
     let events = {
         let mut conn = fed.ctx.db.conn().await?;
-        fed_q::claim_events(&mut conn, 32, now() + chrono::Duration::seconds(EVENT_LEASE_SECS)).await?
+        event_q::claim_events(
+            &mut conn,
+            Consumer::Federation.as_str(),
+            32,
+            now() + chrono::Duration::seconds(EVENT_LEASE_SECS),
+        )
+        .await?
     };
     let n = events.len();
     for event in events {
@@ -70,7 +82,7 @@ fn published() -> Option<String> {
 struct Outgoing {
     ap_id: String,
     actor_id: i64,
-    kind: &'static str,
+    kind: String,
     object_id: Option<i64>,
     json: String,
     public: bool,
@@ -78,27 +90,31 @@ struct Outgoing {
 }
 
 /// An activity of `actor` around `object`; `id` None makes a new one.
-fn wrap<O: Serialize>(
+/// Returns its id, its type name and its JSON.
+fn wrap<K: Serialize + std::fmt::Display, O: Serialize>(
     fed: &Federation,
     id: Option<&str>,
-    kind: &'static str,
+    kind: K,
     actor: &Actor,
     object: O,
-    to: Vec<String>,
-    cc: Vec<String>,
-) -> (String, String) {
+    audience: Audience,
+) -> Result<(String, String, String), String> {
     let id = id.map(String::from).unwrap_or_else(|| activity_id(fed));
-    let activity = ActivityJson {
-        context: json::context(),
-        id: id.clone(),
-        kind,
-        actor: actor.ap_id.clone(),
-        object,
-        to,
-        cc,
-        published: published(),
-    };
-    (id, serde_json::to_string(&activity).unwrap_or_default())
+    let name = kind.to_string();
+    let activity = WithContext::new(
+        ActivityJson {
+            id: id.clone(),
+            kind,
+            actor: actor.ap_id.clone(),
+            object,
+            to: audience.to,
+            cc: audience.cc,
+            published: published(),
+        },
+        json::context(),
+    );
+    let body = serde_json::to_string(&activity).map_err(|e| e.to_string())?;
+    Ok((id, name, body))
 }
 
 async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), String> {
@@ -133,9 +149,9 @@ async fn build(
         }
     };
     match domain_event {
-        DomainEvent::NewsPublished { id } => news_activity(fed, conn, id, "Create").await,
-        DomainEvent::NewsUpdated { id } => news_activity(fed, conn, id, "Update").await,
-        DomainEvent::NewsDeleted { id } => news_activity(fed, conn, id, "Delete").await,
+        DomainEvent::NewsPublished { id } => news_activity(fed, conn, id, Change::Create).await,
+        DomainEvent::NewsUpdated { id } => news_activity(fed, conn, id, Change::Update).await,
+        DomainEvent::NewsDeleted { id } => news_activity(fed, conn, id, Change::Delete).await,
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::FollowRequested {
             local,
@@ -160,19 +176,27 @@ async fn build(
     }
 }
 
-/// Create, Update or Delete of a news Article, to the author's followers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Create,
+    Update,
+    Delete,
+}
+
+/// Create, Update or Delete of a news Article, to the audience its
+/// visibility names.
 async fn news_activity(
     fed: &Arc<Federation>,
     conn: &mut crate::db::PooledConn,
     object_id: i64,
-    kind: &'static str,
+    change: Change,
 ) -> Result<Option<Outgoing>, String> {
     let Some(object) = content::find(conn, object_id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     // Deleted before its Create or Update went out, or taken back to draft
     // or a later time after this event was claimed: nothing to send now.
-    if kind != "Delete"
+    if change != Change::Delete
         && (object.deleted_at.is_some() || news::publication(&object) != news::Publication::Published)
     {
         return Ok(None);
@@ -181,29 +205,31 @@ async fn news_activity(
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the author is gone")?;
-    let followers = author.followers_url.clone().unwrap_or_default();
-    let (ap_id, body) = if kind == "Delete" {
-        wrap(
+    let visibility = Visibility::from_db(&object.visibility);
+    let audience = Audience::of(visibility, &author, &[]);
+    let public = audience.is_open();
+    let (ap_id, kind, body) = match change {
+        Change::Delete => wrap(
             fed,
             None,
-            kind,
+            DeleteType::Delete,
             &author,
-            json::tombstone(&object),
-            vec![PUBLIC.into()],
-            vec![followers],
-        )
-    } else {
-        wrap(
-            fed,
-            None,
-            kind,
-            &author,
-            json::article(&object, &author),
-            vec![PUBLIC.into()],
-            vec![followers],
-        )
+            tombstone::document(&object),
+            audience,
+        )?,
+        Change::Create | Change::Update => {
+            let counts = conversation::interactions_on(conn, &object)
+                .await
+                .map_err(|e| e.to_string())?;
+            let doc = article::document(&object, &author, &counts);
+            if change == Change::Create {
+                wrap(fed, None, CreateType::Create, &author, doc, audience)?
+            } else {
+                wrap(fed, None, UpdateType::Update, &author, doc, audience)?
+            }
+        }
     };
-    let inboxes = fed_q::follower_inboxes(conn, author.id)
+    let inboxes = audience::inboxes(conn, visibility, &author, &[])
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(Outgoing {
@@ -212,7 +238,7 @@ async fn news_activity(
         kind,
         object_id: Some(object.id),
         json: body,
-        public: true,
+        public,
         inboxes,
     }))
 }
@@ -226,29 +252,22 @@ async fn profile_update(
     let Some(actor) = actors::find(conn, actor_id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    let c = &fed.ctx.config;
-    let doc = json::actor(&actor, &c.url("/"), &c.url("/inbox"));
-    let mut object = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
-    if let Some(m) = object.as_object_mut() {
-        m.remove("@context");
-    }
-    let followers = actor.followers_url.clone().unwrap_or_default();
-    let (ap_id, body) = wrap(
+    let doc = super::actors::coop::for_config(&fed.ctx.config, &actor);
+    let (ap_id, kind, body) = wrap(
         fed,
         None,
-        "Update",
+        UpdateType::Update,
         &actor,
-        object,
-        vec![PUBLIC.into()],
-        vec![followers],
-    );
-    let inboxes = fed_q::follower_inboxes(conn, actor.id)
+        doc,
+        Audience::of(Visibility::Public, &actor, &[]),
+    )?;
+    let inboxes = audience::inboxes(conn, Visibility::Public, &actor, &[])
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(Outgoing {
         ap_id,
         actor_id: actor.id,
-        kind: "Update",
+        kind,
         object_id: None,
         json: body,
         public: true,
@@ -284,42 +303,40 @@ async fn follow_activity(
     let Some(remote) = actors::find(conn, remote_id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    let to = vec![remote.ap_id.clone()];
-    let (name, ap_id, body) = match kind {
+    let to = Audience::only(&remote);
+    let (ap_id, kind, body) = match kind {
         // Our own Follow carries the id stored with the follow row, so that
         // the Accept (and a later Undo) can name it.
-        FollowKind::Follow => {
-            let (id, body) = wrap(
-                fed,
-                Some(follow_id),
-                "Follow",
-                &local,
-                remote.ap_id.clone(),
-                to,
-                vec![],
-            );
-            ("Follow", id, body)
-        }
+        FollowKind::Follow => wrap(
+            fed,
+            Some(follow_id),
+            FollowType::Follow,
+            &local,
+            remote.ap_id.clone(),
+            to,
+        )?,
         FollowKind::Accept | FollowKind::Reject | FollowKind::Undo => {
-            let (name, follower, followed) = match kind {
-                FollowKind::Accept => ("Accept", &remote, &local),
-                FollowKind::Reject => ("Reject", &remote, &local),
-                _ => ("Undo", &local, &remote),
+            let (follower, followed) = match kind {
+                FollowKind::Accept | FollowKind::Reject => (&remote, &local),
+                _ => (&local, &remote),
             };
             let follow = FollowRef {
                 id: follow_id.to_string(),
-                kind: "Follow",
+                kind: FollowType::Follow,
                 actor: follower.ap_id.clone(),
                 object: followed.ap_id.clone(),
             };
-            let (id, body) = wrap(fed, None, name, &local, follow, to, vec![]);
-            (name, id, body)
+            match kind {
+                FollowKind::Accept => wrap(fed, None, AcceptType::Accept, &local, follow, to)?,
+                FollowKind::Reject => wrap(fed, None, RejectType::Reject, &local, follow, to)?,
+                _ => wrap(fed, None, UndoType::Undo, &local, follow, to)?,
+            }
         }
     };
     Ok(Some(Outgoing {
         ap_id,
         actor_id: local.id,
-        kind: name,
+        kind,
         object_id: None,
         json: body,
         public: false,
@@ -335,12 +352,12 @@ async fn finish(
 ) -> Result<(), String> {
     let mut tx = fed.ctx.db.begin().await.map_err(|e| e.to_string())?;
     if let Some(o) = outgoing {
-        let outbox_id = fed_q::insert_outbox(
+        let outbox_id = outbox_q::insert_outbox(
             &mut tx,
-            &fed_q::NewOutbox {
+            &outbox_q::NewOutbox {
                 ap_id: &o.ap_id,
                 actor_id: o.actor_id,
-                kind: o.kind,
+                kind: &o.kind,
                 object_id: o.object_id,
                 json: &o.json,
                 public: o.public,
@@ -348,21 +365,21 @@ async fn finish(
         )
         .await
         .map_err(|e| e.to_string())?;
-        let queued = fed_q::queue_deliveries(&mut tx, outbox_id, &o.inboxes)
+        let queued = delivery_q::queue_deliveries(&mut tx, outbox_id, &o.inboxes)
             .await
             .map_err(|e| e.to_string())?;
         // A Create built while the object was being deleted must not
         // outlive the Delete.
-        if o.kind == "Delete" {
+        if o.kind == DeleteType::Delete.to_string() {
             if let Some(object_id) = o.object_id {
-                fed_q::redact_outbox_for_object(&mut tx, object_id)
+                outbox_q::redact_outbox_for_object(&mut tx, object_id)
                     .await
                     .map_err(|e| e.to_string())?;
             }
         }
-        tracing::info!(activity = %o.ap_id, kind = o.kind, inboxes = queued, "activity queued for delivery");
+        tracing::info!(activity = %o.ap_id, kind = %o.kind, inboxes = queued, "activity queued for delivery");
     }
-    fed_q::finish_event(&mut tx, event.id)
+    event_q::finish_event(&mut tx, event.id)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())

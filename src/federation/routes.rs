@@ -12,13 +12,16 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use activitypub_federation::protocol::context::WithContext;
+
 use super::json::{self, OrderedCollection, OrderedCollectionPage, AP_CONTENT_TYPE};
+use super::objects::{article, tombstone};
 use super::Federation;
-use crate::db::models::Actor;
+use crate::db::models::{Actor, ContentKind, Object};
 use crate::http::error::AppError;
 use crate::http::AppState;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
-use crate::service::{follows, news};
+use crate::service::{conversation, follows, news};
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -35,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/actors/{handle}/following", get(following))
         .route("/actors/{handle}/featured", get(featured))
         .route("/activities/{id}", get(activity))
+        .route("/news/{slug}/replies", get(news_replies))
+        .route("/news/{slug}/likes", get(news_likes))
+        .route("/news/{slug}/shares", get(news_shares))
         .route("/inbox", post(super::inbox::shared_inbox))
         .route("/actors/{handle}/inbox", post(super::inbox::actor_inbox))
         .route(
@@ -283,13 +289,12 @@ async fn nodeinfo(State(state): State<AppState>, Path(version): Path<String>) ->
 async fn local_actor(state: &AppState, handle: &str) -> Result<Actor, AppError> {
     coop::find_local_actor(&state.ctx, handle)
         .await?
-        .filter(|a| a.kind != "Application")
+        .filter(|a| !super::actors::instance::is_instance(a))
         .ok_or_else(AppError::not_found)
 }
 
 fn render_actor(state: &AppState, a: &Actor) -> Response {
-    let c = &state.ctx.config;
-    ap_json(&json::actor(a, &c.url("/"), &c.url("/inbox")))
+    ap_json(&super::actors::coop::served(&state.ctx.config, a))
 }
 
 async fn actor(
@@ -457,25 +462,104 @@ async fn activity(
     Ok(ap_json(&v))
 }
 
-/// The news Article as ActivityPub JSON (or a Tombstone, 410, once deleted).
-pub async fn article_response(
-    state: &AppState,
-    object: &crate::db::models::Object,
-) -> Result<Response, AppError> {
+/// One of our objects as ActivityPub JSON, by its type (or a Tombstone,
+/// 410, once deleted). Callers have checked who may read it.
+pub async fn object_response(state: &AppState, object: &Object) -> Result<Response, AppError> {
     if object.deleted_at.is_some() {
-        let mut r = ap_json(&json::tombstone(object));
+        let mut r = ap_json(&WithContext::new(tombstone::document(object), json::context()));
         *r.status_mut() = StatusCode::GONE;
         return Ok(r);
     }
     let author = coop::find_actor(&state.ctx, object.author_id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let mut doc = serde_json::to_value(json::article(object, &author))
-        .map_err(|e| AppError::from(crate::service::ServiceError::Internal(e.to_string())))?;
-    if let Some(m) = doc.as_object_mut() {
-        m.insert("@context".into(), json::context());
+    let counts = conversation::interactions(&state.ctx, object).await?;
+    match ContentKind::from_db(&object.kind) {
+        ContentKind::News => Ok(ap_json(&WithContext::new(
+            article::document(object, &author, &counts),
+            json::context(),
+        ))),
+        // Remote posts are served by their own servers.
+        ContentKind::Note => Err(AppError::not_found()),
     }
-    Ok(ap_json(&doc))
+}
+
+#[derive(Clone, Copy)]
+enum Answers {
+    Replies,
+    Likes,
+    Shares,
+}
+
+/// An object's `replies` (paged, the reply ids), `likes` or `shares`
+/// (counted only, as Mastodon serves them).
+async fn object_collection(
+    state: &AppState,
+    path: &str,
+    object_path: &str,
+    which: Answers,
+    q: PageQuery,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
+    authorize_fetch(state, headers, path).await?;
+    let object = conversation::find_open_local(&state.ctx, &state.ctx.config.url(object_path))
+        .await?
+        .filter(|o| o.deleted_at.is_none())
+        .ok_or_else(AppError::not_found)?;
+    let counts = conversation::interactions(&state.ctx, &object).await?;
+    let [likes, shares, replies] = super::objects::collections(&counts, &object.ap_id);
+    let counted = match which {
+        Answers::Likes => likes,
+        Answers::Shares => shares,
+        Answers::Replies => replies,
+    };
+    let id = counted.id.clone();
+    match (which, q.page) {
+        (Answers::Replies, Some(n)) => {
+            let n = n.max(1);
+            let (items, total) = conversation::replies(&state.ctx, &object, n - 1, PAGE_SIZE).await?;
+            let items = items.into_iter().map(|(o, _)| Value::String(o.ap_id)).collect();
+            Ok(ap_json(&page(&id, n, total, items)))
+        }
+        (Answers::Replies, None) => Ok(ap_json(&collection(id, counted.total_items, true))),
+        _ => Ok(ap_json(&WithContext::new(
+            counted,
+            Value::String(json::AS_CONTEXT.into()),
+        ))),
+    }
+}
+
+async fn news_replies(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<PageQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let object = format!("/news/{slug}");
+    object_collection(&state, path_of(&uri), &object, Answers::Replies, q, &headers).await
+}
+
+async fn news_likes(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<PageQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let object = format!("/news/{slug}");
+    object_collection(&state, path_of(&uri), &object, Answers::Likes, q, &headers).await
+}
+
+async fn news_shares(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<PageQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let object = format!("/news/{slug}");
+    object_collection(&state, path_of(&uri), &object, Answers::Shares, q, &headers).await
 }
 
 /// The subscribe template of our WebFinger: someone asks to interact with a

@@ -4,7 +4,7 @@ use super::accounts::{self, LoggedIn, NewAccount};
 use super::types::{optional_url, Handle, UserRole};
 use super::{Ctx, ServiceError, ServiceResult};
 use crate::crypto;
-use crate::db::models::{Actor, ActorRow, Instance, ProfileChange};
+use crate::db::models::{Actor, ActorRow, DeliveryState, Instance, ProfileChange};
 use crate::db::queries::{accounts as accounts_q, actors, instance};
 use crate::db::{now, PooledConn};
 
@@ -194,8 +194,10 @@ pub async fn usage(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
 /// Deliveries waiting and given up, for the admin's view of the queue.
 pub async fn delivery_counts(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
     let mut conn = ctx.db.conn().await?;
-    let pending = crate::db::queries::federation::count_deliveries_by_state(&mut conn, "pending").await?;
-    let failed = crate::db::queries::federation::count_deliveries_by_state(&mut conn, "failed").await?;
+    let pending =
+        crate::db::queries::deliveries::count_deliveries_by_state(&mut conn, DeliveryState::Pending).await?;
+    let failed =
+        crate::db::queries::deliveries::count_deliveries_by_state(&mut conn, DeliveryState::Failed).await?;
     Ok((pending, failed))
 }
 

@@ -5,13 +5,18 @@
 //! consumer handles it.
 //!
 //! Stored in `outgoing_events` as `kind` (a stable name, also used to find
-//! a subject's pending events), `subject_id` and `detail` (this enum as JSON).
+//! a subject's pending events), `subject_id` and `detail` (this enum as JSON),
+//! one row per consumer that reads the event (`DomainEvent::consumers`).
+//! Each consumer claims and finishes its own rows, so one channel's
+//! progress or failure never holds back another, and several processes can
+//! share a consumer's work (rows are claimed with a lease, not read through
+//! a single cursor that would serialise them and skip events not yet due).
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::{ServiceError, ServiceResult};
-use crate::db::queries::federation as fed_q;
+use crate::db::queries::events as event_q;
 use crate::db::PooledConn;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +63,38 @@ pub enum DomainEvent {
     },
 }
 
+/// A channel that reads domain events. Email and SMS join here; a new
+/// consumer then appears in every event's `consumers` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    /// ActivityPub: `federation::outbox` builds and queues the activity.
+    Federation,
+}
+
+impl Consumer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Consumer::Federation => "federation",
+        }
+    }
+}
+
 impl DomainEvent {
+    /// Who reads this event. Listed per event so that adding a consumer or
+    /// an event forces the choice here.
+    pub fn consumers(&self) -> &'static [Consumer] {
+        match self {
+            DomainEvent::NewsPublished { .. }
+            | DomainEvent::NewsUpdated { .. }
+            | DomainEvent::NewsDeleted { .. }
+            | DomainEvent::ProfileUpdated { .. }
+            | DomainEvent::FollowAccepted { .. }
+            | DomainEvent::FollowRejected { .. }
+            | DomainEvent::FollowRequested { .. }
+            | DomainEvent::FollowUndone { .. } => &[Consumer::Federation],
+        }
+    }
+
     /// The stored kind: stable names, kept from before events were typed so
     /// that rows queued by an older version still decode.
     pub fn kind(&self) -> &'static str {
@@ -147,7 +183,17 @@ pub async fn record(
     due: Option<NaiveDateTime>,
 ) -> ServiceResult<()> {
     let detail = serde_json::to_string(event).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    fed_q::push_event_due(conn, event.kind(), event.subject(), &detail, due).await?;
+    for consumer in event.consumers() {
+        event_q::push_event_due(
+            conn,
+            consumer.as_str(),
+            event.kind(),
+            event.subject(),
+            &detail,
+            due,
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -4,8 +4,8 @@
 
 use super::events::{self, DomainEvent};
 use super::{Ctx, ServiceError, ServiceResult};
-use crate::db::models::Actor;
-use crate::db::queries::{accounts as accounts_q, actors, federation as fed_q};
+use crate::db::models::{Actor, FollowState};
+use crate::db::queries::{accounts as accounts_q, actors, follows as follow_q};
 
 /// The co-op follows a remote actor: a pending follow until its Accept comes.
 pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor) -> ServiceResult<()> {
@@ -13,8 +13,8 @@ pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor
         return Err(ServiceError::invalid("actor", "That is this co-op itself."));
     }
     let mut tx = ctx.db.begin().await?;
-    if let Some(existing) = fed_q::find_follow(&mut tx, local.id, remote.id).await? {
-        if existing.state == "accepted" {
+    if let Some(existing) = follow_q::find_follow(&mut tx, local.id, remote.id).await? {
+        if existing.state() == FollowState::Accepted {
             return Err(ServiceError::Conflict(format!(
                 "The co-op already follows {}.",
                 remote.ap_id
@@ -24,7 +24,14 @@ pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor
     let follow_id = ctx
         .config
         .url(&format!("/activities/{}", crate::crypto::random_token()));
-    fed_q::upsert_follow(&mut tx, local.id, remote.id, "pending", Some(&follow_id)).await?;
+    follow_q::upsert_follow(
+        &mut tx,
+        local.id,
+        remote.id,
+        FollowState::Pending,
+        Some(&follow_id),
+    )
+    .await?;
     let event = DomainEvent::FollowRequested {
         local: local.id,
         remote: remote.id,
@@ -39,10 +46,10 @@ pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor
 /// The co-op stops following a remote actor; its server gets Undo(Follow).
 pub async fn unfollow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote_id: i64) -> ServiceResult<()> {
     let mut tx = ctx.db.begin().await?;
-    let follow = fed_q::find_follow(&mut tx, local.id, remote_id)
+    let follow = follow_q::find_follow(&mut tx, local.id, remote_id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op does not follow this account.".into()))?;
-    fed_q::delete_follow(&mut tx, local.id, remote_id).await?;
+    follow_q::delete_follow(&mut tx, local.id, remote_id).await?;
     let follow_id = follow.ap_id.unwrap_or_default();
     let event = DomainEvent::FollowUndone {
         local: local.id,
@@ -62,14 +69,14 @@ pub async fn unfollow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote_id: i
 /// Whether `follower` (local) has an accepted follow of `followed`.
 pub async fn is_following(ctx: &Ctx, follower: &Actor, followed: &Actor) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::find_follow(&mut conn, follower.id, followed.id)
+    Ok(follow_q::find_follow(&mut conn, follower.id, followed.id)
         .await?
-        .is_some_and(|f| f.state == "accepted"))
+        .is_some_and(|f| f.state() == FollowState::Accepted))
 }
 
 pub async fn list_following(ctx: &Ctx, follower: &Actor) -> ServiceResult<Vec<(Actor, String)>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::all_followed(&mut conn, follower.id).await?)
+    Ok(follow_q::all_followed(&mut conn, follower.id).await?)
 }
 
 /// A remote actor asks to follow a local one. Public co-op actors accept at
@@ -87,7 +94,14 @@ pub async fn receive_follow(
         ));
     }
     let mut tx = ctx.db.begin().await?;
-    fed_q::upsert_follow(&mut tx, follower.id, followed.id, "accepted", Some(follow_id)).await?;
+    follow_q::upsert_follow(
+        &mut tx,
+        follower.id,
+        followed.id,
+        FollowState::Accepted,
+        Some(follow_id),
+    )
+    .await?;
     // The event carries the Follow id the Accept must name.
     let event = DomainEvent::FollowAccepted {
         local: followed.id,
@@ -110,13 +124,13 @@ pub async fn receive_unfollow(
 ) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
     if let Some(id) = follow_id {
-        let stored = fed_q::find_follow(&mut conn, follower.id, followed.id).await?;
+        let stored = follow_q::find_follow(&mut conn, follower.id, followed.id).await?;
         if stored.is_some_and(|f| f.ap_id.as_deref().is_some_and(|a| a != id)) {
             tracing::info!(follower = %follower.ap_id, %id, "Undo names another Follow than the one stored; ignored");
             return Ok(false);
         }
     }
-    let n = fed_q::delete_follow(&mut conn, follower.id, followed.id).await?;
+    let n = follow_q::delete_follow(&mut conn, follower.id, followed.id).await?;
     if n > 0 {
         tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "follower left");
     }
@@ -126,7 +140,7 @@ pub async fn receive_unfollow(
 /// Undo naming only the Follow's id.
 pub async fn receive_unfollow_by_id(ctx: &Ctx, follower: &Actor, follow_id: &str) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
-    let n = fed_q::delete_follow_by_ap_id(&mut conn, follower.id, follow_id).await?;
+    let n = follow_q::delete_follow_by_ap_id(&mut conn, follower.id, follow_id).await?;
     Ok(n > 0)
 }
 
@@ -140,7 +154,7 @@ pub async fn receive_follow_answer(
     accepted: bool,
 ) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    let Some(follow) = fed_q::find_follow(&mut conn, local.id, followed.id).await? else {
+    let Some(follow) = follow_q::find_follow(&mut conn, local.id, followed.id).await? else {
         return Ok(());
     };
     if follow.ap_id.as_deref().is_some_and(|id| id != follow_id) {
@@ -149,16 +163,16 @@ pub async fn receive_follow_answer(
     }
     if accepted {
         // Keep the Follow's id: an Undo later must name it.
-        fed_q::upsert_follow(
+        follow_q::upsert_follow(
             &mut conn,
             local.id,
             followed.id,
-            "accepted",
+            FollowState::Accepted,
             follow.ap_id.as_deref(),
         )
         .await?;
     } else {
-        fed_q::delete_follow(&mut conn, local.id, followed.id).await?;
+        follow_q::delete_follow(&mut conn, local.id, followed.id).await?;
     }
     Ok(())
 }
@@ -171,7 +185,7 @@ pub async fn receive_follow_answer_by_id(
     accepted: bool,
 ) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    let Some(follow) = fed_q::find_follow_by_ap_id(&mut conn, follow_id).await? else {
+    let Some(follow) = follow_q::find_follow_by_ap_id(&mut conn, follow_id).await? else {
         return Ok(());
     };
     // Only the followed actor may answer.
@@ -179,16 +193,16 @@ pub async fn receive_follow_answer_by_id(
         return Ok(());
     }
     if accepted {
-        fed_q::upsert_follow(
+        follow_q::upsert_follow(
             &mut conn,
             follow.follower_id,
             followed.id,
-            "accepted",
+            FollowState::Accepted,
             Some(follow_id),
         )
         .await?;
     } else {
-        fed_q::delete_follow(&mut conn, follow.follower_id, followed.id).await?;
+        follow_q::delete_follow(&mut conn, follow.follower_id, followed.id).await?;
     }
     Ok(())
 }
@@ -202,10 +216,10 @@ pub async fn remove_follower(
     follower_id: i64,
 ) -> ServiceResult<()> {
     let mut tx = ctx.db.begin().await?;
-    let follow = fed_q::find_follow(&mut tx, follower_id, followed.id)
+    let follow = follow_q::find_follow(&mut tx, follower_id, followed.id)
         .await?
         .ok_or_else(|| ServiceError::NotFound("This account does not follow the co-op.".into()))?;
-    fed_q::delete_follow(&mut tx, follower_id, followed.id).await?;
+    follow_q::delete_follow(&mut tx, follower_id, followed.id).await?;
     let follow_id = follow.ap_id.unwrap_or_default();
     let event = DomainEvent::FollowRejected {
         local: followed.id,
@@ -229,8 +243,8 @@ pub async fn list_followers(
     per_page: i64,
 ) -> ServiceResult<(Vec<Actor>, i64)> {
     let mut conn = ctx.db.conn().await?;
-    let total = fed_q::count_followers(&mut conn, followed.id).await?;
-    let list = fed_q::followers(&mut conn, followed.id, page.max(0) * per_page, per_page).await?;
+    let total = follow_q::count_followers(&mut conn, followed.id).await?;
+    let list = follow_q::followers(&mut conn, followed.id, page.max(0) * per_page, per_page).await?;
     Ok((list, total))
 }
 
@@ -242,7 +256,7 @@ pub async fn list_followed(
     per_page: i64,
 ) -> ServiceResult<(Vec<Actor>, i64)> {
     let mut conn = ctx.db.conn().await?;
-    let total = fed_q::count_following(&mut conn, actor.id).await?;
-    let list = fed_q::following(&mut conn, actor.id, page.max(0) * per_page, per_page).await?;
+    let total = follow_q::count_following(&mut conn, actor.id).await?;
+    let list = follow_q::following(&mut conn, actor.id, page.max(0) * per_page, per_page).await?;
     Ok((list, total))
 }

@@ -4,6 +4,7 @@
 //! functions.
 
 pub mod accounts;
+pub mod conversation;
 pub mod coop;
 pub mod events;
 pub mod follows;

@@ -3,7 +3,9 @@
 
 use super::{Ctx, ServiceError, ServiceResult};
 use crate::db::models::DomainBlock;
-use crate::db::queries::{accounts as accounts_q, federation as fed_q, instance};
+use crate::db::queries::{
+    accounts as accounts_q, deliveries as delivery_q, domains as domain_q, follows as follow_q, instance,
+};
 
 /// Federation rules, loaded once per check.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +80,7 @@ impl DomainPolicy {
 pub async fn policy(ctx: &Ctx) -> ServiceResult<DomainPolicy> {
     let mut conn = ctx.db.conn().await?;
     let inst = instance::get_or_create(&mut conn).await?;
-    let rules = fed_q::list_domain_rules(&mut conn).await?;
+    let rules = domain_q::list_domain_rules(&mut conn).await?;
     Ok(DomainPolicy {
         allowlist_mode: inst.federation_mode == "allowlist",
         blocked: rules
@@ -96,7 +98,7 @@ pub async fn policy(ctx: &Ctx) -> ServiceResult<DomainPolicy> {
 
 pub async fn list_rules(ctx: &Ctx) -> ServiceResult<Vec<DomainBlock>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::list_domain_rules(&mut conn).await?)
+    Ok(domain_q::list_domain_rules(&mut conn).await?)
 }
 
 /// A rule's domain as stored: normalised host, with its port when one was given.
@@ -134,7 +136,7 @@ pub struct BlockImpact {
 pub async fn block_impact(ctx: &Ctx, domain: &str) -> ServiceResult<BlockImpact> {
     let domain = check_domain(domain)?;
     let mut conn = ctx.db.conn().await?;
-    let ids = fed_q::actors_of_domain(&mut conn, &domain).await?;
+    let ids = domain_q::actors_of_domain(&mut conn, &domain).await?;
     let policy = DomainPolicy {
         blocked: vec![domain],
         ..Default::default()
@@ -151,7 +153,7 @@ pub async fn block_impact(ctx: &Ctx, domain: &str) -> ServiceResult<BlockImpact>
         if policy.allows(&actor.domain) {
             continue;
         }
-        let (as_follower, as_followed) = fed_q::count_follows_of(&mut conn, id).await?;
+        let (as_follower, as_followed) = follow_q::count_follows_of(&mut conn, id).await?;
         impact.followers += as_follower;
         impact.following += as_followed;
     }
@@ -169,7 +171,7 @@ pub async fn allowlist_impact(ctx: &Ctx) -> ServiceResult<BlockImpact> {
     };
     for actor in crate::db::queries::actors::list_remote(&mut conn).await? {
         if !p.allows(&actor.domain) {
-            let (as_follower, as_followed) = fed_q::count_follows_of(&mut conn, actor.id).await?;
+            let (as_follower, as_followed) = follow_q::count_follows_of(&mut conn, actor.id).await?;
             impact.followers += as_follower;
             impact.following += as_followed;
         }
@@ -181,20 +183,20 @@ pub async fn allowlist_impact(ctx: &Ctx) -> ServiceResult<BlockImpact> {
 pub async fn block_domain(ctx: &Ctx, by_user: i64, domain: &str, reason: &str) -> ServiceResult<String> {
     let domain = check_domain(domain)?;
     let mut tx = ctx.db.begin().await?;
-    fed_q::add_domain_rule(&mut tx, &domain, "block", reason.trim()).await?;
+    domain_q::add_domain_rule(&mut tx, &domain, "block", reason.trim()).await?;
     let rule = DomainPolicy {
         blocked: vec![domain.clone()],
         ..Default::default()
     };
-    for actor_id in fed_q::actors_of_domain(&mut tx, &domain).await? {
+    for actor_id in domain_q::actors_of_domain(&mut tx, &domain).await? {
         let on_it = crate::db::queries::actors::find(&mut tx, actor_id)
             .await?
             .is_some_and(|a| !rule.allows(&a.domain));
         if on_it {
-            fed_q::delete_follows_of(&mut tx, actor_id).await?;
+            follow_q::delete_follows_of(&mut tx, actor_id).await?;
         }
     }
-    fed_q::cancel_deliveries_to_host(&mut tx, &domain).await?;
+    delivery_q::cancel_deliveries_to_host(&mut tx, &domain).await?;
     accounts_q::audit(&mut tx, Some(by_user), "domain.block", &domain).await?;
     tx.commit().await?;
     tracing::info!(%domain, "domain blocked");
@@ -204,14 +206,14 @@ pub async fn block_domain(ctx: &Ctx, by_user: i64, domain: &str, reason: &str) -
 pub async fn allow_domain(ctx: &Ctx, by_user: i64, domain: &str) -> ServiceResult<String> {
     let domain = check_domain(domain)?;
     let mut conn = ctx.db.conn().await?;
-    fed_q::add_domain_rule(&mut conn, &domain, "allow", "").await?;
+    domain_q::add_domain_rule(&mut conn, &domain, "allow", "").await?;
     accounts_q::audit(&mut conn, Some(by_user), "domain.allow", &domain).await?;
     Ok(domain)
 }
 
 pub async fn remove_rule(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    fed_q::remove_domain_rule(&mut conn, id).await?;
+    domain_q::remove_domain_rule(&mut conn, id).await?;
     accounts_q::audit(&mut conn, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
     Ok(())
 }
@@ -234,7 +236,7 @@ pub async fn set_allowlist_mode(ctx: &Ctx, by_user: i64, on: bool) -> ServiceRes
         let mut conn = ctx.db.conn().await?;
         for actor in crate::db::queries::actors::list_remote(&mut conn).await? {
             if !policy.allows(&actor.domain) {
-                fed_q::delete_follows_of(&mut conn, actor.id).await?;
+                follow_q::delete_follows_of(&mut conn, actor.id).await?;
             }
         }
     }

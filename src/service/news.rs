@@ -9,7 +9,9 @@ use super::types::optional_url;
 use super::{coop, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{NewObject, Object};
 use crate::db::now;
-use crate::db::queries::{accounts as accounts_q, content, federation as fed_q};
+use crate::db::queries::{
+    accounts as accounts_q, content, deliveries as delivery_q, events as event_q, outbox as outbox_q,
+};
 use chrono::NaiveDateTime;
 
 pub const KIND: &str = "news";
@@ -325,13 +327,13 @@ pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) ->
         }
         Publication::Scheduled(_) if input.draft => {
             content::set_publication(&mut tx, id, "draft", None).await?;
-            fed_q::finish_events_about(&mut tx, DomainEvent::NewsPublished { id }.kind(), id).await?;
+            event_q::finish_events_about(&mut tx, DomainEvent::NewsPublished { id }.kind(), id).await?;
             "news.unschedule"
         }
         Publication::Scheduled(old) => {
             let p = when.unwrap_or(old);
             content::set_publication(&mut tx, id, "published", Some(p)).await?;
-            fed_q::reschedule_events(
+            event_q::reschedule_events(
                 &mut tx,
                 DomainEvent::NewsPublished { id }.kind(),
                 id,
@@ -364,13 +366,13 @@ pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> 
     }
     let mut tx = ctx.db.begin().await?;
     content::mark_deleted(&mut tx, id).await?;
-    fed_q::redact_outbox_for_object(&mut tx, id).await?;
+    outbox_q::redact_outbox_for_object(&mut tx, id).await?;
     // Only what went out is taken back: a draft or a scheduled item never
     // reached anyone, and a Delete would tell them it existed.
     match publication(&existing) {
         Publication::Published => events::record(&mut tx, &DomainEvent::NewsDeleted { id }, None).await?,
         Publication::Draft | Publication::Scheduled(_) => {
-            fed_q::finish_events_about(&mut tx, DomainEvent::NewsPublished { id }.kind(), id).await?;
+            event_q::finish_events_about(&mut tx, DomainEvent::NewsPublished { id }.kind(), id).await?;
         }
     }
     accounts_q::audit(
@@ -391,8 +393,8 @@ pub async fn federation_status(
 ) -> ServiceResult<Vec<(crate::db::models::OutboxItem, Vec<crate::db::models::Delivery>)>> {
     let mut conn = ctx.db.conn().await?;
     let mut out = Vec::new();
-    for item in fed_q::outbox_for_object(&mut conn, object_id).await? {
-        let deliveries = fed_q::deliveries_for_outbox(&mut conn, item.id).await?;
+    for item in outbox_q::outbox_for_object(&mut conn, object_id).await? {
+        let deliveries = delivery_q::deliveries_for_outbox(&mut conn, item.id).await?;
         out.push((item, deliveries));
     }
     Ok(out)
@@ -407,8 +409,8 @@ pub async fn public_activities(
     per_page: i64,
 ) -> ServiceResult<(Vec<crate::db::models::OutboxItem>, i64)> {
     let mut conn = ctx.db.conn().await?;
-    let total = fed_q::count_public_outbox(&mut conn, actor_id).await?;
-    let items = fed_q::public_outbox(&mut conn, actor_id, page.max(0) * per_page, per_page).await?;
+    let total = outbox_q::count_public_outbox(&mut conn, actor_id).await?;
+    let items = outbox_q::public_outbox(&mut conn, actor_id, page.max(0) * per_page, per_page).await?;
     Ok((items, total))
 }
 
@@ -416,23 +418,7 @@ pub async fn public_activities(
 /// those of deleted objects have been blanked).
 pub async fn find_activity(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<crate::db::models::OutboxItem>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::find_outbox_by_ap_id(&mut conn, ap_id).await?)
-}
-
-/// Likes, boosts and replies received for an object.
-pub struct Counts {
-    pub likes: i64,
-    pub announces: i64,
-    pub replies: i64,
-}
-
-pub async fn counts(ctx: &Ctx, object: &Object) -> ServiceResult<Counts> {
-    let mut conn = ctx.db.conn().await?;
-    Ok(Counts {
-        likes: content::count_reactions(&mut conn, object.id, "like").await?,
-        announces: content::count_reactions(&mut conn, object.id, "announce").await?,
-        replies: content::count_replies(&mut conn, &object.ap_id).await?,
-    })
+    Ok(outbox_q::find_outbox_by_ap_id(&mut conn, ap_id).await?)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::{Ctx, ServiceResult};
 use crate::db::models::{Actor, ActorRow};
-use crate::db::queries::{actors, content, federation as fed_q};
+use crate::db::queries::{actors, content, follows as follow_q, inbox_log as inbox_q};
 
 /// Stores or refreshes a remote actor.
 pub async fn save_actor(ctx: &Ctx, row: &ActorRow) -> ServiceResult<Actor> {
@@ -28,7 +28,7 @@ pub async fn find_actor_by_key(ctx: &Ctx, key_id: &str) -> ServiceResult<Option<
 /// Delete(actor): the account is gone; its follows go with it.
 pub async fn remove_actor(ctx: &Ctx, actor: &Actor) -> ServiceResult<()> {
     let mut tx = ctx.db.begin().await?;
-    fed_q::delete_follows_of(&mut tx, actor.id).await?;
+    follow_q::delete_follows_of(&mut tx, actor.id).await?;
     actors::delete(&mut tx, actor.id).await?;
     tx.commit().await?;
     tracing::info!(actor = %actor.ap_id, "remote actor deleted");
@@ -45,7 +45,7 @@ pub async fn record_activity(
     raw: &str,
 ) -> ServiceResult<bool> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::record_inbox(&mut conn, activity_id, kind, actor, object, raw).await?)
+    Ok(inbox_q::record_inbox(&mut conn, activity_id, kind, actor, object, raw).await?)
 }
 
 /// Applies `inbox_retention_days`: raw bodies older than it are blanked, and
@@ -54,7 +54,7 @@ pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
     let days = i64::from(ctx.config.inbox_retention_days);
     let now = crate::db::now();
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::prune_inbox_log(
+    Ok(inbox_q::prune_inbox_log(
         &mut conn,
         now - chrono::Duration::days(days),
         now - chrono::Duration::days((days * 3).max(1)),
@@ -65,14 +65,14 @@ pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
 /// Removes a logged id whose processing failed, so a retry is processed.
 pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    fed_q::forget_inbox(&mut conn, activity_id).await?;
+    inbox_q::forget_inbox(&mut conn, activity_id).await?;
     Ok(())
 }
 
 /// A Like or Announce of one of our objects; unknown objects are ignored.
 pub async fn add_reaction(
     ctx: &Ctx,
-    kind: &str,
+    kind: crate::db::models::ReactionKind,
     actor: &Actor,
     object_ap_id: &str,
     activity_id: &str,
@@ -98,7 +98,7 @@ pub async fn store_report(
     content: &str,
 ) -> ServiceResult<()> {
     let mut conn = ctx.db.conn().await?;
-    fed_q::insert_report(&mut conn, actor.id, activity_id, &objects.join("\n"), content).await?;
+    inbox_q::insert_report(&mut conn, actor.id, activity_id, &objects.join("\n"), content).await?;
     tracing::info!(reporter = %actor.ap_id, "report received");
     Ok(())
 }
@@ -108,11 +108,14 @@ pub async fn store_report(
 pub struct RemotePost {
     pub ap_id: String,
     pub ap_type: String,
+    /// What it is here (`news` for another co-op's Article, else `note`).
+    pub kind: &'static str,
     pub title: String,
     pub summary: String,
     pub content_html: String,
     pub url: Option<String>,
     pub in_reply_to: Option<String>,
+    pub visibility: super::types::Visibility,
     pub published_at: Option<chrono::NaiveDateTime>,
 }
 
@@ -141,16 +144,15 @@ pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceR
         .await?;
         return Ok(());
     }
-    let kind = if post.ap_type == "Article" { "news" } else { "note" };
     content::insert(
         &mut conn,
         &crate::db::models::NewObject {
             ap_id: post.ap_id,
-            kind: kind.into(),
+            kind: post.kind.into(),
             ap_type: post.ap_type,
             author_id: author.id,
             in_reply_to: post.in_reply_to,
-            visibility: "public".into(),
+            visibility: post.visibility.as_str().into(),
             title: post.title.chars().take(300).collect(),
             summary: post.summary.chars().take(2000).collect(),
             content_html: html,
@@ -210,7 +212,7 @@ pub struct Report {
 
 pub async fn open_reports(ctx: &Ctx) -> ServiceResult<Vec<Report>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(fed_q::open_reports(&mut conn, 50)
+    Ok(inbox_q::open_reports(&mut conn, 50)
         .await?
         .into_iter()
         .map(|(reporter, objects, comment, received_at)| Report {

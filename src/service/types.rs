@@ -86,6 +86,21 @@ impl UserRole {
     }
 }
 
+pub use crate::db::models::{ContentKind, Visibility};
+
+/// A visibility as forms and the API write it.
+pub fn parse_visibility(raw: &str) -> Result<Visibility, ServiceError> {
+    Visibility::from_name(raw).ok_or_else(|| {
+        ServiceError::invalid(
+            "visibility",
+            format!(
+                "Unknown visibility {:?}: use public, unlisted, followers, members or direct.",
+                raw.trim()
+            ),
+        )
+    })
+}
+
 /// Password rules: long enough to resist guessing, short enough for argon2.
 pub fn check_password(password: &str) -> Result<(), ServiceError> {
     let n = password.chars().count();

@@ -22,7 +22,7 @@ use axum::routing::post;
 use axum::Router;
 use intercoop::config::Config;
 use intercoop::db::models::ActorRow;
-use intercoop::db::queries::{actors, federation as fed_q};
+use intercoop::db::queries::{actors, follows as follow_q};
 use intercoop::server;
 use intercoop::service::coop::{self, SetupInput};
 use intercoop::service::news::{self, NewsInput};
@@ -206,11 +206,11 @@ async fn main() {
                 ..Default::default()
             };
             let actor_id = actors::upsert_remote(&mut tx, &row).await.unwrap();
-            fed_q::upsert_follow(
+            follow_q::upsert_follow(
                 &mut tx,
                 actor_id,
                 coop_actor.id,
-                "accepted",
+                intercoop::db::models::FollowState::Accepted,
                 Some(&format!("{id}#follow")),
             )
             .await

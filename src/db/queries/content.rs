@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::models::{Actor, NewObject, Object};
+use crate::db::models::{Actor, NewObject, Object, ReactionKind, Visibility};
 use crate::db::schema::{actors, objects, reactions};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
@@ -65,6 +65,7 @@ pub async fn list_local(conn: &mut PooledConn, kind: &str, offset: i64, limit: i
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
         .filter(objects::status.eq("published"))
+        .filter(objects::visibility.eq(Visibility::Public.as_str()))
         .filter(objects::published_at.le(at))
         .order((objects::published_at.desc(), objects::id.desc()))
         .offset(offset)
@@ -81,6 +82,7 @@ pub async fn count_local(conn: &mut PooledConn, kind: &str) -> DbResult<i64> {
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
         .filter(objects::status.eq("published"))
+        .filter(objects::visibility.eq(Visibility::Public.as_str()))
         .filter(objects::published_at.le(at))
         .count()
         .get_result(c)
@@ -164,7 +166,7 @@ pub async fn mark_deleted(conn: &mut PooledConn, id: i64) -> DbResult<()> {
 /// Adds a like or announce once; returns false if it was already there.
 pub async fn add_reaction(
     conn: &mut PooledConn,
-    kind: &str,
+    kind: ReactionKind,
     actor_id: i64,
     object_id: i64,
     ap_id: &str,
@@ -172,7 +174,7 @@ pub async fn add_reaction(
     let at = now();
     let n = q!(conn, |c| diesel::insert_into(reactions::table)
         .values((
-            reactions::kind.eq(kind),
+            reactions::kind.eq(kind.as_str()),
             reactions::actor_id.eq(actor_id),
             reactions::object_id.eq(object_id),
             reactions::ap_id.eq(ap_id),
@@ -194,7 +196,8 @@ pub async fn remove_reaction(conn: &mut PooledConn, ap_id: &str, actor_id: i64) 
     .await)?)
 }
 
-pub async fn count_reactions(conn: &mut PooledConn, object_id: i64, kind: &str) -> DbResult<i64> {
+pub async fn count_reactions(conn: &mut PooledConn, object_id: i64, kind: ReactionKind) -> DbResult<i64> {
+    let kind = kind.as_str();
     Ok(q!(conn, |c| reactions::table
         .filter(reactions::object_id.eq(object_id))
         .filter(reactions::kind.eq(kind))
@@ -204,11 +207,36 @@ pub async fn count_reactions(conn: &mut PooledConn, object_id: i64, kind: &str) 
 }
 
 pub async fn count_replies(conn: &mut PooledConn, ap_id: &str) -> DbResult<i64> {
+    let open = [Visibility::Public.as_str(), Visibility::Unlisted.as_str()];
     Ok(q!(conn, |c| objects::table
         .filter(objects::in_reply_to.eq(ap_id))
         .filter(objects::deleted_at.is_null())
+        .filter(objects::visibility.eq_any(open))
         .count()
         .get_result(c)
+        .await)?)
+}
+
+/// Replies to an object that anyone may read, with their authors, oldest
+/// first (a conversation reads top down).
+pub async fn list_replies(
+    conn: &mut PooledConn,
+    ap_id: &str,
+    open: &[&str],
+    offset: i64,
+    limit: i64,
+) -> DbResult<Vec<(Object, Actor)>> {
+    let open: Vec<String> = open.iter().map(|s| s.to_string()).collect();
+    Ok(q!(conn, |c| objects::table
+        .inner_join(actors::table)
+        .filter(objects::in_reply_to.eq(ap_id))
+        .filter(objects::deleted_at.is_null())
+        .filter(objects::visibility.eq_any(open.clone()))
+        .order((objects::created_at.asc(), objects::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select((Object::as_select(), Actor::as_select()))
+        .load(c)
         .await)?)
 }
 
@@ -219,6 +247,7 @@ pub async fn list_remote(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(Obj
         .filter(objects::local.eq(false))
         .filter(objects::deleted_at.is_null())
         .filter(objects::in_reply_to.is_null())
+        .filter(objects::visibility.eq(Visibility::Public.as_str()))
         .order(objects::id.desc())
         .limit(limit)
         .select((Object::as_select(), Actor::as_select()))

@@ -5,5 +5,10 @@
 pub mod accounts;
 pub mod actors;
 pub mod content;
-pub mod federation;
+pub mod deliveries;
+pub mod domains;
+pub mod events;
+pub mod follows;
+pub mod inbox_log;
 pub mod instance;
+pub mod outbox;

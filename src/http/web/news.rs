@@ -11,7 +11,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{deny, Layout, Page, WebForm};
-use crate::db::models::Object;
+use crate::db::models::{DeliveryState, Object};
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
 use crate::http::AppState;
@@ -153,7 +153,7 @@ async fn show(
             return Err(AppError::not_found());
         }
         crate::federation::routes::authorize_fetch(&state, &headers, &format!("/news/{slug}")).await?;
-        return crate::federation::routes::article_response(&state, &item).await;
+        return crate::federation::routes::object_response(&state, &item).await;
     }
     if item.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
@@ -165,12 +165,12 @@ async fn show(
         return Err(AppError::not_found());
     }
     let coop = coop::get_coop(&state.ctx).await?;
-    let counts = news::counts(&state.ctx, &item).await?;
+    let counts = crate::service::conversation::interactions(&state.ctx, &item).await?;
     let reactions = v.t.fill(
         "news.reactions",
         &[
             ("likes", &counts.likes.to_string()),
-            ("boosts", &counts.announces.to_string()),
+            ("boosts", &counts.shares.to_string()),
             ("replies", &counts.replies.to_string()),
         ],
     );
@@ -626,28 +626,28 @@ async fn status(
     let activities = report
         .into_iter()
         .map(|(activity, deliveries)| {
-            let count = |s: &str| deliveries.iter().filter(|d| d.state == s).count().to_string();
+            let count = |s: DeliveryState| deliveries.iter().filter(|d| d.state() == s).count().to_string();
             let summary = v.t.fill(
                 "status.summary",
                 &[
-                    ("delivered", &count("delivered")),
-                    ("pending", &count("pending")),
-                    ("failed", &count("failed")),
+                    ("delivered", &count(DeliveryState::Delivered)),
+                    ("pending", &count(DeliveryState::Pending)),
+                    ("failed", &count(DeliveryState::Failed)),
                     ("total", &deliveries.len().to_string()),
                 ],
             );
             let rows = deliveries
                 .into_iter()
                 .map(|d| {
-                    let detail = match d.state.as_str() {
-                        "delivered" => format!(
+                    let detail = match d.state() {
+                        DeliveryState::Delivered => format!(
                             "{} · {}",
                             d.last_status.map(|s| s.to_string()).unwrap_or_default(),
                             d.delivered_at
                                 .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                                 .unwrap_or_default()
                         ),
-                        "pending" => format!(
+                        DeliveryState::Pending => format!(
                             "attempts {} · next {} UTC{}",
                             d.attempts,
                             d.next_attempt_at.format("%Y-%m-%d %H:%M:%S"),

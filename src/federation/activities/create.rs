@@ -1,0 +1,68 @@
+//! `Create` of a post: kept when it is a reply to something stored here,
+//! or a post of an actor the co-op follows. Other content (events, polls)
+//! is logged until its module reads it.
+
+use serde::Deserialize;
+
+use super::{own_object, Activity, Handled, Inbound, ObjectRef};
+use crate::federation::json::IdRef;
+use crate::federation::objects::note::Post;
+use crate::federation::objects::ObjectBody;
+use crate::service::{coop, follows, remote};
+
+#[derive(Deserialize, Debug)]
+pub struct Create {
+    pub id: String,
+    pub actor: IdRef,
+    #[serde(default)]
+    pub object: Option<ObjectRef>,
+}
+
+/// Keeps a post from an actor the co-op follows, or a reply to something
+/// stored here (replies to unknown URLs would let anyone fill the database).
+pub(super) async fn keep_post(cx: &Inbound<'_>, post: Post) -> Result<(), Handled> {
+    let ctx = cx.ctx();
+    let ours = match post.in_reply_to.as_deref() {
+        Some(r) => remote::object_exists(ctx, r).await?,
+        None => false,
+    };
+    let followed = match coop::get_coop(ctx).await? {
+        Some(coop) => follows::is_following(ctx, &coop, cx.signer).await?,
+        None => false,
+    };
+    if !ours && !followed {
+        tracing::debug!(actor = %cx.signer.ap_id, "post from an actor nobody here follows; not stored");
+        return Ok(());
+    }
+    // Pages here are public: followers-only and direct posts are not kept
+    // (messages and poll votes get their own modules).
+    let visibility = post.visibility(cx.signer);
+    if !visibility.is_open() {
+        tracing::debug!(object = ?post.id, ?visibility, "non-public post not stored");
+        return Ok(());
+    }
+    remote::store_post(ctx, cx.signer, post.into_remote(visibility)).await?;
+    Ok(())
+}
+
+impl Activity for Create {
+    async fn verify(&self, cx: &Inbound<'_>) -> Result<(), Handled> {
+        own_object("Create", self.object.as_ref(), cx).map(|_| ())
+    }
+
+    async fn receive(self, cx: &Inbound<'_>) -> Result<(), Handled> {
+        match self.object {
+            Some(ObjectRef::Embedded(o)) => match o.body {
+                ObjectBody::Post(post) => keep_post(cx, *post).await,
+                ObjectBody::Actor(_) | ObjectBody::Other => {
+                    tracing::info!(kind = %o.kind, object = ?o.id, "content activity logged");
+                    Ok(())
+                }
+            },
+            _ => {
+                tracing::info!(activity = %self.id, "Create by reference logged");
+                Ok(())
+            }
+        }
+    }
+}

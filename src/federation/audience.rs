@@ -1,0 +1,173 @@
+//! Who an object or activity is for: the one place that turns a
+//! `Visibility` (with the author and the people mentioned) into
+//! ActivityStreams addressing, reads addressing back into a `Visibility`,
+//! and finds the inboxes a delivery goes to. Nothing else in the crate
+//! names the public collection.
+
+use crate::db::models::Actor;
+use crate::db::queries::follows as follow_q;
+use crate::db::{DbResult, PooledConn};
+use crate::service::types::Visibility;
+
+/// The ActivityStreams public collection. Peers also write it compacted.
+const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+fn is_public(s: &str) -> bool {
+    s == PUBLIC || s == "as:Public" || s == "Public"
+}
+
+/// The followers collection of an actor (ours always have one; a remote
+/// actor without one gets the conventional URL, which is only ever
+/// compared, never fetched).
+pub fn followers_of(actor: &Actor) -> String {
+    actor
+        .followers_url
+        .clone()
+        .unwrap_or_else(|| format!("{}/followers", actor.ap_id))
+}
+
+/// The members collection of a co-op actor: members-only objects are
+/// addressed to it and never to the public collection.
+pub fn members_of(actor: &Actor) -> String {
+    format!("{}/members", actor.ap_id)
+}
+
+/// `to` and `cc` of an object and of the activity that carries it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audience {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+}
+
+impl Audience {
+    /// An object by `author`, seen by `visibility`, mentioning `mentions`
+    /// (actor ids), addressed as Mastodon does for the same setting.
+    pub fn of(visibility: Visibility, author: &Actor, mentions: &[String]) -> Audience {
+        let followers = followers_of(author);
+        let mut a = match visibility {
+            Visibility::Public => Audience {
+                to: vec![PUBLIC.into()],
+                cc: vec![followers],
+            },
+            Visibility::Unlisted => Audience {
+                to: vec![followers],
+                cc: vec![PUBLIC.into()],
+            },
+            Visibility::Followers => Audience {
+                to: vec![followers],
+                cc: vec![],
+            },
+            Visibility::Members => Audience {
+                to: vec![members_of(author)],
+                cc: vec![],
+            },
+            Visibility::Direct => Audience {
+                to: mentions.to_vec(),
+                cc: vec![],
+            },
+        };
+        if visibility != Visibility::Direct {
+            a.cc.extend(mentions.iter().cloned());
+        }
+        a
+    }
+
+    /// Only one actor (follow requests and their answers).
+    pub fn only(actor: &Actor) -> Audience {
+        Audience {
+            to: vec![actor.ap_id.clone()],
+            cc: vec![],
+        }
+    }
+
+    /// Whether anyone may read it (an activity served at its id, unsigned).
+    pub fn is_open(&self) -> bool {
+        self.to.iter().chain(&self.cc).any(|s| is_public(s))
+    }
+
+    /// Reads a remote object's addressing back, as Mastodon does: public
+    /// in `to` is public, in `cc` unlisted; the author's followers is
+    /// followers-only; anything else is direct.
+    pub fn visibility(&self, author: &Actor) -> Visibility {
+        let followers = followers_of(author);
+        if self.to.iter().any(|s| is_public(s)) {
+            Visibility::Public
+        } else if self.cc.iter().any(|s| is_public(s)) {
+            Visibility::Unlisted
+        } else if self.to.iter().chain(&self.cc).any(|s| *s == followers) {
+            Visibility::Followers
+        } else {
+            Visibility::Direct
+        }
+    }
+}
+
+/// The inboxes that receive an object of `author` with `visibility`: its
+/// followers (shared inboxes where servers have one) for everything but
+/// members-only and direct, plus the inboxes of the actors mentioned.
+/// Members-only objects reach only mentioned actors until members link
+/// their accounts (the members' inboxes join here).
+pub async fn inboxes(
+    conn: &mut PooledConn,
+    visibility: Visibility,
+    author: &Actor,
+    mentioned: &[Actor],
+) -> DbResult<Vec<String>> {
+    let mut inboxes = match visibility {
+        Visibility::Public | Visibility::Unlisted | Visibility::Followers => {
+            follow_q::follower_inboxes(conn, author.id).await?
+        }
+        Visibility::Members | Visibility::Direct => Vec::new(),
+    };
+    inboxes.extend(mentioned.iter().map(|a| a.inbox.clone()));
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(inboxes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor() -> Actor {
+        Actor {
+            ap_id: "https://coop.example/actors/coop".into(),
+            followers_url: Some("https://coop.example/actors/coop/followers".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_visibility_reads_back_as_itself() {
+        let a = actor();
+        let mention = vec!["https://peer.example/users/ana".to_string()];
+        for v in [
+            Visibility::Public,
+            Visibility::Unlisted,
+            Visibility::Followers,
+            Visibility::Direct,
+        ] {
+            let audience = Audience::of(v, &a, &mention);
+            assert_eq!(audience.visibility(&a), v, "{v:?}: {audience:?}");
+            assert_eq!(audience.is_open(), v.is_open(), "{v:?}");
+        }
+        let members = Audience::of(Visibility::Members, &a, &[]);
+        assert!(!members.is_open());
+        assert_eq!(
+            members.to,
+            vec!["https://coop.example/actors/coop/members".to_string()]
+        );
+    }
+
+    #[test]
+    fn compact_public_forms_count_as_public() {
+        let a = actor();
+        for p in ["as:Public", "Public", PUBLIC] {
+            let audience = Audience {
+                to: vec![p.into()],
+                cc: vec![],
+            };
+            assert_eq!(audience.visibility(&a), Visibility::Public);
+        }
+    }
+}

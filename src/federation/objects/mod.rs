@@ -1,0 +1,156 @@
+//! Objects, one file per type: how each is written for peers and read from
+//! them. `IncomingObject` is what an activity may carry; the activity
+//! handlers match on it, never on JSON.
+
+pub mod article;
+pub mod note;
+pub mod tombstone;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::actors::remote::RemoteActor;
+use super::json::TypeField;
+use activitypub_federation::kinds::collection::CollectionType;
+
+/// An object embedded in an incoming activity: its `id` and `type`, and
+/// its body read by the module of that type.
+#[derive(Debug)]
+pub struct IncomingObject {
+    pub id: Option<String>,
+    pub kind: String,
+    pub body: ObjectBody,
+}
+
+#[derive(Debug)]
+pub enum ObjectBody {
+    /// Note, Article or Page: a post or a reply.
+    Post(Box<note::Post>),
+    /// An actor document (Update of a profile), or why it could not be read.
+    Actor(Result<Box<RemoteActor>, String>),
+    /// A type no module reads yet (Event, Question...): logged, and so
+    /// de-duplicated, until its module handles it.
+    Other,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    #[serde(default, deserialize_with = "lenient::string")]
+    id: Option<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<TypeField>,
+}
+
+impl IncomingObject {
+    /// Reads an embedded object by its `type`. Fields of the wrong shape
+    /// are read as absent, as peers differ; nothing here fails.
+    pub fn read(doc: Value) -> IncomingObject {
+        let head: Head = serde_json::from_value(doc.clone()).unwrap_or(Head { id: None, kind: None });
+        let kind = head
+            .kind
+            .as_ref()
+            .map(|k| k.first().to_string())
+            .unwrap_or_default();
+        let body = match kind.as_str() {
+            "Note" | "Article" | "Page" => match serde_json::from_value(doc) {
+                Ok(post) => ObjectBody::Post(Box::new(post)),
+                Err(_) => ObjectBody::Other,
+            },
+            "Person" | "Organization" | "Group" | "Service" | "Application" => ObjectBody::Actor(
+                serde_json::from_value(doc)
+                    .map(Box::new)
+                    .map_err(|e| format!("actor document: {e}")),
+            ),
+            _ => ObjectBody::Other,
+        };
+        IncomingObject {
+            id: head.id.filter(|i| !i.is_empty()),
+            kind,
+            body,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for IncomingObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(IncomingObject::read)
+    }
+}
+
+/// Field readers that take what peers send: a field of an unexpected shape
+/// reads as absent instead of refusing the whole document.
+pub mod lenient {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// An id, bare or as an embedded object's `id`.
+    pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(id_of(&Value::deserialize(d)?))
+    }
+
+    fn id_of(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(m) => m.get("id").and_then(Value::as_str).map(String::from),
+            _ => None,
+        }
+    }
+
+    /// Ids given as one or many (addressing, `Flag` objects).
+    pub fn ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(items) => items.iter().filter_map(id_of).collect(),
+            other => id_of(&other).into_iter().collect(),
+        })
+    }
+
+    /// The first URL of a `url`, `icon` or `image` (string, Link, Image or array).
+    pub fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(super::super::json::first_url(&Value::deserialize(d)?))
+    }
+}
+
+pub use crate::service::conversation::Interactions;
+
+/// A collection named and counted inside an object; `first` where its
+/// items can be paged (replies).
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct CountedCollection {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: CollectionType,
+    pub total_items: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<String>,
+}
+
+/// The collection URLs of an object: `{id}/likes`, `{id}/shares`, `{id}/replies`.
+pub fn collection_id(object_ap_id: &str, which: &str) -> String {
+    format!("{object_ap_id}/{which}")
+}
+
+/// The three collections of an object, counted.
+pub fn collections(counts: &Interactions, object_ap_id: &str) -> [CountedCollection; 3] {
+    let counted = |which: &str, total: i64, paged: bool| {
+        let id = collection_id(object_ap_id, which);
+        CountedCollection {
+            first: paged.then(|| format!("{id}?page=1")),
+            id,
+            kind: CollectionType::Collection,
+            total_items: total,
+        }
+    };
+    [
+        counted("likes", counts.likes, false),
+        counted("shares", counts.shares, false),
+        counted("replies", counts.replies, true),
+    ]
+}
