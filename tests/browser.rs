@@ -371,7 +371,7 @@ async fn news_and_admin_pages_fit_a_phone() {
     let long_link = format!("https://example.org/{}", "a-very-long-path-segment".repeat(12));
     let item = intercoop::service::news::publish_news(
         &app.ctx,
-        1,
+        &common::admin(),
         &intercoop::service::news::NewsInput {
             title: "Harvest day".into(),
             body: format!(
@@ -564,7 +564,7 @@ async fn writing_reading_and_following_in_a_real_browser() {
     let bees = TestApp::with_coop(Backend::Sqlite).await;
     intercoop::service::coop::update_profile(
         &bees.ctx,
-        1,
+        &common::admin(),
         &intercoop::service::coop::ProfileInput {
             name: "Bee Keepers".into(),
             ..Default::default()
@@ -606,7 +606,7 @@ async fn writing_reading_and_following_in_a_real_browser() {
     for i in 1..=20 {
         intercoop::service::news::publish_news(
             &a.ctx,
-            1,
+            &common::admin(),
             &intercoop::service::news::NewsInput {
                 title: format!("Notice {i}"),
                 body: "Text.".into(),

@@ -202,6 +202,7 @@ both_backends!(
     a_peer_that_is_down_gets_the_news_later,
     two_coops_follow_each_other,
     actor_updates_reports_and_deletion,
+    approved_followers_and_conversations,
 );
 
 async fn actor_updates_reports_and_deletion(backend: Backend) {
@@ -358,7 +359,7 @@ async fn discovery_documents(backend: Backend) {
 async fn publish(app: &TestApp, title: &str) -> intercoop::db::models::Object {
     news::publish_news(
         &app.ctx,
-        1,
+        &common::admin(),
         &NewsInput {
             title: title.into(),
             body: format!("{title}: the first paragraph.\n\nMore **text**."),
@@ -425,7 +426,7 @@ async fn follow_receive_news_and_unfollow(backend: Backend) {
 
     news::update_news(
         &app.ctx,
-        1,
+        &common::admin(),
         item.id,
         &NewsInput {
             title: "Harvest festival (moved)".into(),
@@ -437,7 +438,9 @@ async fn follow_receive_news_and_unfollow(backend: Backend) {
     .unwrap();
     let update = peer.wait_for("Update", |_| true).await;
     assert_eq!(update["object"]["name"], "Harvest festival (moved)");
-    news::delete_news(&app.ctx, 1, item.id).await.unwrap();
+    news::delete_news(&app.ctx, &common::admin(), item.id)
+        .await
+        .unwrap();
     let delete = peer.wait_for("Delete", |_| true).await;
     assert_eq!(delete["object"]["type"], "Tombstone");
     assert_eq!(delete["object"]["id"], item.ap_id);
@@ -549,7 +552,7 @@ async fn hostile_requests_are_refused_and_not_stored(backend: Backend) {
 
     // A blocked domain's Follow is refused and its existing follow dropped.
     assert_eq!(count(&app, "follows").await, 1);
-    intercoop::service::moderation::block_domain(&app.ctx, 1, "127.0.0.1", "test")
+    intercoop::service::moderation::block_domain(&app.ctx, &common::admin(), "127.0.0.1", "test")
         .await
         .unwrap();
     assert_eq!(
@@ -622,7 +625,7 @@ async fn two_coops_follow_each_other(backend: Backend) {
             .await
             .unwrap()
             .unwrap();
-        intercoop::service::follows::follow_actor(&from.ctx, 1, &local, &remote)
+        intercoop::service::follows::follow_actor(&from.ctx, &common::admin(), &local, &remote)
             .await
             .unwrap();
     }
@@ -677,7 +680,7 @@ async fn two_coops_follow_each_other(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    intercoop::service::follows::unfollow_actor(&a.ctx, 1, &a_coop, b_on_a.id)
+    intercoop::service::follows::unfollow_actor(&a.ctx, &common::admin(), &a_coop, b_on_a.id)
         .await
         .unwrap();
     let b_coop = intercoop::service::coop::get_coop(&b.ctx).await.unwrap().unwrap();
@@ -810,4 +813,171 @@ async fn a_single_database_connection_is_enough() {
     publish(&app, "Small but working").await;
     let create = peer.wait_for("Create", |_| true).await;
     assert_eq!(create["object"]["name"], "Small but working");
+}
+
+async fn get_ap(url: &str) -> Value {
+    reqwest::Client::new()
+        .get(url)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// With "approve each new follower" on, a Follow waits: no Accept, not in
+/// the followers; the admin's Approve sends the Accept naming the Follow,
+/// and Decline sends a Reject. Likes, boosts and replies are counted in
+/// the Article's collections, and replies are shown under the news.
+async fn approved_followers_and_conversations(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let admin = common::login(&app, common::ADMIN, common::PASSWORD).await;
+    let settings = admin
+        .get(app.url("/admin/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains("name=\"approve_followers\""));
+    let saved = admin
+        .post(app.url("/admin/settings"))
+        .form(&[
+            ("csrf", common::csrf_of(&settings).as_str()),
+            ("name", "Tea Growers"),
+            ("approve_followers", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        saved.status().is_success() || saved.status().is_redirection(),
+        "{}",
+        saved.status()
+    );
+    let actor = get_ap(&coop_actor(&app)).await;
+    assert_eq!(actor["manuallyApprovesFollowers"], true);
+
+    let peer = Peer::start().await;
+    let f = follow(&peer, &app);
+    assert_eq!(peer.send(&app, "/actors/tea/inbox", &f, false).await, 202);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        !peer.inbox.lock().unwrap().iter().any(|v| v["type"] == "Accept"),
+        "a follow waiting for approval is not accepted"
+    );
+    let followers = get_ap(&app.url("/actors/tea/followers")).await;
+    assert_eq!(followers["totalItems"], 0);
+    let page = admin
+        .get(app.url("/admin/federation"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/approve"), "the request is listed for the admin");
+    let cached = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
+        .await
+        .unwrap()
+        .unwrap();
+    let approve = admin
+        .post(app.url(&format!("/admin/federation/requests/{}/approve", cached.id)))
+        .form(&[("csrf", common::csrf_of(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approve.status(), 303);
+    let accept = peer.wait_for("Accept", |_| true).await;
+    assert_eq!(accept["object"]["id"], f["id"]);
+    assert_eq!(get_ap(&app.url("/actors/tea/followers")).await["totalItems"], 1);
+
+    // A second account is declined: Reject, and no follow is left.
+    let other = Peer::start().await;
+    let f2 = follow(&other, &app);
+    assert_eq!(other.send(&app, "/actors/tea/inbox", &f2, false).await, 202);
+    let cached2 = intercoop::service::remote::find_actor(&app.ctx, &other.actor)
+        .await
+        .unwrap()
+        .unwrap();
+    // The API says the same as the page.
+    let requests = intercoop::service::follows::list_follow_requests(&app.ctx, &the_coop(&app).await)
+        .await
+        .unwrap();
+    assert_eq!(
+        requests.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![cached2.id]
+    );
+    let page = admin
+        .get(app.url("/admin/federation"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let decline = admin
+        .post(app.url(&format!("/admin/federation/requests/{}/decline", cached2.id)))
+        .form(&[("csrf", common::csrf_of(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decline.status(), 303);
+    let reject = other.wait_for("Reject", |_| true).await;
+    assert_eq!(reject["object"]["id"], f2["id"]);
+    assert_eq!(count(&app, "follows").await, 1);
+
+    // Conversations: a Like, a boost and a reply are counted and shown.
+    let item = publish(&app, "Open day").await;
+    let article = get_ap(&item.ap_id).await;
+    assert_eq!(article["replies"]["totalItems"], 0);
+    assert_eq!(article["likes"]["id"], format!("{}/likes", item.ap_id));
+    let like = json!({"id": peer.id("like"), "type": "Like", "actor": peer.actor, "object": item.ap_id});
+    assert_eq!(peer.send(&app, "/inbox", &like, false).await, 202);
+    let boost = json!({"id": peer.id("boost"), "type": "Announce", "actor": peer.actor, "object": item.ap_id,
+                       "to": ["https://www.w3.org/ns/activitystreams#Public"]});
+    assert_eq!(peer.send(&app, "/inbox", &boost, false).await, 202);
+    let reply_id = format!("{}/notes/1", peer.base);
+    let reply = json!({"id": peer.id("create"), "type": "Create", "actor": peer.actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": reply_id, "type": "Note", "attributedTo": peer.actor, "inReplyTo": item.ap_id,
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [format!("{}/followers", peer.actor)],
+                   "content": "<p>We will bring <b>scones</b><script>alert(1)</script></p>"}});
+    assert_eq!(peer.send(&app, "/inbox", &reply, false).await, 202);
+    // A followers-only reply is not shown on the public page.
+    let private = json!({"id": peer.id("create"), "type": "Create", "actor": peer.actor,
+        "object": {"id": format!("{}/notes/2", peer.base), "type": "Note", "inReplyTo": item.ap_id,
+                   "to": [format!("{}/followers", peer.actor)], "content": "<p>secret plans</p>"}});
+    assert_eq!(peer.send(&app, "/inbox", &private, false).await, 202);
+    let article = get_ap(&item.ap_id).await;
+    assert_eq!(article["likes"]["totalItems"], 1);
+    assert_eq!(article["shares"]["totalItems"], 1);
+    assert_eq!(article["replies"]["totalItems"], 1);
+    let replies = get_ap(&format!("{}/replies?page=1", item.ap_id)).await;
+    assert_eq!(replies["orderedItems"], json!([reply_id]));
+    assert_eq!(get_ap(&format!("{}/likes", item.ap_id)).await["totalItems"], 1);
+    let html = common::client()
+        .get(&item.ap_id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<b>scones</b>"), "the reply is shown");
+    assert!(!html.contains("<script>alert"), "and sanitised");
+    assert!(
+        !html.contains("secret plans"),
+        "a followers-only reply is not shown"
+    );
+}
+
+async fn the_coop(app: &TestApp) -> intercoop::db::models::Actor {
+    intercoop::service::coop::get_coop(&app.ctx)
+        .await
+        .unwrap()
+        .unwrap()
 }

@@ -665,7 +665,7 @@ impl Fx {
             body: "Come and pick tea with us.".into(),
             ..Default::default()
         };
-        let news = intercoop::service::news::publish_news(&app.ctx, 1, &input)
+        let news = intercoop::service::news::publish_news(&app.ctx, &common::admin(), &input)
             .await
             .unwrap()
             .ap_id;
@@ -716,7 +716,7 @@ impl Fx {
             .unwrap()
             .unwrap();
         let b = find_actor(&app.ctx, &self.b.actor).await.unwrap().unwrap();
-        intercoop::service::follows::follow_actor(&app.ctx, 1, &coop, &b)
+        intercoop::service::follows::follow_actor(&app.ctx, &common::admin(), &coop, &b)
             .await
             .unwrap();
         let mut conn = app.ctx.db.conn().await.unwrap();
@@ -1182,7 +1182,7 @@ async fn blocked_domain(backend: Backend) {
     let fx = Fx::new(&app, true).await;
     // Every peer here is on 127.0.0.1, so the block is the last thing this
     // instance sees. The federation side re-reads domain rules at most once a second.
-    intercoop::service::moderation::block_domain(&app.ctx, 1, "127.0.0.1", "test")
+    intercoop::service::moderation::block_domain(&app.ctx, &common::admin(), "127.0.0.1", "test")
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;

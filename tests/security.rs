@@ -175,7 +175,7 @@ impl Fake {
 async fn publish(app: &TestApp, title: &str) -> intercoop::db::models::Object {
     news::publish_news(
         &app.ctx,
-        1,
+        &common::admin(),
         &NewsInput {
             title: title.into(),
             body: format!("{title}: the first paragraph.\n\nMore text."),
@@ -236,7 +236,7 @@ async fn deleted_news_is_not_served(backend: Backend) {
     let item = publish(&app, "Secret plans").await;
     news::update_news(
         &app.ctx,
-        1,
+        &common::admin(),
         item.id,
         &NewsInput {
             title: "Secret plans, revised".into(),
@@ -253,7 +253,9 @@ async fn deleted_news_is_not_served(backend: Backend) {
     assert_eq!(status, 200);
     assert!(page.contains("Secret plans"));
 
-    news::delete_news(&app.ctx, 1, item.id).await.unwrap();
+    news::delete_news(&app.ctx, &common::admin(), item.id)
+        .await
+        .unwrap();
     let rows = outbox_rows(&app, item.id, 3).await;
     for (kind, id, body) in &rows {
         if kind != "Delete" {

@@ -244,6 +244,7 @@ async fn admins_manage_users(backend: Backend) {
 async fn the_last_admin_survives_a_race(backend: Backend) {
     use intercoop::service::accounts as acc;
     use intercoop::service::types::UserRole;
+    use intercoop::service::Caller;
     let app = TestApp::with_coop(backend).await;
     for round in 0..5 {
         let bob = acc::create_user(
@@ -264,9 +265,10 @@ async fn the_last_admin_survives_a_race(backend: Backend) {
             .into_iter()
             .find(|u| u.role == "admin" && u.id != bob.id)
             .unwrap();
+        let (as_alice, as_bob) = (Caller::for_user(&alice), Caller::for_user(&bob));
         let (a, b) = tokio::join!(
-            acc::admin_set_role(&app.ctx, &alice, bob.id, UserRole::Member),
-            acc::admin_set_role(&app.ctx, &bob, alice.id, UserRole::Member),
+            acc::admin_set_role(&app.ctx, &as_alice, bob.id, UserRole::Member),
+            acc::admin_set_role(&app.ctx, &as_bob, alice.id, UserRole::Member),
         );
         let admins = acc::list_users(&app.ctx)
             .await
@@ -284,11 +286,11 @@ async fn the_last_admin_survives_a_race(backend: Backend) {
         let users = acc::list_users(&app.ctx).await.unwrap();
         let admin = users.iter().find(|u| u.role == "admin").unwrap().clone();
         for u in users.iter().filter(|u| u.role != "admin") {
-            acc::admin_set_role(&app.ctx, &admin, u.id, UserRole::Admin)
+            acc::admin_set_role(&app.ctx, &Caller::for_user(&admin), u.id, UserRole::Admin)
                 .await
                 .unwrap();
         }
-        acc::admin_set_role(&app.ctx, &admin, bob.id, UserRole::Member)
+        acc::admin_set_role(&app.ctx, &Caller::for_user(&admin), bob.id, UserRole::Member)
             .await
             .unwrap();
     }

@@ -39,7 +39,7 @@ async fn destructive_actions_ask_first(backend: Backend) {
     let c = login(&app, ADMIN, PASSWORD).await;
     let item = news::publish_news(
         &app.ctx,
-        1,
+        &common::admin(),
         &NewsInput {
             title: "Old minutes".into(),
             body: "Text.".into(),
@@ -300,7 +300,7 @@ async fn a_blocked_servers_posts_leave_the_home_page() {
     .unwrap();
     let home = || async { reqwest::get(app.url("/")).await.unwrap().text().await.unwrap() };
     assert!(home().await.contains("Honey harvest"));
-    intercoop::service::moderation::block_domain(&app.ctx, 1, "other.example", "")
+    intercoop::service::moderation::block_domain(&app.ctx, &common::admin(), "other.example", "")
         .await
         .unwrap();
     assert!(!home().await.contains("Honey harvest"));
@@ -451,7 +451,7 @@ async fn drafts_schedules_and_previews(backend: Backend) {
     let at = chrono::Utc::now() + chrono::Duration::seconds(3);
     let item = news::publish_news(
         &app.ctx,
-        1,
+        &common::admin(),
         &NewsInput {
             title: "Later".into(),
             body: "Soon.".into(),

@@ -26,7 +26,7 @@ async fn archive_and_previews(backend: Backend) {
     for i in 1..=25 {
         news::publish_news(
             &app.ctx,
-            1,
+            &common::admin(),
             &NewsInput {
                 title: format!("Bulletin {i:02}"),
                 body: format!("Issue {i} of the bulletin.\n\nMore."),
@@ -84,7 +84,9 @@ async fn archive_and_previews(backend: Backend) {
     assert!(icon.bytes().await.unwrap().starts_with(&[0, 0, 1, 0]));
 
     // Deleted news says so, as a page for people and a Tombstone for peers.
-    news::delete_news(&app.ctx, 1, item.id).await.unwrap();
+    news::delete_news(&app.ctx, &common::admin(), item.id)
+        .await
+        .unwrap();
     let (status, gone) = text(&app.url(&format!("/news/{}", item.slug.as_deref().unwrap()))).await;
     assert_eq!(status, 410);
     assert!(gone.contains("This news was deleted") && !gone.contains("Something went wrong"));
@@ -106,7 +108,7 @@ async fn archive_and_previews(backend: Backend) {
     // The profile: Markdown description, address lines, languages by name, lang tags.
     intercoop::service::coop::update_profile(
         &app.ctx,
-        1,
+        &common::admin(),
         &ProfileInput {
             name: "Tea Growers".into(),
             summary: "We grow *tea*.\n\nAnd we share.".into(),
@@ -199,7 +201,7 @@ async fn following_another_coop_by_handle(backend: Backend) {
     let b = TestApp::with_coop(backend).await;
     intercoop::service::coop::update_profile(
         &b.ctx,
-        1,
+        &common::admin(),
         &ProfileInput {
             name: "Bee Keepers".into(),
             ..Default::default()

@@ -94,6 +94,7 @@ pub struct ProfileChange {
     pub longitude: Option<f64>,
     pub languages: String,
     pub icon_url: Option<String>,
+    pub manually_approves_followers: bool,
     pub updated_at: NaiveDateTime,
 }
 

@@ -18,6 +18,7 @@ use crate::db::models::{Session, User};
 use crate::i18n::Tr;
 use crate::service::accounts::{self, SessionCheck};
 use crate::service::types::UserRole;
+use crate::service::Caller;
 
 pub const SESSION_COOKIE: &str = "ic_session";
 pub const CSRF_COOKIE: &str = "ic_csrf";
@@ -81,7 +82,15 @@ pub struct Visitor {
 
 impl Visitor {
     pub fn role(&self) -> Option<UserRole> {
-        self.user.as_ref().map(|u| UserRole::from_db(&u.role))
+        self.caller().role()
+    }
+
+    /// Who this visitor is to the use cases.
+    pub fn caller(&self) -> Caller {
+        self.user
+            .as_ref()
+            .map(Caller::for_user)
+            .unwrap_or(Caller::Anonymous)
     }
 
     /// Checks a submitted form's CSRF token.
@@ -142,19 +151,14 @@ impl FromRequestParts<AppState> for Visitor {
 pub struct ApiUser(pub User);
 
 impl ApiUser {
+    /// Who the token's user is to the use cases.
+    pub fn caller(&self) -> Caller {
+        Caller::for_user(&self.0)
+    }
+
+    /// For reads that need a role; changes are checked by the use case.
     pub fn require(&self, role: UserRole) -> Result<(), AppError> {
-        if UserRole::from_db(&self.0.role) >= role {
-            Ok(())
-        } else {
-            Err(AppError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!(
-                    "This needs the {} role; the token's user does not have it.",
-                    role.as_str()
-                ),
-            ))
-        }
+        self.caller().require(role).map(|_| ()).map_err(AppError::from)
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::types::{check_password, UserRole};
-use super::{Ctx, ServiceError, ServiceResult};
+use super::{Caller, Ctx, ServiceError, ServiceResult};
 use crate::crypto;
 use crate::db::models::{NewApiToken, NewSession, NewUser, Session, User};
 use crate::db::queries::accounts as q;
@@ -351,16 +351,6 @@ pub async fn end_other_sessions(ctx: &Ctx, user: &User, current_session_id: i64)
 /// How long a one-time password link works.
 pub const RESET_LINK_HOURS: i64 = 72;
 
-fn must_be_admin(by: &User) -> ServiceResult<()> {
-    if UserRole::from_db(&by.role) >= UserRole::Admin && !by.disabled {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(
-            "Only the co-op's admins manage accounts.".into(),
-        ))
-    }
-}
-
 pub async fn find_user(ctx: &Ctx, id: i64) -> ServiceResult<User> {
     let mut conn = ctx.db.conn().await?;
     q::find_user(&mut conn, id)
@@ -388,12 +378,12 @@ async fn issue_reset_link(conn: &mut PooledConn, user_id: i64) -> ServiceResult<
 /// returned one-time link token.
 pub async fn admin_create_user(
     ctx: &Ctx,
-    by: &User,
+    by: &Caller,
     username: &str,
     email: &str,
     role: UserRole,
 ) -> ServiceResult<(User, String)> {
-    must_be_admin(by)?;
+    let by = by.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     let user = create_user_on(
         &mut tx,
@@ -408,14 +398,14 @@ pub async fn admin_create_user(
     )
     .await?;
     let token = issue_reset_link(&mut tx, user.id).await?;
-    q::audit(&mut tx, Some(by.id), "user.create", &user.username).await?;
+    q::audit(&mut tx, Some(by), "user.create", &user.username).await?;
     tx.commit().await?;
     Ok((user, token))
 }
 
 /// Changes a user's role; the last active admin stays admin.
-pub async fn admin_set_role(ctx: &Ctx, by: &User, user_id: i64, role: UserRole) -> ServiceResult<User> {
-    must_be_admin(by)?;
+pub async fn admin_set_role(ctx: &Ctx, by: &Caller, user_id: i64, role: UserRole) -> ServiceResult<User> {
+    let by = by.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     let user = q::find_user(&mut tx, user_id)
         .await?
@@ -430,7 +420,7 @@ pub async fn admin_set_role(ctx: &Ctx, by: &User, user_id: i64, role: UserRole) 
     q::set_role(&mut tx, user_id, role.as_str()).await?;
     q::audit(
         &mut tx,
-        Some(by.id),
+        Some(by),
         "user.role",
         &format!("{} {}", user.username, role.as_str()),
     )
@@ -440,9 +430,9 @@ pub async fn admin_set_role(ctx: &Ctx, by: &User, user_id: i64, role: UserRole) 
 }
 
 /// Deactivates (its sessions end, it cannot log in) or reactivates an account.
-pub async fn admin_set_disabled(ctx: &Ctx, by: &User, user_id: i64, disabled: bool) -> ServiceResult<User> {
-    must_be_admin(by)?;
-    if disabled && by.id == user_id {
+pub async fn admin_set_disabled(ctx: &Ctx, by: &Caller, user_id: i64, disabled: bool) -> ServiceResult<User> {
+    let by = by.require(UserRole::Admin)?;
+    if disabled && by == user_id {
         return Err(ServiceError::invalid(
             "user",
             "You cannot deactivate your own account: ask another admin.",
@@ -468,7 +458,7 @@ pub async fn admin_set_disabled(ctx: &Ctx, by: &User, user_id: i64, disabled: bo
     }
     q::audit(
         &mut tx,
-        Some(by.id),
+        Some(by),
         if disabled { "user.disable" } else { "user.enable" },
         &user.username,
     )
@@ -479,12 +469,12 @@ pub async fn admin_set_disabled(ctx: &Ctx, by: &User, user_id: i64, disabled: bo
 
 /// A one-time link for a user to set a new password (the old one keeps
 /// working until the link is used).
-pub async fn admin_reset_link(ctx: &Ctx, by: &User, user_id: i64) -> ServiceResult<String> {
-    must_be_admin(by)?;
+pub async fn admin_reset_link(ctx: &Ctx, by: &Caller, user_id: i64) -> ServiceResult<String> {
+    let by = by.require(UserRole::Admin)?;
     let user = find_user(ctx, user_id).await?;
     let mut conn = ctx.db.conn().await?;
     let token = issue_reset_link(&mut conn, user.id).await?;
-    q::audit(&mut conn, Some(by.id), "user.reset_link", &user.username).await?;
+    q::audit(&mut conn, Some(by), "user.reset_link", &user.username).await?;
     Ok(token)
 }
 

@@ -2,7 +2,7 @@
 
 use super::accounts::{self, LoggedIn, NewAccount};
 use super::types::{optional_url, Handle, UserRole};
-use super::{Ctx, ServiceError, ServiceResult};
+use super::{Caller, Ctx, ServiceError, ServiceResult};
 use crate::crypto;
 use crate::db::models::{Actor, ActorRow, DeliveryState, Instance, ProfileChange};
 use crate::db::queries::{accounts as accounts_q, actors, instance};
@@ -235,6 +235,9 @@ pub struct ProfileInput {
     pub languages: String,
     #[serde(default)]
     pub logo_url: String,
+    /// "on" when follows wait for an admin's approval (a form checkbox).
+    #[serde(default)]
+    pub approve_followers: String,
 }
 
 impl ProfileInput {
@@ -250,6 +253,11 @@ impl ProfileInput {
             longitude: coop.longitude.map(|v| v.to_string()).unwrap_or_default(),
             languages: coop.languages.replace(',', ", "),
             logo_url: coop.icon_url.clone().unwrap_or_default(),
+            approve_followers: if coop.manually_approves_followers {
+                "on".into()
+            } else {
+                String::new()
+            },
         }
     }
 }
@@ -335,12 +343,14 @@ fn check_profile(input: &ProfileInput) -> ServiceResult<ProfileChange> {
         longitude,
         languages: languages.join(","),
         icon_url,
+        manually_approves_followers: matches!(input.approve_followers.trim(), "on" | "true" | "yes" | "1"),
         updated_at: now(),
     })
 }
 
 /// Saves the co-op's profile. Returns the updated actor.
-pub async fn update_profile(ctx: &Ctx, by_user: i64, input: &ProfileInput) -> ServiceResult<Actor> {
+pub async fn update_profile(ctx: &Ctx, caller: &Caller, input: &ProfileInput) -> ServiceResult<Actor> {
+    let by_user = caller.require(UserRole::Admin)?;
     let change = check_profile(input)?;
     let mut tx = ctx.db.begin().await?;
     let coop = coop_actor_on(&mut tx)

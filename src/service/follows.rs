@@ -3,12 +3,14 @@
 //! Reject to send) in the same transaction.
 
 use super::events::{self, DomainEvent};
-use super::{Ctx, ServiceError, ServiceResult};
+use super::types::UserRole;
+use super::{Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{Actor, FollowState};
 use crate::db::queries::{accounts as accounts_q, actors, follows as follow_q};
 
 /// The co-op follows a remote actor: a pending follow until its Accept comes.
-pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor) -> ServiceResult<()> {
+pub async fn follow_actor(ctx: &Ctx, caller: &Caller, local: &Actor, remote: &Actor) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Admin)?;
     if remote.local {
         return Err(ServiceError::invalid("actor", "That is this co-op itself."));
     }
@@ -44,7 +46,8 @@ pub async fn follow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote: &Actor
 }
 
 /// The co-op stops following a remote actor; its server gets Undo(Follow).
-pub async fn unfollow_actor(ctx: &Ctx, by_user: i64, local: &Actor, remote_id: i64) -> ServiceResult<()> {
+pub async fn unfollow_actor(ctx: &Ctx, caller: &Caller, local: &Actor, remote_id: i64) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     let follow = follow_q::find_follow(&mut tx, local.id, remote_id)
         .await?
@@ -79,8 +82,11 @@ pub async fn list_following(ctx: &Ctx, follower: &Actor) -> ServiceResult<Vec<(A
     Ok(follow_q::all_followed(&mut conn, follower.id).await?)
 }
 
-/// A remote actor asks to follow a local one. Public co-op actors accept at
-/// once; the Accept is queued with the follow row.
+/// A remote actor asks to follow a local one. Actors that approve their
+/// followers (`manuallyApprovesFollowers`) keep the request pending for an
+/// admin; the others accept at once, the Accept queued with the follow row.
+/// A repeated Follow of an accepted follow is accepted again (the first
+/// Accept may have been lost).
 pub async fn receive_follow(
     ctx: &Ctx,
     follower: &Actor,
@@ -94,6 +100,22 @@ pub async fn receive_follow(
         ));
     }
     let mut tx = ctx.db.begin().await?;
+    let accepted = follow_q::find_follow(&mut tx, follower.id, followed.id)
+        .await?
+        .is_some_and(|f| f.state() == FollowState::Accepted);
+    if followed.manually_approves_followers && !accepted {
+        follow_q::upsert_follow(
+            &mut tx,
+            follower.id,
+            followed.id,
+            FollowState::Pending,
+            Some(follow_id),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "follow request waits for approval");
+        return Ok(());
+    }
     follow_q::upsert_follow(
         &mut tx,
         follower.id,
@@ -112,6 +134,66 @@ pub async fn receive_follow(
     tx.commit().await?;
     tracing::info!(follower = %follower.ap_id, followed = %followed.handle, "new follower");
     Ok(())
+}
+
+/// Follow requests waiting for an admin.
+pub async fn list_follow_requests(ctx: &Ctx, followed: &Actor) -> ServiceResult<Vec<Actor>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(follow_q::follow_requests(&mut conn, followed.id).await?)
+}
+
+/// An admin approves or declines a pending follow request; the follower's
+/// server gets Accept or Reject naming its Follow.
+pub async fn answer_follow_request(
+    ctx: &Ctx,
+    caller: &Caller,
+    followed: &Actor,
+    follower_id: i64,
+    approve: bool,
+) -> ServiceResult<Actor> {
+    let by_user = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let follow = follow_q::find_follow(&mut tx, follower_id, followed.id)
+        .await?
+        .filter(|f| f.state() == FollowState::Pending)
+        .ok_or_else(|| {
+            ServiceError::NotFound("There is no such follow request (it may have been answered).".into())
+        })?;
+    let follower = actors::find(&mut tx, follower_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("That account is gone.".into()))?;
+    let follow_id = follow.ap_id.clone().unwrap_or_default();
+    let event = if approve {
+        follow_q::upsert_follow(
+            &mut tx,
+            follower_id,
+            followed.id,
+            FollowState::Accepted,
+            follow.ap_id.as_deref(),
+        )
+        .await?;
+        DomainEvent::FollowAccepted {
+            local: followed.id,
+            remote: follower_id,
+            follow_id,
+        }
+    } else {
+        follow_q::delete_follow(&mut tx, follower_id, followed.id).await?;
+        DomainEvent::FollowRejected {
+            local: followed.id,
+            remote: follower_id,
+            follow_id,
+        }
+    };
+    events::record(&mut tx, &event, None).await?;
+    let action = if approve {
+        "follower.approve"
+    } else {
+        "follower.decline"
+    };
+    accounts_q::audit(&mut tx, Some(by_user), action, &follower.ap_id).await?;
+    tx.commit().await?;
+    Ok(follower)
 }
 
 /// Undo(Follow): the follower leaves. With `follow_id` (an embedded Follow),
@@ -211,10 +293,11 @@ pub async fn receive_follow_answer_by_id(
 /// told with Reject(Follow), as Mastodon does for "remove from followers".
 pub async fn remove_follower(
     ctx: &Ctx,
-    by_user: i64,
+    caller: &Caller,
     followed: &Actor,
     follower_id: i64,
 ) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     let follow = follow_q::find_follow(&mut tx, follower_id, followed.id)
         .await?

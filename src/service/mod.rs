@@ -4,6 +4,7 @@
 //! functions.
 
 pub mod accounts;
+pub mod caller;
 pub mod conversation;
 pub mod coop;
 pub mod events;
@@ -15,6 +16,8 @@ pub mod text;
 pub mod types;
 
 use std::sync::Arc;
+
+pub use caller::Caller;
 
 use crate::config::Config;
 use crate::db::{Db, DbError};

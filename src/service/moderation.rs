@@ -1,7 +1,8 @@
 //! Which servers this instance federates with: domain blocks, and the
 //! allow-list mode for closed co-op networks.
 
-use super::{Ctx, ServiceError, ServiceResult};
+use super::types::UserRole;
+use super::{Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::DomainBlock;
 use crate::db::queries::{
     accounts as accounts_q, deliveries as delivery_q, domains as domain_q, follows as follow_q, instance,
@@ -180,7 +181,8 @@ pub async fn allowlist_impact(ctx: &Ctx) -> ServiceResult<BlockImpact> {
 }
 
 /// Blocks a domain: inbound refused, outbound stopped, existing follows dropped.
-pub async fn block_domain(ctx: &Ctx, by_user: i64, domain: &str, reason: &str) -> ServiceResult<String> {
+pub async fn block_domain(ctx: &Ctx, caller: &Caller, domain: &str, reason: &str) -> ServiceResult<String> {
+    let by_user = caller.require(UserRole::Admin)?;
     let domain = check_domain(domain)?;
     let mut tx = ctx.db.begin().await?;
     domain_q::add_domain_rule(&mut tx, &domain, "block", reason.trim()).await?;
@@ -203,7 +205,8 @@ pub async fn block_domain(ctx: &Ctx, by_user: i64, domain: &str, reason: &str) -
     Ok(domain)
 }
 
-pub async fn allow_domain(ctx: &Ctx, by_user: i64, domain: &str) -> ServiceResult<String> {
+pub async fn allow_domain(ctx: &Ctx, caller: &Caller, domain: &str) -> ServiceResult<String> {
+    let by_user = caller.require(UserRole::Admin)?;
     let domain = check_domain(domain)?;
     let mut conn = ctx.db.conn().await?;
     domain_q::add_domain_rule(&mut conn, &domain, "allow", "").await?;
@@ -211,7 +214,8 @@ pub async fn allow_domain(ctx: &Ctx, by_user: i64, domain: &str) -> ServiceResul
     Ok(domain)
 }
 
-pub async fn remove_rule(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> {
+pub async fn remove_rule(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Admin)?;
     let mut conn = ctx.db.conn().await?;
     domain_q::remove_domain_rule(&mut conn, id).await?;
     accounts_q::audit(&mut conn, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
@@ -220,7 +224,8 @@ pub async fn remove_rule(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> 
 
 /// Switches between open federation and the allow-list; entering allow-list
 /// mode drops follows from servers not on the list.
-pub async fn set_allowlist_mode(ctx: &Ctx, by_user: i64, on: bool) -> ServiceResult<()> {
+pub async fn set_allowlist_mode(ctx: &Ctx, caller: &Caller, on: bool) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     instance::set_federation_mode(&mut tx, if on { "allowlist" } else { "open" }).await?;
     accounts_q::audit(
@@ -244,7 +249,8 @@ pub async fn set_allowlist_mode(ctx: &Ctx, by_user: i64, on: bool) -> ServiceRes
 }
 
 /// Authorized fetch: ActivityPub GETs must be signed by an allowed server.
-pub async fn set_authorized_fetch(ctx: &Ctx, by_user: i64, on: bool) -> ServiceResult<()> {
+pub async fn set_authorized_fetch(ctx: &Ctx, caller: &Caller, on: bool) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Admin)?;
     let mut conn = ctx.db.conn().await?;
     instance::set_authorized_fetch(&mut conn, on).await?;
     accounts_q::audit(

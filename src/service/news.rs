@@ -5,8 +5,8 @@
 
 use super::events::{self, DomainEvent};
 use super::text::{first_paragraph, markdown_images, normalize_newlines, render_markdown, slugify};
-use super::types::optional_url;
-use super::{coop, Ctx, ServiceError, ServiceResult};
+use super::types::{optional_url, UserRole};
+use super::{coop, Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{NewObject, Object};
 use crate::db::now;
 use crate::db::queries::{
@@ -174,7 +174,8 @@ fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> Serv
 /// Publishes news as the co-op, or saves it as a draft, or schedules it
 /// (`published_at` in the future: its Create goes out then). Returns the
 /// stored object.
-pub async fn publish_news(ctx: &Ctx, by_user: i64, input: &NewsInput) -> ServiceResult<Object> {
+pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> ServiceResult<Object> {
+    let by_user = caller.require(UserRole::Editor)?;
     let checked = check(input, None, ctx.config.local_mode())?;
     let when = parse_publish_time(input.published_at.as_deref().unwrap_or(""))?;
     let coop = coop::get_coop(ctx)
@@ -280,7 +281,8 @@ pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Ve
 /// Saves an edit. Published news stays published (its Update federates); a
 /// draft is published, or stays a draft with `draft`; a scheduled item can
 /// be moved, and its Create goes out with what it says at that time.
-pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) -> ServiceResult<Object> {
+pub async fn update_news(ctx: &Ctx, caller: &Caller, id: i64, input: &NewsInput) -> ServiceResult<Object> {
+    let by_user = caller.require(UserRole::Editor)?;
     let existing = get_news_by_id(ctx, id).await?;
     if existing.deleted_at.is_some() {
         return Err(ServiceError::NotFound("This news was deleted.".into()));
@@ -359,7 +361,8 @@ pub async fn update_news(ctx: &Ctx, by_user: i64, id: i64, input: &NewsInput) ->
 
 /// Deletes news: the row stays as a tombstone so that its URL answers 410 and
 /// followers get a Delete.
-pub async fn delete_news(ctx: &Ctx, by_user: i64, id: i64) -> ServiceResult<()> {
+pub async fn delete_news(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Editor)?;
     let existing = get_news_by_id(ctx, id).await?;
     if existing.deleted_at.is_some() {
         return Ok(());

@@ -262,3 +262,12 @@ pub async fn raw_request(
         .unwrap_or_default();
     (status, body)
 }
+
+/// The first admin (user 1, made by setup), as a use case sees them.
+#[allow(dead_code)]
+pub fn admin() -> intercoop::service::Caller {
+    intercoop::service::Caller::User {
+        id: 1,
+        role: intercoop::service::types::UserRole::Admin,
+    }
+}

@@ -98,7 +98,10 @@ async fn main() {
     let signers = federation_tests::sink::Sink::start(Duration::ZERO).await;
     let target = news::publish_news(
         &ctx,
-        1,
+        &intercoop::service::Caller::User {
+            id: 1,
+            role: intercoop::service::types::UserRole::Admin,
+        },
         &NewsInput {
             title: "Bench target".into(),
             body: "Liked many times.".into(),
@@ -221,7 +224,10 @@ async fn main() {
     let started = Instant::now();
     news::publish_news(
         &ctx,
-        1,
+        &intercoop::service::Caller::User {
+            id: 1,
+            role: intercoop::service::types::UserRole::Admin,
+        },
         &NewsInput {
             title: "Fan-out".into(),
             body: "To every follower.".into(),

@@ -100,6 +100,20 @@ pub async fn followers(
         .await)?)
 }
 
+/// Remote actors waiting for a local actor to approve their follow, oldest first.
+pub async fn follow_requests(conn: &mut PooledConn, followed_id: i64) -> DbResult<Vec<Actor>> {
+    Ok(q!(conn, |c| follows::table
+        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
+        .filter(follows::followed_id.eq(followed_id))
+        .filter(follows::state.eq(FollowState::Pending.as_str()))
+        .filter(actors::local.eq(false))
+        .order(follows::id.asc())
+        .limit(500)
+        .select(Actor::as_select())
+        .load(c)
+        .await)?)
+}
+
 pub async fn count_followers(conn: &mut PooledConn, followed_id: i64) -> DbResult<i64> {
     Ok(q!(conn, |c| follows::table
         .filter(follows::followed_id.eq(followed_id))

@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -15,7 +15,7 @@ use crate::db::models::{Actor, User};
 use crate::service::coop::{self, ProfileInput};
 use crate::service::news::{self, NewsInput};
 use crate::service::types::UserRole;
-use crate::service::{accounts, ServiceError};
+use crate::service::{accounts, follows, ServiceError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +23,9 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me))
         .route("/coop", get(get_coop).patch(patch_coop))
         .route("/users", get(users))
+        .route("/follow_requests", get(follow_requests))
+        .route("/follow_requests/{id}/authorize", post(authorize_follow))
+        .route("/follow_requests/{id}/reject", post(reject_follow))
         .route("/news", get(list_news).post(create_news))
         .route("/news/{id}", get(get_news).patch(patch_news).delete(delete_news))
 }
@@ -103,8 +106,7 @@ async fn create_news(
     user: ApiUser,
     ApiJson(input): ApiJson<NewsInput>,
 ) -> Result<(StatusCode, Json<NewsJson>), AppError> {
-    user.require(UserRole::Editor)?;
-    let item = news::publish_news(&state.ctx, user.0.id, &input).await?;
+    let item = news::publish_news(&state.ctx, &user.caller(), &input).await?;
     Ok((StatusCode::CREATED, Json(item.into())))
 }
 
@@ -142,7 +144,9 @@ async fn patch_news(
         published_at: patch.published_at,
     };
     Ok(Json(
-        news::update_news(&state.ctx, user.0.id, id, &input).await?.into(),
+        news::update_news(&state.ctx, &user.caller(), id, &input)
+            .await?
+            .into(),
     ))
 }
 
@@ -151,8 +155,7 @@ async fn delete_news(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AppError> {
-    user.require(UserRole::Editor)?;
-    news::delete_news(&state.ctx, user.0.id, id).await?;
+    news::delete_news(&state.ctx, &user.caller(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -196,6 +199,8 @@ pub struct CoopJson {
     pub longitude: Option<f64>,
     pub languages: Vec<String>,
     pub logo_url: Option<String>,
+    /// Follows wait for an admin's approval.
+    pub manually_approves_followers: bool,
 }
 
 fn coop_json(state: &AppState, a: Actor) -> CoopJson {
@@ -218,6 +223,7 @@ fn coop_json(state: &AppState, a: Actor) -> CoopJson {
             .map(String::from)
             .collect(),
         logo_url: a.icon_url,
+        manually_approves_followers: a.manually_approves_followers,
     }
 }
 
@@ -297,6 +303,10 @@ fn merge_profile(
             "contact_email" => profile.contact_email = text("an email string or null")?,
             "postal_address" => profile.address = text("a string or null")?,
             "logo_url" => profile.logo_url = text("a URL string or null")?,
+            "manually_approves_followers" => match value {
+                Value::Bool(on) => profile.approve_followers = if on { "on".into() } else { String::new() },
+                _ => return Err(invalid(&key, "true or false")),
+            },
             "latitude" | "longitude" => {
                 let v = match &value {
                     Value::Number(n) => n.to_string(),
@@ -346,8 +356,64 @@ async fn patch_coop(
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     let input = merge_profile(ProfileInput::from_actor(&current), patch)?;
-    let updated = coop::update_profile(&state.ctx, user.0.id, &input).await?;
+    let updated = coop::update_profile(&state.ctx, &user.caller(), &input).await?;
     Ok(Json(coop_json(&state, updated)))
+}
+
+/// A remote account waiting for approval (Mastodon's follow_requests).
+#[derive(serde::Serialize)]
+struct FollowRequestJson {
+    id: i64,
+    actor: String,
+    acct: String,
+    name: String,
+}
+
+impl From<Actor> for FollowRequestJson {
+    fn from(a: Actor) -> Self {
+        FollowRequestJson {
+            id: a.id,
+            acct: format!("{}@{}", a.handle, a.domain),
+            actor: a.ap_id,
+            name: a.name,
+        }
+    }
+}
+
+async fn the_coop(state: &AppState) -> Result<Actor, AppError> {
+    Ok(coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?)
+}
+
+async fn follow_requests(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<FollowRequestJson>>, AppError> {
+    user.require(UserRole::Admin)?;
+    let coop = the_coop(&state).await?;
+    let list = follows::list_follow_requests(&state.ctx, &coop).await?;
+    Ok(Json(list.into_iter().map(FollowRequestJson::from).collect()))
+}
+
+async fn authorize_follow(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<FollowRequestJson>, AppError> {
+    let coop = the_coop(&state).await?;
+    let follower = follows::answer_follow_request(&state.ctx, &user.caller(), &coop, id, true).await?;
+    Ok(Json(follower.into()))
+}
+
+async fn reject_follow(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<FollowRequestJson>, AppError> {
+    let coop = the_coop(&state).await?;
+    let follower = follows::answer_follow_request(&state.ctx, &user.caller(), &coop, id, false).await?;
+    Ok(Json(follower.into()))
 }
 
 async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Vec<UserJson>>, AppError> {

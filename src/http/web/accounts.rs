@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{deny, url_encode, ConfirmPage, Layout, Page, WebForm};
+use super::{deny, gate, url_encode, ConfirmPage, Layout, Page, WebForm};
 use crate::db::models::User;
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
@@ -294,16 +294,6 @@ async fn users_page(
 }
 
 /// The admin behind a form, after the CSRF check.
-fn admin_of(v: &Visitor, csrf: &str) -> Result<Result<User, Response>, AppError> {
-    if let Some(r) = deny(v, UserRole::Admin, USERS) {
-        return Ok(Err(r));
-    }
-    v.check_csrf(csrf)?;
-    Ok(v.user
-        .clone()
-        .ok_or_else(|| Redirect::to("/login").into_response()))
-}
-
 fn reset_url(state: &AppState, token: &str) -> String {
     state.ctx.config.url(&format!("/reset?token={token}"))
 }
@@ -325,12 +315,12 @@ async fn create_user(
     v: Visitor,
     WebForm(f): WebForm<NewUserForm>,
 ) -> Result<Response, AppError> {
-    let by = match admin_of(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, USERS, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
     let role = UserRole::parse(&f.role).unwrap_or(UserRole::Member);
-    match acc::admin_create_user(&state.ctx, &by, &f.username, &f.email, role).await {
+    match acc::admin_create_user(&state.ctx, &caller, &f.username, &f.email, role).await {
         Ok((user, token)) => {
             let text = v.t.fill(
                 "users.created",
@@ -363,7 +353,7 @@ async fn set_role(
     v: Visitor,
     WebForm(f): WebForm<RoleForm>,
 ) -> Result<Response, AppError> {
-    let by = match admin_of(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, USERS, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -377,7 +367,7 @@ async fn set_role(
         )
         .await;
     };
-    match acc::admin_set_role(&state.ctx, &by, id, role).await {
+    match acc::admin_set_role(&state.ctx, &caller, id, role).await {
         Ok(user) => Ok(back(
             USERS,
             &v.t.fill(
@@ -398,7 +388,7 @@ async fn disable(
     v: Visitor,
     WebForm(f): WebForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let by = match admin_of(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, USERS, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -422,7 +412,7 @@ async fn disable(
         }
         .respond(StatusCode::OK));
     }
-    match acc::admin_set_disabled(&state.ctx, &by, id, true).await {
+    match acc::admin_set_disabled(&state.ctx, &caller, id, true).await {
         Ok(user) => Ok(back(
             USERS,
             &v.t.fill("users.disabled_done", &[("user", &user.username)]),
@@ -440,11 +430,11 @@ async fn enable(
     v: Visitor,
     WebForm(f): WebForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let by = match admin_of(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, USERS, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    let user = acc::admin_set_disabled(&state.ctx, &by, id, false).await?;
+    let user = acc::admin_set_disabled(&state.ctx, &caller, id, false).await?;
     Ok(back(
         USERS,
         &v.t.fill("users.enabled_done", &[("user", &user.username)]),
@@ -457,12 +447,12 @@ async fn reset_link(
     v: Visitor,
     WebForm(f): WebForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    let by = match admin_of(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, USERS, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
     let user = acc::find_user(&state.ctx, id).await?;
-    let token = acc::admin_reset_link(&state.ctx, &by, id).await?;
+    let token = acc::admin_reset_link(&state.ctx, &caller, id).await?;
     let text = v.t.fill(
         "users.link_for",
         &[

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{deny, ConfirmPage, Layout, Page, WebForm};
+use super::{deny, gate, ConfirmPage, Layout, Page, WebForm};
 use crate::db::models::DomainBlock;
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(HERE, get(page))
         .route("/admin/federation/followers/{id}/remove", post(remove_follower))
+        .route("/admin/federation/requests/{id}/approve", post(approve_request))
+        .route("/admin/federation/requests/{id}/decline", post(decline_request))
         .route("/admin/federation/follow", post(follow))
         .route("/admin/federation/following/{id}/remove", post(unfollow))
         .route("/admin/federation/mode", post(mode))
@@ -43,6 +45,8 @@ struct AdminPage {
     queue: String,
     follower_total: i64,
     followers: Vec<(i64, String)>,
+    /// Follow requests waiting for approval: (actor row id, who).
+    requests: Vec<(i64, String)>,
     following: Vec<(i64, String)>,
     allowlist: bool,
     mode_text: String,
@@ -102,9 +106,11 @@ async fn render(
         notice,
         error,
         follower_total,
-        followers: followers
-            .into_iter()
-            .map(|a| (a.id, format!("@{}@{} ({})", a.handle, a.domain, a.ap_id)))
+        followers: followers.iter().map(|a| (a.id, who(a))).collect(),
+        requests: follows::list_follow_requests(&state.ctx, &coop)
+            .await?
+            .iter()
+            .map(|a| (a.id, who(a)))
             .collect(),
         following,
         allowlist,
@@ -126,19 +132,64 @@ async fn page(
     render(&state, v, q.done, None, StatusCode::OK).await
 }
 
+/// A remote account as the lists show it.
+fn who(a: &crate::db::models::Actor) -> String {
+    format!("@{}@{} ({})", a.handle, a.domain, a.ap_id)
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn answer_request(
+    state: &AppState,
+    v: &Visitor,
+    id: i64,
+    csrf: &str,
+    approve: bool,
+) -> Result<Response, AppError> {
+    let caller = match gate(v, UserRole::Admin, HERE, csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let coop = coop::get_coop(&state.ctx)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let follower = follows::answer_follow_request(&state.ctx, &caller, &coop, id, approve).await?;
+    let handle = format!("@{}@{}", follower.handle, follower.domain);
+    let key = if approve {
+        "fedadmin.approved"
+    } else {
+        "fedadmin.declined"
+    };
+    Ok(done(&v.t.fill(key, &[("who", &handle)])))
+}
+
+async fn approve_request(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    answer_request(&state, &v, id, &f.csrf, true).await
+}
+
+async fn decline_request(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    answer_request(&state, &v, id, &f.csrf, false).await
+}
+
 fn done(what: &str) -> Response {
     Redirect::to(&format!("{HERE}?done={}", super::url_encode(what))).into_response()
 }
 
 /// Checks the admin and the CSRF token; returns the admin's user id.
-fn admin(v: &Visitor, csrf: &str) -> Result<Result<i64, Response>, AppError> {
-    if let Some(r) = deny(v, UserRole::Admin, HERE) {
-        return Ok(Err(r));
-    }
-    v.check_csrf(csrf)?;
-    Ok(Ok(v.user.as_ref().map(|u| u.id).unwrap_or_default()))
-}
-
 #[derive(Deserialize)]
 struct ConfirmForm {
     #[serde(default)]
@@ -178,7 +229,7 @@ async fn remove_follower(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -201,7 +252,7 @@ async fn remove_follower(
         )
         .await;
     }
-    follows::remove_follower(&state.ctx, user, &coop, id).await?;
+    follows::remove_follower(&state.ctx, &caller, &coop, id).await?;
     Ok(done(&v.t.fill("fedadmin.removed", &[("who", &who)])))
 }
 
@@ -218,7 +269,7 @@ async fn follow(
     v: Visitor,
     WebForm(f): WebForm<FollowForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
@@ -277,7 +328,7 @@ async fn follow(
         )
         .await;
     }
-    match follows::follow_actor(&state.ctx, user, &coop, &remote).await {
+    match follows::follow_actor(&state.ctx, &caller, &coop, &remote).await {
         Ok(()) => Ok(done("Follow request sent.")),
         Err(e @ (ServiceError::Conflict(_) | ServiceError::Invalid { .. })) => {
             render(
@@ -299,14 +350,14 @@ async fn unfollow(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(AppError::not_found)?;
-    follows::unfollow_actor(&state.ctx, user, &coop, id).await?;
+    follows::unfollow_actor(&state.ctx, &caller, &coop, id).await?;
     Ok(done("No longer following."))
 }
 
@@ -325,13 +376,13 @@ async fn mode(
     v: Visitor,
     WebForm(f): WebForm<ModeForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
     let on = f.allowlist == "on";
     if !on {
-        moderation::set_allowlist_mode(&state.ctx, user, false).await?;
+        moderation::set_allowlist_mode(&state.ctx, &caller, false).await?;
         return Ok(done(v.t.get("fedadmin.allowlist_off")));
     }
     let impact = moderation::allowlist_impact(&state.ctx).await?;
@@ -352,7 +403,7 @@ async fn mode(
         )
         .await;
     }
-    moderation::set_allowlist_mode(&state.ctx, user, true).await?;
+    moderation::set_allowlist_mode(&state.ctx, &caller, true).await?;
     Ok(done(&v.t.fill("fedadmin.allowlist_on", &numbers)))
 }
 
@@ -375,12 +426,12 @@ async fn add_domain(
     v: Visitor,
     WebForm(f): WebForm<DomainForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
     if f.mode == "allow" {
-        return match moderation::allow_domain(&state.ctx, user, &f.domain).await {
+        return match moderation::allow_domain(&state.ctx, &caller, &f.domain).await {
             Ok(d) => Ok(done(&v.t.fill("fedadmin.allowed", &[("domain", &d)]))),
             Err(ServiceError::Invalid { message, .. }) => {
                 render(&state, v, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
@@ -423,7 +474,7 @@ async fn add_domain(
         )
         .await;
     }
-    moderation::block_domain(&state.ctx, user, &domain, &f.reason).await?;
+    moderation::block_domain(&state.ctx, &caller, &domain, &f.reason).await?;
     Ok(done(&v.t.fill("fedadmin.blocked", &values)))
 }
 
@@ -433,11 +484,11 @@ async fn remove_domain(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    moderation::remove_rule(&state.ctx, user, id).await?;
+    moderation::remove_rule(&state.ctx, &caller, id).await?;
     Ok(done("Rule removed."))
 }
 
@@ -454,10 +505,10 @@ async fn authorized_fetch(
     v: Visitor,
     WebForm(f): WebForm<FetchForm>,
 ) -> Result<Response, AppError> {
-    let user = match admin(&v, &f.csrf)? {
+    let caller = match gate(&v, UserRole::Admin, HERE, &f.csrf)? {
         Ok(u) => u,
         Err(r) => return Ok(r),
     };
-    moderation::set_authorized_fetch(&state.ctx, user, f.on == "on").await?;
+    moderation::set_authorized_fetch(&state.ctx, &caller, f.on == "on").await?;
     Ok(done("Authorized fetch changed."))
 }

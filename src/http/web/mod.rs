@@ -18,7 +18,7 @@ use crate::i18n::Tr;
 use crate::service::accounts::{LoggedIn, SESSION_DAYS};
 use crate::service::coop::{self, ProfileInput, SetupInput};
 use crate::service::types::UserRole;
-use crate::service::ServiceError;
+use crate::service::{Caller, ServiceError};
 
 mod accounts;
 mod federation_admin;
@@ -614,21 +614,30 @@ async fn logout_submit(
 
 /// The response for a visitor who may not see a page: not logged in, the
 /// login page; role too low, 403. None when they may.
+/// The prologue of a form POST that needs a role: the role (else the
+/// login or a 403 page) and the CSRF token. Gives the caller for the use case.
+pub(crate) fn gate(
+    v: &Visitor,
+    role: UserRole,
+    here: &str,
+    csrf: &str,
+) -> Result<Result<Caller, Response>, AppError> {
+    if let Some(r) = deny(v, role, here) {
+        return Ok(Err(r));
+    }
+    v.check_csrf(csrf)?;
+    Ok(Ok(v.caller()))
+}
+
+/// For pages that need a role: nothing when the visitor has it, else the
+/// login (with a way back) or a 403 page. The rule is `Caller::require`.
 pub(crate) fn deny(v: &Visitor, role: UserRole, here: &str) -> Option<Response> {
-    match v.role() {
-        Some(r) if r >= role => None,
-        Some(_) => Some(
-            AppError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!(
-                    "This page is for the co-op's {}s. Ask an admin if you need access.",
-                    role.as_str()
-                ),
-            )
-            .into_response(),
-        ),
-        None => {
+    match v.caller().require(role) {
+        Ok(_) => None,
+        Err(ServiceError::Forbidden(message)) => {
+            Some(AppError::new(StatusCode::FORBIDDEN, "forbidden", message).into_response())
+        }
+        Err(_) => {
             let expired = if v.session_expired { "&expired=1" } else { "" };
             Some(Redirect::to(&format!("/login?next={}{expired}", next_value(here))).into_response())
         }
@@ -717,8 +726,7 @@ async fn settings_submit(
         return Ok(r);
     }
     v.check_csrf(&form.csrf)?;
-    let user_id = v.user.as_ref().map(|u| u.id).unwrap_or_default();
-    match coop::update_profile(&state.ctx, user_id, &form.profile).await {
+    match coop::update_profile(&state.ctx, &v.caller(), &form.profile).await {
         Ok(_) => Ok(Redirect::to("/admin/settings?saved=1").into_response()),
         Err(e @ ServiceError::Invalid { .. }) => {
             let coop = coop::get_coop(&state.ctx).await?;

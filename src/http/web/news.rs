@@ -11,7 +11,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{deny, Layout, Page, WebForm};
-use crate::db::models::{DeliveryState, Object};
+use crate::db::models::{DeliveryState, Object, Visibility};
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
 use crate::http::AppState;
@@ -50,6 +50,8 @@ struct NewsPage {
     follow_error: Option<String>,
     /// Draft or scheduled: said on the page (only editors see it then).
     state_note: Option<String>,
+    /// Replies from the fediverse, oldest first: (reply, author, date).
+    replies: Vec<(Object, crate::db::models::Actor, String)>,
 }
 impl Page for NewsPage {}
 
@@ -149,7 +151,9 @@ async fn show(
 ) -> Result<Response, AppError> {
     let item = news::get_news(&state.ctx, &slug).await?;
     if crate::federation::routes::wants_activity_json(&headers) {
-        if news::publication(&item) != news::Publication::Published {
+        if news::publication(&item) != news::Publication::Published
+            || !Visibility::from_db(&item.visibility).is_open()
+        {
             return Err(AppError::not_found());
         }
         crate::federation::routes::authorize_fetch(&state, &headers, &format!("/news/{slug}")).await?;
@@ -159,11 +163,21 @@ async fn show(
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
     let editor = v.role().is_some_and(|r| r >= UserRole::Editor);
-    // Drafts and scheduled news are not public yet: only editors see them.
+    // Drafts and scheduled news are not public yet: only editors see them;
+    // nor is news whose visibility is not open.
     let state_note = state_text(&v.t, &item);
-    if state_note.is_some() && !editor {
+    let open = Visibility::from_db(&item.visibility).is_open();
+    if (state_note.is_some() || !open) && !editor {
         return Err(AppError::not_found());
     }
+    let (replies, _) = crate::service::conversation::replies(&state.ctx, &item, 0, 100).await?;
+    let replies = replies
+        .into_iter()
+        .map(|(r, a)| {
+            let at = date(r.published_at.unwrap_or(r.created_at));
+            (r, a, at)
+        })
+        .collect();
     let coop = coop::get_coop(&state.ctx).await?;
     let counts = crate::service::conversation::interactions(&state.ctx, &item).await?;
     let reactions = v.t.fill(
@@ -201,6 +215,7 @@ async fn show(
         item,
         reactions,
         can_edit,
+        replies,
     }
     .respond(StatusCode::OK))
 }
@@ -427,8 +442,7 @@ async fn create(
     if form.action == "preview" {
         return preview(&state, v, None, input, None).await;
     }
-    let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
-    match news::publish_news(&state.ctx, user, &input).await {
+    match news::publish_news(&state.ctx, &v.caller(), &input).await {
         Ok(item) => Ok(Redirect::to(&format!("/news/{}", item.slug.unwrap_or_default())).into_response()),
         Err(ServiceError::Invalid { message, .. }) => {
             Ok(form_page(&state, v, None, input, plain(Some(message)))
@@ -521,8 +535,7 @@ async fn update(
     if form.action == "preview" {
         return preview(&state, v, Some(&slug), input, Some(item)).await;
     }
-    let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
-    match news::update_news(&state.ctx, user, item.id, &input).await {
+    match news::update_news(&state.ctx, &v.caller(), item.id, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/news/{slug}")).into_response()),
         Err(e @ ServiceError::Invalid { .. }) => {
             let extras = invalid(&v.t, &e, Some(item));
@@ -581,8 +594,7 @@ async fn delete(
         }
         .respond(StatusCode::OK));
     }
-    let user = v.user.as_ref().map(|u| u.id).unwrap_or_default();
-    news::delete_news(&state.ctx, user, item.id).await?;
+    news::delete_news(&state.ctx, &v.caller(), item.id).await?;
     let done = v.t.fill("news.deleted", &values);
     Ok(Redirect::to(&format!("/?done={}", super::url_encode(&done))).into_response())
 }
