@@ -182,10 +182,6 @@ impl Config {
         is_local_host(&self.base_url)
     }
 
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
     /// The host (and port, if any) as peers see it: `coop.example` or `localhost:8080`.
     pub fn domain(&self) -> String {
         match self.base_url.port() {
@@ -450,7 +446,8 @@ pub const TEMPLATE: &str = r#"# Intercoop configuration. Every key is optional; 
 # inbox_retention_days = 30
 
 # What this instance is: "coop" (a co-op's home), "federation" (a network of
-# co-ops), "directory" (a regional map of co-ops). One or more.
+# co-ops), "directory" (a regional map of co-ops). One or more. This version
+# builds the coop role; the other two are accepted and add nothing yet.
 # roles = ["coop"]
 
 # Where uploaded images are stored.

@@ -7,5 +7,7 @@ pub mod db;
 pub mod federation;
 pub mod http;
 pub mod i18n;
+pub mod roles;
 pub mod server;
 pub mod service;
+pub mod state;

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::{self, AppState};
 use crate::i18n::Catalogs;
+use crate::roles::Worker;
 use crate::service::{accounts, coop, Ctx};
 
 /// Why the server could not start; each says what to do.
@@ -112,6 +113,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let state = prepared.state;
+    for role in crate::roles::not_yet_built(&state.ctx.config) {
+        tracing::warn!(
+            role = role.as_str(),
+            "this role is in the configuration but this version does not build it yet; it adds nothing"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = spawn_workers(state.clone(), stop_rx);
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -134,32 +141,39 @@ pub async fn serve(
 /// delivery worker. Each worker checks the
 /// stop signal between steps, so a shutdown never cuts a step in half.
 fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut stop_sessions = stop.clone();
-    let ctx = state.ctx.clone();
-    let sessions = tokio::spawn(async move {
-        loop {
-            match accounts::delete_expired_sessions(&ctx).await {
-                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-            }
-            match crate::service::remote::prune_inbox_log(&ctx).await {
-                Ok((0, 0)) => {}
-                Ok((blanked, deleted)) => tracing::info!(blanked, deleted, "old inbox log entries pruned"),
-                Err(e) => tracing::warn!(error = %e, "could not prune the inbox log"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
-                _ = stop_sessions.changed() => break,
-            }
+    crate::roles::workers()
+        .into_iter()
+        .map(|w| match w {
+            Worker::Housekeeping => tokio::spawn(housekeeping(state.ctx.clone(), stop.clone())),
+            Worker::Outbox => tokio::spawn(crate::federation::outbox::run(
+                state.federation.clone(),
+                stop.clone(),
+            )),
+            Worker::Delivery => tokio::spawn(crate::federation::delivery::run(
+                state.federation.clone(),
+                stop.clone(),
+            )),
+        })
+        .collect()
+}
+
+async fn housekeeping(ctx: crate::service::Ctx, mut stop: watch::Receiver<bool>) {
+    loop {
+        match accounts::delete_expired_sessions(&ctx).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
         }
-    });
-    let outbox = tokio::spawn(crate::federation::outbox::run(
-        state.federation.clone(),
-        stop.clone(),
-    ));
-    let delivery = tokio::spawn(crate::federation::delivery::run(state.federation.clone(), stop));
-    vec![sessions, outbox, delivery]
+        match crate::service::remote::prune_inbox_log(&ctx).await {
+            Ok((0, 0)) => {}
+            Ok((blanked, deleted)) => tracing::info!(blanked, deleted, "old inbox log entries pruned"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the inbox log"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => break,
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd, containers).

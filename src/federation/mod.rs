@@ -509,6 +509,57 @@ impl Federation {
             .ok_or_else(|| FedError::Invalid(format!("{user}@{domain} has no ActivityPub actor")))
     }
 
+    /// Used by the web page's "Follow from your fediverse account": looks up the
+    /// visitor's server with WebFinger and returns its subscribe template filled
+    /// with our actor.
+    pub async fn remote_follow_url(&self, handle: &str, actor_id: &str) -> Result<String, String> {
+        let Some((user, domain)) = crate::service::types::parse_account(handle) else {
+            return Err(
+                "Enter your fediverse address, such as @you@mastodon.social, or the link to your profile."
+                    .to_string(),
+            );
+        };
+        let handle = format!("{user}@{domain}");
+        // One answer for every failure (unreachable, refused, not JSON, no
+        // template): this form is anonymous, and must not tell a visitor which
+        // hosts and ports answer.
+        let not_found = || {
+            format!(
+                "Could not find a follow page for {handle}: the server did not answer, or does not offer following from a link. Check the address, or search for the co-op's address from your own app."
+            )
+        };
+        let jrd = match self.webfinger(&user, &domain).await {
+            Ok(jrd) => jrd,
+            Err(e) => {
+                tracing::info!(%handle, error = %e, "remote follow: WebFinger lookup failed");
+                return Err(not_found());
+            }
+        };
+        let template = jrd
+            .get("links")
+            .and_then(|l| l.as_array())
+            .and_then(|links| {
+                links.iter().find_map(|l| {
+                    (l.get("rel").and_then(serde_json::Value::as_str)
+                        == Some("http://ostatus.org/schema/1.0/subscribe"))
+                    .then(|| {
+                        l.get("template")
+                            .and_then(serde_json::Value::as_str)
+                            .map(String::from)
+                    })
+                    .flatten()
+                })
+            })
+            .ok_or_else(not_found)?;
+        let target = template.replace("{uri}", &crate::service::text::percent_encode(actor_id));
+        match url::Url::parse(&target) {
+            Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && self.fetcher.allow_private()) => {
+                Ok(u.to_string())
+            }
+            _ => Err(not_found()),
+        }
+    }
+
     /// Stores an actor document that arrived inside a verified activity
     /// (Update of the signer itself).
     pub async fn save_actor_doc(&self, doc: &RemoteActor, fetched_from: &str) -> Result<Actor, FedError> {

@@ -2,8 +2,6 @@
 //! collections, and activities. With authorized fetch on, ActivityPub GETs
 //! must be signed by an actor of a server we federate with.
 
-use std::sync::Arc;
-
 use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,12 +14,11 @@ use activitypub_federation::protocol::context::WithContext;
 
 use super::json::{self, OrderedCollection, OrderedCollectionPage, AP_CONTENT_TYPE};
 use super::objects::{article, tombstone};
-use super::Federation;
 use crate::db::models::{Actor, ContentKind, Object};
 use crate::http::error::AppError;
-use crate::http::AppState;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
 use crate::service::{conversation, follows, news};
+use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 20;
 
@@ -583,63 +580,4 @@ async fn authorize_interaction(
         "This is a co-op's instance: it has no personal accounts to follow or reply from. Open the link on your own fediverse server instead.",
     )
     .into_response()
-}
-
-/// Used by the web page's "Follow from your fediverse account": looks up the
-/// visitor's server with WebFinger and returns its subscribe template filled
-/// with our actor.
-pub async fn remote_follow_url(
-    fed: &Arc<Federation>,
-    handle: &str,
-    actor_id: &str,
-) -> Result<String, String> {
-    let Some((user, domain)) = crate::service::types::parse_account(handle) else {
-        return Err(
-            "Enter your fediverse address, such as @you@mastodon.social, or the link to your profile."
-                .to_string(),
-        );
-    };
-    let handle = format!("{user}@{domain}");
-    // One answer for every failure (unreachable, refused, not JSON, no
-    // template): this form is anonymous, and must not tell a visitor which
-    // hosts and ports answer.
-    let not_found = || {
-        format!(
-            "Could not find a follow page for {handle}: the server did not answer, or does not offer following from a link. Check the address, or search for the co-op's address from your own app."
-        )
-    };
-    let jrd = match fed.webfinger(&user, &domain).await {
-        Ok(jrd) => jrd,
-        Err(e) => {
-            tracing::info!(%handle, error = %e, "remote follow: WebFinger lookup failed");
-            return Err(not_found());
-        }
-    };
-    let template = jrd
-        .get("links")
-        .and_then(|l| l.as_array())
-        .and_then(|links| {
-            links.iter().find_map(|l| {
-                (l.get("rel").and_then(Value::as_str) == Some("http://ostatus.org/schema/1.0/subscribe"))
-                    .then(|| l.get("template").and_then(Value::as_str).map(String::from))
-                    .flatten()
-            })
-        })
-        .ok_or_else(not_found)?;
-    let target = template.replace("{uri}", &url_encode(actor_id));
-    match url::Url::parse(&target) {
-        Ok(u) if u.scheme() == "https" || (u.scheme() == "http" && fed.fetcher.allow_private()) => {
-            Ok(u.to_string())
-        }
-        _ => Err(not_found()),
-    }
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -18,7 +18,6 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use sha2::{Digest, Sha256};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -28,47 +27,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::i18n::Catalogs;
-use crate::service::Ctx;
-
 /// The largest request body we read: enough for any activity or form, small
 /// enough that a hostile peer cannot exhaust a Raspberry Pi's memory.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Requests that take longer get 408: a slow client must not hold a worker.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-const CSS: &str = include_str!("../../static/style.css");
-
-#[derive(Clone)]
-pub struct AppState {
-    pub ctx: Ctx,
-    pub federation: Arc<crate::federation::Federation>,
-    pub i18n: Catalogs,
-    /// `/static/style-<hash>.css`: the hash changes with the content, so the
-    /// file can be cached for a year.
-    pub css_path: Arc<str>,
-    /// News typed by someone whose session ran out as they pressed Publish:
-    /// kept for an hour under a random token, so the login can lead back to
-    /// the form with the text in it.
-    pub pending_news: Arc<crate::federation::limits::Recent<crate::service::news::NewsInput>>,
-}
-
-impl AppState {
-    pub fn new(ctx: Ctx, federation: Arc<crate::federation::Federation>, i18n: Catalogs) -> AppState {
-        let hash = Sha256::digest(CSS.as_bytes());
-        let short: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
-        AppState {
-            ctx,
-            federation,
-            i18n,
-            css_path: format!("/static/style-{short}.css").into(),
-            pending_news: Arc::new(crate::federation::limits::Recent::new(
-                std::time::Duration::from_secs(3600),
-                200,
-            )),
-        }
-    }
-}
+pub use crate::state::AppState;
+use crate::state::CSS;
 
 /// Request ids: a per-process random prefix and a counter, cheap and unique
 /// enough to find one request's lines in the log.
@@ -135,10 +101,7 @@ pub fn router(state: AppState) -> Router {
         next: Arc::new(AtomicU64::new(1)),
     };
 
-    Router::new()
-        .merge(web::routes())
-        .merge(crate::federation::routes::routes())
-        .nest("/api/v1", api::routes())
+    crate::roles::routes(&state.ctx.config)
         .route("/healthz", get(healthz))
         .route("/static/{file}", get(static_file))
         .route("/favicon.ico", get(favicon))

@@ -26,6 +26,11 @@ pub fn routes() -> Router<AppState> {
         .route("/follow_requests", get(follow_requests))
         .route("/follow_requests/{id}/authorize", post(authorize_follow))
         .route("/follow_requests/{id}/reject", post(reject_follow))
+}
+
+/// The co-op role's content: news.
+pub fn coop_routes() -> Router<AppState> {
+    Router::new()
         .route("/news", get(list_news).post(create_news))
         .route("/news/{id}", get(get_news).patch(patch_news).delete(delete_news))
 }

@@ -22,11 +22,12 @@ use crate::service::{Caller, ServiceError};
 
 mod accounts;
 mod federation_admin;
-mod news;
+pub mod news;
 
+/// Pages every instance has; content pages come with their role
+/// (`crate::roles`).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .merge(news::routes())
         .merge(federation_admin::routes())
         .merge(accounts::routes())
         .route("/", get(home))
@@ -158,18 +159,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for WebForm<T> {
     }
 }
 
-/// Percent-encodes a query value (everything but ASCII letters and digits).
-pub(crate) fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub(crate) use crate::service::text::percent_encode as url_encode;
 
 /// A path as the login's `next` value: it stays readable; only what would
 /// end the query value is escaped, and control characters are dropped.

@@ -736,7 +736,11 @@ async fn remote_follow(
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
-    match crate::federation::routes::remote_follow_url(&state.federation, &form.account, &coop.ap_id).await {
+    match state
+        .federation
+        .remote_follow_url(&form.account, &coop.ap_id)
+        .await
+    {
         Ok(url) => Ok(Redirect::to(&url).into_response()),
         // A person gets the home page again, the form open with the
         // message and what they typed; a script gets the JSON error.
