@@ -128,8 +128,9 @@ pub struct Inner {
 }
 
 impl Inner {
-    pub fn is(&self, kind: &str) -> bool {
-        self.kind.as_ref().is_some_and(|k| k.first() == kind)
+    /// An embedded Follow (Undo of a follow), as opposed to a Like or Announce.
+    pub fn is_follow(&self) -> bool {
+        self.kind.as_ref().is_some_and(|k| k.first() == "Follow")
     }
 }
 

@@ -32,7 +32,7 @@ impl Activity for Undo {
     async fn receive(self, cx: &Inbound<'_>) -> Result<(), Handled> {
         let ctx = cx.ctx();
         match &self.object {
-            ActivityRef::Embedded(follow) if follow.is("Follow") => {
+            ActivityRef::Embedded(follow) if follow.is_follow() => {
                 let followed = follow.object.as_deref().unwrap_or_default();
                 if let Some(target) = cx.local_actor(followed).await? {
                     follows::receive_unfollow(ctx, cx.signer, &target, follow.id.as_deref()).await?;
