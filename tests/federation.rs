@@ -871,26 +871,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
     );
     let followers = get_ap(&app.url("/actors/tea/followers")).await;
     assert_eq!(followers["totalItems"], 0);
-    let page = admin
-        .get(app.url("/admin/federation"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("/approve"), "the request is listed for the admin");
-    let cached = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
-        .await
-        .unwrap()
-        .unwrap();
-    let approve = admin
-        .post(app.url(&format!("/admin/federation/requests/{}/approve", cached.id)))
-        .form(&[("csrf", common::csrf_of(&page).as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approve.status(), 303);
+    assert_eq!(answer_request(&app, &admin, &peer, "approve").await, 303);
     let accept = peer.wait_for("Accept", |_| true).await;
     assert_eq!(accept["object"]["id"], f["id"]);
     assert_eq!(get_ap(&app.url("/actors/tea/followers")).await["totalItems"], 1);
@@ -903,7 +884,6 @@ async fn approved_followers_and_conversations(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    // The API says the same as the page.
     let requests = intercoop::service::follows::list_follow_requests(&app.ctx, &the_coop(&app).await)
         .await
         .unwrap();
@@ -911,21 +891,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
         requests.iter().map(|a| a.id).collect::<Vec<_>>(),
         vec![cached2.id]
     );
-    let page = admin
-        .get(app.url("/admin/federation"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let decline = admin
-        .post(app.url(&format!("/admin/federation/requests/{}/decline", cached2.id)))
-        .form(&[("csrf", common::csrf_of(&page).as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decline.status(), 303);
+    assert_eq!(answer_request(&app, &admin, &other, "decline").await, 303);
     let reject = other.wait_for("Reject", |_| true).await;
     assert_eq!(reject["object"]["id"], f2["id"]);
     assert_eq!(count(&app, "follows").await, 1);
@@ -980,4 +946,30 @@ async fn the_coop(app: &TestApp) -> intercoop::db::models::Actor {
         .await
         .unwrap()
         .unwrap()
+}
+
+/// The admin approves or declines `peer`'s follow request from the Federation page.
+async fn answer_request(app: &TestApp, admin: &reqwest::Client, peer: &Peer, verb: &str) -> u16 {
+    let page = admin
+        .get(app.url("/admin/federation"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let cached = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
+        .await
+        .unwrap()
+        .unwrap();
+    let action = format!("/admin/federation/requests/{}/{verb}", cached.id);
+    assert!(page.contains(&action), "the request is listed for the admin");
+    admin
+        .post(app.url(&action))
+        .form(&[("csrf", common::csrf_of(&page).as_str())])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }

@@ -35,9 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/actors/{handle}/following", get(following))
         .route("/actors/{handle}/featured", get(featured))
         .route("/activities/{id}", get(activity))
-        .route("/news/{slug}/replies", get(news_replies))
-        .route("/news/{slug}/likes", get(news_likes))
-        .route("/news/{slug}/shares", get(news_shares))
+        .route("/news/{slug}/replies", get(news_collection))
+        .route("/news/{slug}/likes", get(news_collection))
+        .route("/news/{slug}/shares", get(news_collection))
         .route("/inbox", post(super::inbox::shared_inbox))
         .route("/actors/{handle}/inbox", post(super::inbox::actor_inbox))
         .route(
@@ -526,37 +526,21 @@ async fn object_collection(
     }
 }
 
-async fn news_replies(
+/// `/news/{slug}/replies`, `/likes` or `/shares`: which one is the path's last segment.
+async fn news_collection(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<PageQuery>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let which = match uri.path().rsplit('/').next() {
+        Some("likes") => Answers::Likes,
+        Some("shares") => Answers::Shares,
+        _ => Answers::Replies,
+    };
     let object = format!("/news/{slug}");
-    object_collection(&state, path_of(&uri), &object, Answers::Replies, q, &headers).await
-}
-
-async fn news_likes(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    Query(q): Query<PageQuery>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let object = format!("/news/{slug}");
-    object_collection(&state, path_of(&uri), &object, Answers::Likes, q, &headers).await
-}
-
-async fn news_shares(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    Query(q): Query<PageQuery>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let object = format!("/news/{slug}");
-    object_collection(&state, path_of(&uri), &object, Answers::Shares, q, &headers).await
+    object_collection(&state, path_of(&uri), &object, which, q, &headers).await
 }
 
 /// The subscribe template of our WebFinger: someone asks to interact with a

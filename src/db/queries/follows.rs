@@ -88,10 +88,21 @@ pub async fn followers(
     offset: i64,
     limit: i64,
 ) -> DbResult<Vec<Actor>> {
+    followers_in(conn, followed_id, FollowState::Accepted, offset, limit).await
+}
+
+/// Followers of a local actor whose follow is in `state`, oldest first.
+async fn followers_in(
+    conn: &mut PooledConn,
+    followed_id: i64,
+    state: FollowState,
+    offset: i64,
+    limit: i64,
+) -> DbResult<Vec<Actor>> {
     Ok(q!(conn, |c| follows::table
         .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
         .filter(follows::followed_id.eq(followed_id))
-        .filter(follows::state.eq(FollowState::Accepted.as_str()))
+        .filter(follows::state.eq(state.as_str()))
         .order(follows::id.asc())
         .offset(offset)
         .limit(limit)
@@ -102,16 +113,7 @@ pub async fn followers(
 
 /// Remote actors waiting for a local actor to approve their follow, oldest first.
 pub async fn follow_requests(conn: &mut PooledConn, followed_id: i64) -> DbResult<Vec<Actor>> {
-    Ok(q!(conn, |c| follows::table
-        .inner_join(actors::table.on(actors::id.eq(follows::follower_id)))
-        .filter(follows::followed_id.eq(followed_id))
-        .filter(follows::state.eq(FollowState::Pending.as_str()))
-        .filter(actors::local.eq(false))
-        .order(follows::id.asc())
-        .limit(500)
-        .select(Actor::as_select())
-        .load(c)
-        .await)?)
+    followers_in(conn, followed_id, FollowState::Pending, 0, 500).await
 }
 
 pub async fn count_followers(conn: &mut PooledConn, followed_id: i64) -> DbResult<i64> {
