@@ -381,7 +381,9 @@ pub enum ContentKind {
 }
 
 impl ContentKind {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [ContentKind; 2] = [ContentKind::News, ContentKind::Note];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             ContentKind::News => "news",
             ContentKind::Note => "note",

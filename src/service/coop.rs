@@ -187,7 +187,12 @@ pub async fn instance_actor(ctx: &Ctx) -> ServiceResult<Option<Actor>> {
 pub async fn usage(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
     let mut conn = ctx.db.conn().await?;
     let users = accounts_q::count_users(&mut conn).await?;
-    let posts = crate::db::queries::content::count_local(&mut conn, super::news::KIND).await?;
+    // Every kind of content counts; `count_local` takes only public,
+    // published local objects.
+    let mut posts = 0;
+    for kind in crate::db::models::ContentKind::ALL {
+        posts += crate::db::queries::content::count_local(&mut conn, kind.as_str()).await?;
+    }
     Ok((users, posts))
 }
 

@@ -14,7 +14,7 @@ use crate::db::queries::{
 };
 use chrono::NaiveDateTime;
 
-pub const KIND: &str = "news";
+pub const KIND: &str = crate::db::models::ContentKind::News.as_str();
 
 /// What an editor types.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
