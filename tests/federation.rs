@@ -939,6 +939,106 @@ async fn approved_followers_and_conversations(backend: Backend) {
         !html.contains("secret plans"),
         "a followers-only reply is not shown"
     );
+
+    // Moderation: anonymous visitors cannot hide; a moderator (the admin)
+    // hides the reply from the page and the collection, shows it again,
+    // then deletes it, and the author's Update does not bring it back.
+    let stored = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
+        .await
+        .unwrap()
+        .unwrap();
+    let reply_row = {
+        let mut conn = app.ctx.db.conn().await.unwrap();
+        intercoop::db::queries::content::find_by_ap_id(&mut conn, &reply_id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(reply_row.author_id, stored.id);
+    let anon = common::client();
+    let anon_page = anon.get(&item.ap_id).send().await.unwrap().text().await.unwrap();
+    assert!(!anon_page.contains("/hide"), "visitors get no moderation buttons");
+    let refused = anon
+        .post(app.url(&format!("/replies/{}/hide", reply_row.id)))
+        .form(&[("csrf", common::csrf_of(&anon_page).as_str()), ("hidden", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 303, "anonymous: sent to the login");
+    let moderate = |verb: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let admin = admin.clone();
+        let url = app.url(&format!("/replies/{}/{verb}", reply_row.id));
+        let page_url = item.ap_id.clone();
+        async move {
+            let page = admin.get(&page_url).send().await.unwrap().text().await.unwrap();
+            let csrf = common::csrf_of(&page);
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(fields.iter().copied());
+            admin
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(moderate("hide", vec![("hidden", "on")]).await, 303);
+    let public = common::client()
+        .get(&item.ap_id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!public.contains("scones"), "a hidden reply is not shown");
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 0);
+    assert_eq!(
+        get_ap(&format!("{}/replies?page=1", item.ap_id)).await["orderedItems"],
+        json!([])
+    );
+    let for_moderator = admin.get(&item.ap_id).send().await.unwrap().text().await.unwrap();
+    assert!(
+        for_moderator.contains("scones"),
+        "moderators still see it, to show it again"
+    );
+    assert_eq!(moderate("hide", vec![("hidden", "off")]).await, 303);
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 1);
+    assert_eq!(moderate("delete", vec![]).await, 200, "deleting asks first");
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 1);
+    assert_eq!(moderate("delete", vec![("confirm", "yes")]).await, 303);
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 0);
+    let mut edit = reply.clone();
+    edit["id"] = json!(peer.id("update"));
+    edit["type"] = json!("Update");
+    edit["object"]["content"] = json!("<p>scones, edited</p>");
+    assert_eq!(peer.send(&app, "/inbox", &edit, false).await, 202);
+    let public = common::client()
+        .get(&item.ap_id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !public.contains("scones"),
+        "an Update does not bring a deleted reply back"
+    );
+
+    // Blocking the replier's server hides what it wrote here, counts too.
+    let mut again = reply.clone();
+    again["id"] = json!(peer.id("create"));
+    again["object"]["id"] = json!(format!("{}/notes/3", peer.base));
+    again["object"]["content"] = json!("<p>jam too</p>");
+    assert_eq!(peer.send(&app, "/inbox", &again, false).await, 202);
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 1);
+    intercoop::service::moderation::block_domain(&app.ctx, &common::admin(), "127.0.0.1", "test")
+        .await
+        .unwrap();
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 0);
 }
 
 async fn the_coop(app: &TestApp) -> intercoop::db::models::Actor {

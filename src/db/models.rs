@@ -190,6 +190,8 @@ pub struct Object {
     pub created_at: NaiveDateTime,
     /// `draft` or `published` (published with a future `published_at` is scheduled).
     pub status: String,
+    /// Hidden by a moderator: not served, listed or counted.
+    pub hidden_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable, Default)]

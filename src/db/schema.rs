@@ -140,6 +140,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         status -> Text,
+        hidden_at -> Nullable<Timestamp>,
     }
 }
 

@@ -207,7 +207,8 @@ async fn news_activity(
         .ok_or("the author is gone")?;
     let visibility = Visibility::from_db(&object.visibility);
     let audience = Audience::of(visibility, &author, &[]);
-    let public = audience.is_open();
+    // Listed in the outbox and served at its id: public objects only.
+    let public = visibility.is_listed();
     let (ap_id, kind, body) = match change {
         Change::Delete => wrap(
             fed,

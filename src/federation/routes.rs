@@ -17,7 +17,7 @@ use super::objects::{article, tombstone};
 use crate::db::models::{Actor, ContentKind, Object};
 use crate::http::error::AppError;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
-use crate::service::{conversation, follows, news};
+use crate::service::{conversation, follows, news, Caller};
 use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 20;
@@ -514,7 +514,8 @@ async fn object_collection(
     match (which, q.page) {
         (Answers::Replies, Some(n)) => {
             let n = n.max(1);
-            let (items, total) = conversation::replies(&state.ctx, &object, n - 1, PAGE_SIZE).await?;
+            let (items, total) =
+                conversation::replies(&state.ctx, &Caller::Anonymous, &object, n - 1, PAGE_SIZE).await?;
             let items = items.into_iter().map(|(o, _)| Value::String(o.ap_id)).collect();
             Ok(ap_json(&page(&id, n, total, items)))
         }

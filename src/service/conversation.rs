@@ -2,9 +2,10 @@
 //! replies. Replies are kept threaded by `in_reply_to` (see
 //! `federation::activities::create`); here they are counted and listed.
 
-use super::{Ctx, ServiceResult};
+use super::types::UserRole;
+use super::{Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{Actor, Object, ReactionKind, Visibility};
-use crate::db::queries::content;
+use crate::db::queries::{accounts as accounts_q, content};
 use crate::db::{DbResult, PooledConn};
 
 /// How many have answered an object: what its `likes`, `shares` and
@@ -31,23 +32,34 @@ pub async fn interactions(ctx: &Ctx, object: &Object) -> ServiceResult<Interacti
     Ok(interactions_on(&mut conn, object).await?)
 }
 
-/// Replies anyone may read, oldest first, a page at a time, with the total.
+/// Replies anyone may read, oldest first, a page at a time, with the total
+/// (of those shown to everyone). Moderators also get the hidden ones
+/// (`hidden_at` set), to show them again.
 pub async fn replies(
     ctx: &Ctx,
+    caller: &Caller,
     object: &Object,
     page: i64,
     per_page: i64,
 ) -> ServiceResult<(Vec<(Object, Actor)>, i64)> {
+    let with_hidden = caller.can(UserRole::Moderator);
     let policy = super::moderation::policy(ctx).await?;
     let mut conn = ctx.db.conn().await?;
     let total = content::count_replies(&mut conn, &object.ap_id).await?;
     let open = [Visibility::Public.as_str(), Visibility::Unlisted.as_str()];
-    let list = content::list_replies(&mut conn, &object.ap_id, &open, page.max(0) * per_page, per_page)
-        .await?
-        .into_iter()
-        // Replies from servers blocked since are not shown.
-        .filter(|(_, author)| policy.allows(&author.domain))
-        .collect();
+    let list = content::list_replies(
+        &mut conn,
+        &object.ap_id,
+        &open,
+        with_hidden,
+        page.clamp(0, 1_000_000) * per_page,
+        per_page,
+    )
+    .await?
+    .into_iter()
+    // Replies from servers blocked since are not shown.
+    .filter(|(_, author)| policy.allows(&author.domain))
+    .collect();
     Ok((list, total))
 }
 
@@ -61,4 +73,38 @@ pub async fn find_open_local(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<Obj
             && Visibility::from_db(&o.visibility).is_open()
             && (o.deleted_at.is_some() || super::news::publication(o) == super::news::Publication::Published)
     }))
+}
+
+/// A reply kept here, by row id, for moderation.
+async fn find_reply(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
+    content::find(conn, id)
+        .await?
+        .filter(|o| o.in_reply_to.is_some() && o.deleted_at.is_none())
+        .ok_or_else(|| ServiceError::NotFound("There is no such reply (it may have been deleted).".into()))
+}
+
+/// A moderator hides a reply from the page and the `replies` collection,
+/// or shows it again. Returns the reply.
+pub async fn hide_reply(ctx: &Ctx, caller: &Caller, id: i64, hidden: bool) -> ServiceResult<Object> {
+    let by_user = caller.require(UserRole::Moderator)?;
+    let mut tx = ctx.db.begin().await?;
+    let reply = find_reply(&mut tx, id).await?;
+    content::set_hidden(&mut tx, id, hidden).await?;
+    let action = if hidden { "reply.hide" } else { "reply.show" };
+    accounts_q::audit(&mut tx, Some(by_user), action, &reply.ap_id).await?;
+    tx.commit().await?;
+    Ok(reply)
+}
+
+/// A moderator deletes a reply kept here. A reply from another server
+/// stays on its server; this server drops its copy and will not keep it
+/// again from an Update (`remote::store_post` leaves deleted rows alone).
+pub async fn delete_reply(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Object> {
+    let by_user = caller.require(UserRole::Moderator)?;
+    let mut tx = ctx.db.begin().await?;
+    let reply = find_reply(&mut tx, id).await?;
+    content::mark_deleted(&mut tx, id).await?;
+    accounts_q::audit(&mut tx, Some(by_user), "reply.delete", &reply.ap_id).await?;
+    tx.commit().await?;
+    Ok(reply)
 }

@@ -327,7 +327,13 @@ pub async fn list_followers(
 ) -> ServiceResult<(Vec<Actor>, i64)> {
     let mut conn = ctx.db.conn().await?;
     let total = follow_q::count_followers(&mut conn, followed.id).await?;
-    let list = follow_q::followers(&mut conn, followed.id, page.max(0) * per_page, per_page).await?;
+    let list = follow_q::followers(
+        &mut conn,
+        followed.id,
+        page.clamp(0, 1_000_000) * per_page,
+        per_page,
+    )
+    .await?;
     Ok((list, total))
 }
 
@@ -340,6 +346,7 @@ pub async fn list_followed(
 ) -> ServiceResult<(Vec<Actor>, i64)> {
     let mut conn = ctx.db.conn().await?;
     let total = follow_q::count_following(&mut conn, actor.id).await?;
-    let list = follow_q::following(&mut conn, actor.id, page.max(0) * per_page, per_page).await?;
+    let list =
+        follow_q::following(&mut conn, actor.id, page.clamp(0, 1_000_000) * per_page, per_page).await?;
     Ok((list, total))
 }

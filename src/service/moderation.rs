@@ -180,7 +180,10 @@ pub async fn allowlist_impact(ctx: &Ctx) -> ServiceResult<BlockImpact> {
     Ok(impact)
 }
 
-/// Blocks a domain: inbound refused, outbound stopped, existing follows dropped.
+/// Blocks a domain: inbound refused, outbound stopped, existing follows
+/// dropped, and its actors' posts and replies kept here hidden (counts
+/// and collections leave them out; lifting the block does not show them
+/// again, as with Mastodon's suspension).
 pub async fn block_domain(ctx: &Ctx, caller: &Caller, domain: &str, reason: &str) -> ServiceResult<String> {
     let by_user = caller.require(UserRole::Admin)?;
     let domain = check_domain(domain)?;
@@ -196,6 +199,7 @@ pub async fn block_domain(ctx: &Ctx, caller: &Caller, domain: &str, reason: &str
             .is_some_and(|a| !rule.allows(&a.domain));
         if on_it {
             follow_q::delete_follows_of(&mut tx, actor_id).await?;
+            crate::db::queries::content::hide_all_of(&mut tx, actor_id).await?;
         }
     }
     delivery_q::cancel_deliveries_to_host(&mut tx, &domain).await?;

@@ -274,7 +274,7 @@ pub async fn get_news_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Object> {
 pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Vec<Object>, i64)> {
     let mut conn = ctx.db.conn().await?;
     let total = content::count_local(&mut conn, KIND).await?;
-    let items = content::list_local(&mut conn, KIND, page.max(0) * per_page, per_page).await?;
+    let items = content::list_local(&mut conn, KIND, page.clamp(0, 1_000_000) * per_page, per_page).await?;
     Ok((items, total))
 }
 
@@ -413,7 +413,8 @@ pub async fn public_activities(
 ) -> ServiceResult<(Vec<crate::db::models::OutboxItem>, i64)> {
     let mut conn = ctx.db.conn().await?;
     let total = outbox_q::count_public_outbox(&mut conn, actor_id).await?;
-    let items = outbox_q::public_outbox(&mut conn, actor_id, page.max(0) * per_page, per_page).await?;
+    let items =
+        outbox_q::public_outbox(&mut conn, actor_id, page.clamp(0, 1_000_000) * per_page, per_page).await?;
     Ok((items, total))
 }
 

@@ -129,6 +129,11 @@ pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceR
                 "That object belongs to another actor.",
             ));
         }
+        // Deleted here (by its author, or by a moderator): an Update does
+        // not bring it back.
+        if existing.deleted_at.is_some() {
+            return Ok(());
+        }
         content::update_content(
             &mut conn,
             existing.id,

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::IntoSql;
 use diesel_async::RunQueryDsl;
 
 use crate::db::models::{Actor, NewObject, Object, ReactionKind, Visibility};
@@ -163,6 +164,29 @@ pub async fn mark_deleted(conn: &mut PooledConn, id: i64) -> DbResult<()> {
     Ok(())
 }
 
+/// Hides an object from pages and collections, or shows it again.
+pub async fn set_hidden(conn: &mut PooledConn, id: i64, hidden: bool) -> DbResult<()> {
+    let at = hidden.then(now);
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set(objects::hidden_at.eq(at))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Hides every object of an actor not hidden yet (its server was blocked).
+pub async fn hide_all_of(conn: &mut PooledConn, author_id: i64) -> DbResult<usize> {
+    let at = now();
+    Ok(q!(conn, |c| diesel::update(
+        objects::table
+            .filter(objects::author_id.eq(author_id))
+            .filter(objects::hidden_at.is_null())
+    )
+    .set(objects::hidden_at.eq(Some(at)))
+    .execute(c)
+    .await)?)
+}
+
 /// Adds a like or announce once; returns false if it was already there.
 pub async fn add_reaction(
     conn: &mut PooledConn,
@@ -211,6 +235,7 @@ pub async fn count_replies(conn: &mut PooledConn, ap_id: &str) -> DbResult<i64> 
     Ok(q!(conn, |c| objects::table
         .filter(objects::in_reply_to.eq(ap_id))
         .filter(objects::deleted_at.is_null())
+        .filter(objects::hidden_at.is_null())
         .filter(objects::visibility.eq_any(open))
         .count()
         .get_result(c)
@@ -223,6 +248,7 @@ pub async fn list_replies(
     conn: &mut PooledConn,
     ap_id: &str,
     open: &[&str],
+    with_hidden: bool,
     offset: i64,
     limit: i64,
 ) -> DbResult<Vec<(Object, Actor)>> {
@@ -231,6 +257,11 @@ pub async fn list_replies(
         .inner_join(actors::table)
         .filter(objects::in_reply_to.eq(ap_id))
         .filter(objects::deleted_at.is_null())
+        .filter(
+            objects::hidden_at
+                .is_null()
+                .or(with_hidden.into_sql::<diesel::sql_types::Bool>())
+        )
         .filter(objects::visibility.eq_any(open.clone()))
         .order((objects::created_at.asc(), objects::id.asc()))
         .offset(offset)
@@ -247,6 +278,7 @@ pub async fn list_remote(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(Obj
         .filter(objects::local.eq(false))
         .filter(objects::deleted_at.is_null())
         .filter(objects::in_reply_to.is_null())
+        .filter(objects::hidden_at.is_null())
         .filter(objects::visibility.eq(Visibility::Public.as_str()))
         .order(objects::id.desc())
         .limit(limit)

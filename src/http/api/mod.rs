@@ -100,7 +100,9 @@ async fn get_news(State(state): State<AppState>, Path(id): Path<i64>) -> Result<
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
     // Drafts and scheduled news are not public.
-    if news::publication(&item) != news::Publication::Published {
+    if news::publication(&item) != news::Publication::Published
+        || !crate::db::models::Visibility::from_db(&item.visibility).is_open()
+    {
         return Err(AppError::not_found());
     }
     Ok(Json(item.into()))

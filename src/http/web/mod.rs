@@ -23,12 +23,14 @@ use crate::service::{Caller, ServiceError};
 mod accounts;
 mod federation_admin;
 pub mod news;
+mod replies;
 
 /// Pages every instance has; content pages come with their role
 /// (`crate::roles`).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(federation_admin::routes())
+        .merge(replies::routes())
         .merge(accounts::routes())
         .route("/", get(home))
         .route("/setup", get(setup_page).post(setup_submit))

@@ -52,6 +52,9 @@ struct NewsPage {
     state_note: Option<String>,
     /// Replies from the fediverse, oldest first: (reply, author, date).
     replies: Vec<(Object, crate::db::models::Actor, String)>,
+    /// Moderators hide and delete replies.
+    can_moderate: bool,
+    notice: Option<String>,
 }
 impl Page for NewsPage {}
 
@@ -143,9 +146,15 @@ fn date(t: chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
+#[derive(Deserialize)]
+struct ShowQuery {
+    done: Option<String>,
+}
+
 async fn show(
     State(state): State<AppState>,
     Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ShowQuery>,
     headers: HeaderMap,
     v: Visitor,
 ) -> Result<Response, AppError> {
@@ -170,7 +179,7 @@ async fn show(
     if (state_note.is_some() || !open) && !editor {
         return Err(AppError::not_found());
     }
-    let (replies, _) = crate::service::conversation::replies(&state.ctx, &item, 0, 100).await?;
+    let (replies, _) = crate::service::conversation::replies(&state.ctx, &v.caller(), &item, 0, 100).await?;
     let replies = replies
         .into_iter()
         .map(|(r, a)| {
@@ -190,6 +199,7 @@ async fn show(
     );
     let l = Layout::for_visitor(&state, &v, &item.title, coop.as_ref());
     let can_edit = v.role().is_some_and(|r| r >= UserRole::Editor);
+    let v_can_moderate = v.caller().can(UserRole::Moderator);
     let follow_help = coop
         .as_ref()
         .map(|c| {
@@ -216,6 +226,8 @@ async fn show(
         reactions,
         can_edit,
         replies,
+        can_moderate: v_can_moderate,
+        notice: q.done,
     }
     .respond(StatusCode::OK))
 }
