@@ -10,6 +10,10 @@ use crate::service::follows;
 pub struct Accept {
     pub id: String,
     pub actor: IdRef,
+    #[serde(
+        default,
+        deserialize_with = "crate::federation::objects::lenient::activity_ref"
+    )]
     pub object: ActivityRef,
 }
 
@@ -36,7 +40,7 @@ pub(super) async fn receive_answer(
             Some(actor) => cx.local_actor(actor).await?,
             None => None,
         },
-        ActivityRef::Id(_) => None,
+        ActivityRef::Id(_) | ActivityRef::Nothing => None,
     };
     let follow_id = object.id().to_string();
     match local {

@@ -106,12 +106,15 @@ pub struct Envelope {
 }
 
 /// An activity's `object` when it is an activity (Undo, Accept, Reject):
-/// by id, or embedded.
-#[derive(Deserialize, Debug)]
+/// by id, or embedded. Anything else (absent, a number) names nothing, and
+/// the handler finds nothing to act on.
+#[derive(Deserialize, Debug, Default)]
 #[serde(untagged)]
 pub enum ActivityRef {
     Id(String),
     Embedded(Inner),
+    #[default]
+    Nothing,
 }
 
 /// An embedded activity, read leniently: what is missing reads as absent.
@@ -119,8 +122,8 @@ pub enum ActivityRef {
 pub struct Inner {
     #[serde(default, deserialize_with = "lenient::string")]
     pub id: Option<String>,
-    #[serde(rename = "type", default)]
-    pub kind: Option<TypeField>,
+    #[serde(rename = "type", default, deserialize_with = "lenient::first_type")]
+    pub kind: Option<String>,
     #[serde(default, deserialize_with = "lenient::id")]
     pub actor: Option<String>,
     #[serde(default, deserialize_with = "lenient::id")]
@@ -130,7 +133,7 @@ pub struct Inner {
 impl Inner {
     /// An embedded Follow (Undo of a follow), as opposed to a Like or Announce.
     pub fn is_follow(&self) -> bool {
-        self.kind.as_ref().is_some_and(|k| k.first() == "Follow")
+        self.kind.as_deref() == Some("Follow")
     }
 }
 
@@ -139,6 +142,7 @@ impl ActivityRef {
         match self {
             ActivityRef::Id(id) => id,
             ActivityRef::Embedded(inner) => inner.id.as_deref().unwrap_or(""),
+            ActivityRef::Nothing => "",
         }
     }
 }

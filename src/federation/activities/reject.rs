@@ -10,6 +10,10 @@ use crate::federation::json::IdRef;
 pub struct Reject {
     pub id: String,
     pub actor: IdRef,
+    #[serde(
+        default,
+        deserialize_with = "crate::federation::objects::lenient::activity_ref"
+    )]
     pub object: ActivityRef,
 }
 

@@ -11,6 +11,10 @@ use crate::service::{follows, remote};
 pub struct Undo {
     pub id: String,
     pub actor: IdRef,
+    #[serde(
+        default,
+        deserialize_with = "crate::federation::objects::lenient::activity_ref"
+    )]
     pub object: ActivityRef,
 }
 

@@ -111,6 +111,22 @@ pub mod lenient {
         })
     }
 
+    /// An activity's `object` that is an activity: any shape reads.
+    pub fn activity_ref<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<crate::federation::activities::ActivityRef, D::Error> {
+        Ok(serde_json::from_value(Value::deserialize(d)?).unwrap_or_default())
+    }
+
+    /// The first entry of a `type` (a string, or a JSON-LD array of them).
+    pub fn first_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => Some(s),
+            Value::Array(items) => items.first().and_then(Value::as_str).map(String::from),
+            _ => None,
+        })
+    }
+
     /// The first URL of a `url`, `icon` or `image` (string, Link, Image or array).
     pub fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
         Ok(super::super::json::first_url(&Value::deserialize(d)?))
