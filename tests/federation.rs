@@ -940,6 +940,27 @@ async fn approved_followers_and_conversations(backend: Backend) {
         "a followers-only reply is not shown"
     );
 
+    // A reply to the reply is shown under it, one level in.
+    let nested = json!({"id": other.id("create"), "type": "Create", "actor": other.actor,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": format!("{}/notes/9", other.base), "type": "Note", "inReplyTo": reply_id,
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"], "content": "<p>Rhubarb from us</p>"}});
+    assert_eq!(other.send(&app, "/inbox", &nested, false).await, 202);
+    let html = common::client()
+        .get(&item.ap_id)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (first, second) = (
+        html.find("scones").unwrap(),
+        html.find("Rhubarb from us").unwrap(),
+    );
+    assert!(first < second, "the answer follows the reply it answers");
+    assert!(html.contains("class=\"reply depth-1\""), "and is nested under it");
+
     // Moderation: anonymous visitors cannot hide; a moderator (the admin)
     // hides the reply from the page and the collection, shows it again,
     // then deletes it, and the author's Update does not bring it back.

@@ -75,6 +75,46 @@ pub async fn find_open_local(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<Obj
     }))
 }
 
+/// How deep a conversation is shown; deeper replies are shown at this depth.
+pub const THREAD_DEPTH: usize = 4;
+/// At most this many replies are shown under an object.
+pub const THREAD_SIZE: usize = 200;
+
+/// The conversation under an object, in reading order: each reply followed
+/// by the replies to it, with its depth (0 for a direct reply). Replies to a
+/// hidden reply are not shown to visitors (their parent is not either).
+pub async fn thread(
+    ctx: &Ctx,
+    caller: &Caller,
+    object: &Object,
+) -> ServiceResult<Vec<(Object, Actor, usize)>> {
+    async fn children(
+        ctx: &Ctx,
+        caller: &Caller,
+        parent: &Object,
+        depth: usize,
+        out: &mut Vec<(Object, Actor, usize)>,
+    ) -> ServiceResult<()> {
+        let (list, _) = replies(ctx, caller, parent, 0, THREAD_SIZE as i64).await?;
+        for (reply, author) in list {
+            if out.len() >= THREAD_SIZE {
+                break;
+            }
+            let reply_again = reply.clone();
+            out.push((reply, author, depth.min(THREAD_DEPTH - 1)));
+            // Each level is one query: a chain deeper than 16 (which any
+            // peer could make) is cut there.
+            if depth + 1 < 16 {
+                Box::pin(children(ctx, caller, &reply_again, depth + 1, out)).await?;
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    children(ctx, caller, object, 0, &mut out).await?;
+    Ok(out)
+}
+
 /// A reply kept here, by row id, for moderation.
 async fn find_reply(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
     content::find(conn, id)

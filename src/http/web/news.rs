@@ -50,8 +50,8 @@ struct NewsPage {
     follow_error: Option<String>,
     /// Draft or scheduled: said on the page (only editors see it then).
     state_note: Option<String>,
-    /// Replies from the fediverse, oldest first: (reply, author, date).
-    replies: Vec<(Object, crate::db::models::Actor, String)>,
+    /// The conversation in reading order: (reply, author, date, depth).
+    replies: Vec<(Object, crate::db::models::Actor, String, usize)>,
     /// Moderators hide and delete replies.
     can_moderate: bool,
     notice: Option<String>,
@@ -179,12 +179,12 @@ async fn show(
     if (state_note.is_some() || !open) && !editor {
         return Err(AppError::not_found());
     }
-    let (replies, _) = crate::service::conversation::replies(&state.ctx, &v.caller(), &item, 0, 100).await?;
-    let replies = replies
+    let replies = crate::service::conversation::thread(&state.ctx, &v.caller(), &item)
+        .await?
         .into_iter()
-        .map(|(r, a)| {
+        .map(|(r, a, depth)| {
             let at = date(r.published_at.unwrap_or(r.created_at));
-            (r, a, at)
+            (r, a, at, depth)
         })
         .collect();
     let coop = coop::get_coop(&state.ctx).await?;
