@@ -896,6 +896,32 @@ async fn approved_followers_and_conversations(backend: Backend) {
     assert_eq!(reject["object"]["id"], f2["id"]);
     assert_eq!(count(&app, "follows").await, 1);
 
+    // Turning approval off accepts whoever is waiting, as Mastodon does.
+    let third = Peer::start().await;
+    let f3 = follow(&third, &app);
+    assert_eq!(third.send(&app, "/actors/tea/inbox", &f3, false).await, 202);
+    let settings = admin
+        .get(app.url("/admin/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let saved = admin
+        .post(app.url("/admin/settings"))
+        .form(&[
+            ("csrf", common::csrf_of(&settings).as_str()),
+            ("name", "Tea Growers"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(saved.status().is_success() || saved.status().is_redirection());
+    let accept3 = third.wait_for("Accept", |_| true).await;
+    assert_eq!(accept3["object"]["id"], f3["id"]);
+    assert_eq!(get_ap(&app.url("/actors/tea/followers")).await["totalItems"], 2);
+
     // Conversations: a Like, a boost and a reply are counted and shown.
     let item = publish(&app, "Open day").await;
     let article = get_ap(&item.ap_id).await;

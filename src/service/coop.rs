@@ -361,7 +361,12 @@ pub async fn update_profile(ctx: &Ctx, caller: &Caller, input: &ProfileInput) ->
     let coop = coop_actor_on(&mut tx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
+    let unlocking = coop.manually_approves_followers && !change.manually_approves_followers;
     actors::update_profile(&mut tx, coop.id, &change).await?;
+    if unlocking {
+        // As Mastodon does on unlocking: whoever was waiting is accepted.
+        super::follows::accept_all_requests(&mut tx, &coop).await?;
+    }
     super::events::record(
         &mut tx,
         &super::events::DomainEvent::ProfileUpdated { actor: coop.id },

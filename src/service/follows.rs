@@ -136,6 +136,35 @@ pub async fn receive_follow(
     Ok(())
 }
 
+/// Accepts every pending follow request of `followed`, in the caller's
+/// transaction (the co-op stopped approving followers one by one).
+pub(crate) async fn accept_all_requests(
+    conn: &mut crate::db::PooledConn,
+    followed: &Actor,
+) -> ServiceResult<usize> {
+    let waiting = follow_q::follow_requests(conn, followed.id).await?;
+    for follower in &waiting {
+        let Some(follow) = follow_q::find_follow(conn, follower.id, followed.id).await? else {
+            continue;
+        };
+        follow_q::upsert_follow(
+            conn,
+            follower.id,
+            followed.id,
+            FollowState::Accepted,
+            follow.ap_id.as_deref(),
+        )
+        .await?;
+        let event = DomainEvent::FollowAccepted {
+            local: followed.id,
+            remote: follower.id,
+            follow_id: follow.ap_id.unwrap_or_default(),
+        };
+        events::record(conn, &event, None).await?;
+    }
+    Ok(waiting.len())
+}
+
 /// Follow requests waiting for an admin.
 pub async fn list_follow_requests(ctx: &Ctx, followed: &Actor) -> ServiceResult<Vec<Actor>> {
     let mut conn = ctx.db.conn().await?;
