@@ -19,7 +19,7 @@ pub fn routes(config: &Config) -> Router<AppState> {
     for role in &config.roles {
         match role {
             Role::Coop => {
-                router = router.merge(web::news::routes());
+                router = router.merge(web::news::routes()).merge(web::feeds::routes());
                 api_routes = api_routes.merge(api::coop_routes());
             }
             // Their modules (member co-ops, the shared map) come next;

@@ -292,3 +292,62 @@ async fn another_coops_address_in_the_visitor_form_says_why_not() {
     let text = there.text().await.unwrap();
     assert!(text.contains("no personal accounts to follow"), "{text}");
 }
+
+both_backends!(news_feeds_parse);
+
+/// RSS 2.0 and Atom carry the published news, escaped, newest first, and
+/// a feed parser reads them back.
+async fn news_feeds_parse(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    for title in ["Seeds & <soil>", "Harvest \"day\""] {
+        news::publish_news(
+            &app.ctx,
+            &common::admin(),
+            &NewsInput {
+                title: title.into(),
+                body: "Bring **boots** & gloves.".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    news::publish_news(
+        &app.ctx,
+        &common::admin(),
+        &NewsInput {
+            title: "Not yet".into(),
+            body: "Draft.".into(),
+            draft: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for (path, kind) in [("/news.rss", "rss"), ("/news.atom", "atom")] {
+        let r = client().get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.contains(kind), "{path}: {ct}");
+        let body = r.bytes().await.unwrap();
+        let feed = feed_rs::parser::parse(&body[..]).unwrap_or_else(|e| panic!("{path} does not parse: {e}"));
+        let titles: Vec<String> = feed
+            .entries
+            .iter()
+            .map(|e| e.title.as_ref().unwrap().content.clone())
+            .collect();
+        assert_eq!(titles, vec!["Harvest \"day\"", "Seeds & <soil>"], "{path}");
+        let link = &feed.entries[0].links[0].href;
+        assert!(link.starts_with(&app.url("/news/")), "{path}: {link}");
+        let content = feed.entries[0]
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .unwrap_or_default();
+        assert!(content.contains("<strong>boots</strong>"), "{path}: {content}");
+    }
+    let (_, home) = text(&app.url("/")).await;
+    assert!(home.contains("type=\"application/rss+xml\""));
+    assert!(home.contains("type=\"application/atom+xml\""));
+}

@@ -22,6 +22,7 @@ use crate::service::{Caller, ServiceError};
 
 mod accounts;
 mod federation_admin;
+pub mod feeds;
 pub mod news;
 mod replies;
 
