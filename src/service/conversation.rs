@@ -63,16 +63,20 @@ pub async fn replies(
     Ok((list, total))
 }
 
-/// One of our objects by its id, when anyone may read it: published, not
-/// deleted or hidden by its visibility. Deleted ones come back too, so
-/// that callers can answer 410.
+/// Whether anyone may be served an object: its visibility is open and it
+/// is published (not a draft, not scheduled for later). A deleted one is
+/// servable too, so that callers can answer 410.
+pub fn servable(o: &Object) -> bool {
+    Visibility::from_db(&o.visibility).is_open()
+        && (o.deleted_at.is_some() || super::news::publication(o) == super::news::Publication::Published)
+}
+
+/// One of our objects by its id, when it is `servable`.
 pub async fn find_open_local(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<Object>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(content::find_by_ap_id(&mut conn, ap_id).await?.filter(|o| {
-        o.local
-            && Visibility::from_db(&o.visibility).is_open()
-            && (o.deleted_at.is_some() || super::news::publication(o) == super::news::Publication::Published)
-    }))
+    Ok(content::find_by_ap_id(&mut conn, ap_id)
+        .await?
+        .filter(|o| o.local && servable(o)))
 }
 
 /// How deep a conversation is shown; deeper replies are shown at this depth.

@@ -45,7 +45,7 @@ impl IncomingObject {
     /// Reads an embedded object by its `type`. Fields of the wrong shape
     /// are read as absent, as peers differ; nothing here fails.
     pub fn read(doc: Value) -> IncomingObject {
-        let head: Head = serde_json::from_value(doc.clone()).unwrap_or(Head { id: None, kind: None });
+        let head = Head::deserialize(&doc).unwrap_or(Head { id: None, kind: None });
         let kind = head
             .kind
             .as_ref()

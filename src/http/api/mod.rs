@@ -99,10 +99,8 @@ async fn get_news(State(state): State<AppState>, Path(id): Path<i64>) -> Result<
     if item.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
-    // Drafts and scheduled news are not public.
-    if news::publication(&item) != news::Publication::Published
-        || !crate::db::models::Visibility::from_db(&item.visibility).is_open()
-    {
+    // Drafts, scheduled and non-public news are not served.
+    if !crate::service::conversation::servable(&item) {
         return Err(AppError::not_found());
     }
     Ok(Json(item.into()))

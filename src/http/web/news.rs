@@ -11,14 +11,14 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{deny, Layout, Page, WebForm};
-use crate::db::models::{DeliveryState, Object, Visibility};
+use crate::db::models::{DeliveryState, Object};
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
 use crate::http::AppState;
 use crate::i18n::Tr;
 use crate::service::news::{self, NewsInput};
 use crate::service::types::UserRole;
-use crate::service::{coop, ServiceError};
+use crate::service::{conversation, coop, ServiceError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -160,9 +160,7 @@ async fn show(
 ) -> Result<Response, AppError> {
     let item = news::get_news(&state.ctx, &slug).await?;
     if crate::federation::routes::wants_activity_json(&headers) {
-        if news::publication(&item) != news::Publication::Published
-            || !Visibility::from_db(&item.visibility).is_open()
-        {
+        if !conversation::servable(&item) {
             return Err(AppError::not_found());
         }
         crate::federation::routes::authorize_fetch(&state, &headers, &format!("/news/{slug}")).await?;
@@ -172,14 +170,13 @@ async fn show(
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
     let editor = v.role().is_some_and(|r| r >= UserRole::Editor);
-    // Drafts and scheduled news are not public yet: only editors see them;
-    // nor is news whose visibility is not open.
+    // Drafts, scheduled news and news whose visibility is not open: only
+    // editors see them.
     let state_note = state_text(&v.t, &item);
-    let open = Visibility::from_db(&item.visibility).is_open();
-    if (state_note.is_some() || !open) && !editor {
+    if !conversation::servable(&item) && !editor {
         return Err(AppError::not_found());
     }
-    let replies = crate::service::conversation::thread(&state.ctx, &v.caller(), &item)
+    let replies = conversation::thread(&state.ctx, &v.caller(), &item)
         .await?
         .into_iter()
         .map(|(r, a, depth)| {
@@ -188,7 +185,7 @@ async fn show(
         })
         .collect();
     let coop = coop::get_coop(&state.ctx).await?;
-    let counts = crate::service::conversation::interactions(&state.ctx, &item).await?;
+    let counts = conversation::interactions(&state.ctx, &item).await?;
     let reactions = v.t.fill(
         "news.reactions",
         &[
