@@ -834,14 +834,7 @@ async fn get_ap(url: &str) -> Value {
 async fn approved_followers_and_conversations(backend: Backend) {
     let app = TestApp::with_coop(backend).await;
     let admin = common::login(&app, common::ADMIN, common::PASSWORD).await;
-    let settings = admin
-        .get(app.url("/admin/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let settings = page(&admin, app.url("/admin/settings")).await;
     assert!(settings.contains("name=\"approve_followers\""));
     let saved = admin
         .post(app.url("/admin/settings"))
@@ -900,14 +893,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
     let third = Peer::start().await;
     let f3 = follow(&third, &app);
     assert_eq!(third.send(&app, "/actors/tea/inbox", &f3, false).await, 202);
-    let settings = admin
-        .get(app.url("/admin/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let settings = page(&admin, app.url("/admin/settings")).await;
     let saved = admin
         .post(app.url("/admin/settings"))
         .form(&[
@@ -951,14 +937,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
     let replies = get_ap(&format!("{}/replies?page=1", item.ap_id)).await;
     assert_eq!(replies["orderedItems"], json!([reply_id]));
     assert_eq!(get_ap(&format!("{}/likes", item.ap_id)).await["totalItems"], 1);
-    let html = common::client()
-        .get(&item.ap_id)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&common::client(), &item.ap_id).await;
     assert!(html.contains("<b>scones</b>"), "the reply is shown");
     assert!(!html.contains("<script>alert"), "and sanitised");
     assert!(
@@ -972,14 +951,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
         "object": {"id": format!("{}/notes/9", other.base), "type": "Note", "inReplyTo": reply_id,
                    "to": ["https://www.w3.org/ns/activitystreams#Public"], "content": "<p>Rhubarb from us</p>"}});
     assert_eq!(other.send(&app, "/inbox", &nested, false).await, 202);
-    let html = common::client()
-        .get(&item.ap_id)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&common::client(), &item.ap_id).await;
     let (first, second) = (
         html.find("scones").unwrap(),
         html.find("Rhubarb from us").unwrap(),
@@ -1003,7 +975,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
     };
     assert_eq!(reply_row.author_id, stored.id);
     let anon = common::client();
-    let anon_page = anon.get(&item.ap_id).send().await.unwrap().text().await.unwrap();
+    let anon_page = page(&anon, &item.ap_id).await;
     assert!(!anon_page.contains("/hide"), "visitors get no moderation buttons");
     let refused = anon
         .post(app.url(&format!("/replies/{}/hide", reply_row.id)))
@@ -1017,7 +989,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
         let url = app.url(&format!("/replies/{}/{verb}", reply_row.id));
         let page_url = item.ap_id.clone();
         async move {
-            let page = admin.get(&page_url).send().await.unwrap().text().await.unwrap();
+            let page = page(&admin, &page_url).await;
             let csrf = common::csrf_of(&page);
             let mut form = vec![("csrf", csrf.as_str())];
             form.extend(fields.iter().copied());
@@ -1032,21 +1004,14 @@ async fn approved_followers_and_conversations(backend: Backend) {
         }
     };
     assert_eq!(moderate("hide", vec![("hidden", "on")]).await, 303);
-    let public = common::client()
-        .get(&item.ap_id)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = page(&common::client(), &item.ap_id).await;
     assert!(!public.contains("scones"), "a hidden reply is not shown");
     assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 0);
     assert_eq!(
         get_ap(&format!("{}/replies?page=1", item.ap_id)).await["orderedItems"],
         json!([])
     );
-    let for_moderator = admin.get(&item.ap_id).send().await.unwrap().text().await.unwrap();
+    let for_moderator = page(&admin, &item.ap_id).await;
     assert!(
         for_moderator.contains("scones"),
         "moderators still see it, to show it again"
@@ -1062,14 +1027,7 @@ async fn approved_followers_and_conversations(backend: Backend) {
     edit["type"] = json!("Update");
     edit["object"]["content"] = json!("<p>scones, edited</p>");
     assert_eq!(peer.send(&app, "/inbox", &edit, false).await, 202);
-    let public = common::client()
-        .get(&item.ap_id)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = page(&common::client(), &item.ap_id).await;
     assert!(
         !public.contains("scones"),
         "an Update does not bring a deleted reply back"
@@ -1097,14 +1055,7 @@ async fn the_coop(app: &TestApp) -> intercoop::db::models::Actor {
 
 /// The admin approves or declines `peer`'s follow request from the Federation page.
 async fn answer_request(app: &TestApp, admin: &reqwest::Client, peer: &Peer, verb: &str) -> u16 {
-    let page = admin
-        .get(app.url("/admin/federation"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page(admin, app.url("/admin/federation")).await;
     let cached = intercoop::service::remote::find_actor(&app.ctx, &peer.actor)
         .await
         .unwrap()
@@ -1119,4 +1070,9 @@ async fn answer_request(app: &TestApp, admin: &reqwest::Client, peer: &Peer, ver
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// A page's HTML as `client` sees it.
+async fn page(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
