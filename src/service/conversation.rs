@@ -42,14 +42,27 @@ pub async fn replies(
     page: i64,
     per_page: i64,
 ) -> ServiceResult<(Vec<(Object, Actor)>, i64)> {
-    let with_hidden = caller.can(UserRole::Moderator);
     let policy = super::moderation::policy(ctx).await?;
     let mut conn = ctx.db.conn().await?;
     let total = content::count_replies(&mut conn, &object.ap_id).await?;
+    let list = readable_replies(&mut conn, &policy, caller, &object.ap_id, page, per_page).await?;
+    Ok((list, total))
+}
+
+/// One page of the replies to `ap_id` that `caller` may read.
+async fn readable_replies(
+    conn: &mut PooledConn,
+    policy: &super::moderation::DomainPolicy,
+    caller: &Caller,
+    ap_id: &str,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<Vec<(Object, Actor)>> {
     let open = [Visibility::Public.as_str(), Visibility::Unlisted.as_str()];
-    let list = content::list_replies(
-        &mut conn,
-        &object.ap_id,
+    let with_hidden = caller.can(UserRole::Moderator);
+    Ok(content::list_replies(
+        conn,
+        ap_id,
         &open,
         with_hidden,
         page.clamp(0, 1_000_000) * per_page,
@@ -59,8 +72,7 @@ pub async fn replies(
     .into_iter()
     // Replies from servers blocked since are not shown.
     .filter(|(_, author)| policy.allows(&author.domain))
-    .collect();
-    Ok((list, total))
+    .collect())
 }
 
 /// Whether anyone may be served an object: its visibility is open and it
@@ -92,30 +104,34 @@ pub async fn thread(
     caller: &Caller,
     object: &Object,
 ) -> ServiceResult<Vec<(Object, Actor, usize)>> {
+    // One policy read and one connection for the whole conversation.
     async fn children(
-        ctx: &Ctx,
+        conn: &mut PooledConn,
+        policy: &super::moderation::DomainPolicy,
         caller: &Caller,
-        parent: &Object,
+        parent: &str,
         depth: usize,
         out: &mut Vec<(Object, Actor, usize)>,
     ) -> ServiceResult<()> {
-        let (list, _) = replies(ctx, caller, parent, 0, THREAD_SIZE as i64).await?;
+        let list = readable_replies(conn, policy, caller, parent, 0, THREAD_SIZE as i64).await?;
         for (reply, author) in list {
             if out.len() >= THREAD_SIZE {
                 break;
             }
-            let reply_again = reply.clone();
+            let ap_id = reply.ap_id.clone();
             out.push((reply, author, depth.min(THREAD_DEPTH - 1)));
             // Each level is one query: a chain deeper than 16 (which any
             // peer could make) is cut there.
             if depth + 1 < 16 {
-                Box::pin(children(ctx, caller, &reply_again, depth + 1, out)).await?;
+                Box::pin(children(conn, policy, caller, &ap_id, depth + 1, out)).await?;
             }
         }
         Ok(())
     }
+    let policy = super::moderation::policy(ctx).await?;
+    let mut conn = ctx.db.conn().await?;
     let mut out = Vec::new();
-    children(ctx, caller, object, 0, &mut out).await?;
+    children(&mut conn, &policy, caller, &object.ap_id, 0, &mut out).await?;
     Ok(out)
 }
 
