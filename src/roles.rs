@@ -1,8 +1,8 @@
 //! What each role of an instance adds (`roles` in the config): the one
 //! place roles turn into routes and background workers. Every instance
 //! has setup, accounts, discovery, its actors, the inbox and the delivery
-//! workers; the co-op role adds its content (news now; events, forums and
-//! polls as they come). The federation and directory roles join here.
+//! workers; the co-op role adds its content (news, events and polls; forums
+//! as they come). The federation and directory roles join here.
 
 use axum::Router;
 
@@ -19,7 +19,11 @@ pub fn routes(config: &Config) -> Router<AppState> {
     for role in &config.roles {
         match role {
             Role::Coop => {
-                router = router.merge(web::news::routes()).merge(web::feeds::routes());
+                router = router
+                    .merge(web::news::routes())
+                    .merge(web::events::routes())
+                    .merge(web::polls::routes())
+                    .merge(web::feeds::routes());
                 api_routes = api_routes.merge(api::coop_routes());
             }
             // Their modules (member co-ops, the shared map) come next;

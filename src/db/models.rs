@@ -110,6 +110,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    /// Their own Person actor, made on first need.
+    pub actor_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -378,16 +380,27 @@ impl ReactionKind {
 pub enum ContentKind {
     /// A co-op's news (ours, or another co-op's Article).
     News,
-    /// A post or reply from another server.
+    /// A co-op's event (an `Event`), with its row in `events`.
+    Event,
+    /// A co-op's poll (a `Question`), with its rows in `polls` and `poll_options`.
+    Poll,
+    /// A post or reply from another server, or a local user's reply.
     Note,
 }
 
 impl ContentKind {
-    pub const ALL: [ContentKind; 2] = [ContentKind::News, ContentKind::Note];
+    pub const ALL: [ContentKind; 4] = [
+        ContentKind::News,
+        ContentKind::Event,
+        ContentKind::Poll,
+        ContentKind::Note,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             ContentKind::News => "news",
+            ContentKind::Event => "event",
+            ContentKind::Poll => "poll",
             ContentKind::Note => "note",
         }
     }
@@ -395,7 +408,19 @@ impl ContentKind {
     pub fn from_db(raw: &str) -> ContentKind {
         match raw {
             "news" => ContentKind::News,
+            "event" => ContentKind::Event,
+            "poll" => ContentKind::Poll,
             _ => ContentKind::Note,
+        }
+    }
+
+    /// Where the co-op's objects of this kind live: `/{path}/{slug}`.
+    pub const fn path(self) -> &'static str {
+        match self {
+            ContentKind::News => "news",
+            ContentKind::Event => "events",
+            ContentKind::Poll => "polls",
+            ContentKind::Note => "notes",
         }
     }
 }
@@ -455,4 +480,50 @@ impl Visibility {
     pub fn is_listed(self) -> bool {
         self == Visibility::Public
     }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Default)]
+#[diesel(table_name = events, treat_none_as_null = true)]
+pub struct EventRow {
+    pub object_id: i64,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: Option<NaiveDateTime>,
+    pub timezone: String,
+    pub location_name: Option<String>,
+    pub address: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub online_url: Option<String>,
+    pub capacity: Option<i64>,
+    pub join_mode: String,
+    pub category: Option<String>,
+    pub comments_enabled: bool,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participations)]
+pub struct Participation {
+    pub id: i64,
+    pub object_id: i64,
+    pub actor_id: i64,
+    pub ap_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = polls)]
+pub struct PollRow {
+    pub object_id: i64,
+    pub multiple: bool,
+    pub closes_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = poll_options)]
+pub struct PollOption {
+    pub id: i64,
+    pub object_id: i64,
+    pub position: i64,
+    pub name: String,
 }

@@ -61,6 +61,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        actor_id -> Nullable<BigInt>,
     }
 }
 
@@ -264,7 +265,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (object_id) {
+        object_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        timezone -> Text,
+        location_name -> Nullable<Text>,
+        address -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        online_url -> Nullable<Text>,
+        capacity -> Nullable<BigInt>,
+        join_mode -> Text,
+        category -> Nullable<Text>,
+        comments_enabled -> Bool,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    participations (id) {
+        id -> BigInt,
+        object_id -> BigInt,
+        actor_id -> BigInt,
+        ap_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    polls (object_id) {
+        object_id -> BigInt,
+        multiple -> Bool,
+        closes_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    poll_options (id) {
+        id -> BigInt,
+        object_id -> BigInt,
+        position -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    votes (id) {
+        id -> BigInt,
+        object_id -> BigInt,
+        option_id -> BigInt,
+        actor_id -> BigInt,
+        ap_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(events -> objects (object_id));
+diesel::joinable!(polls -> objects (object_id));
+diesel::joinable!(participations -> actors (actor_id));
+diesel::joinable!(votes -> poll_options (option_id));
 diesel::joinable!(objects -> actors (author_id));
 diesel::joinable!(deliveries -> outbox (outbox_id));
 diesel::joinable!(api_tokens -> users (user_id));
@@ -291,4 +353,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     delivery_attempts,
     hosts,
     domain_blocks,
+    events,
+    participations,
+    polls,
+    poll_options,
+    votes,
 );

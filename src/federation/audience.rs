@@ -125,6 +125,18 @@ pub async fn inboxes(
     Ok(inboxes)
 }
 
+/// The inboxes of those who took part in an object and hear of its
+/// changes: an event's participants, a poll's voters (remote ones).
+pub async fn takers_part(conn: &mut PooledConn, object: &crate::db::models::Object) -> DbResult<Vec<String>> {
+    use crate::db::models::ContentKind;
+    use crate::db::queries::{calendar, polls};
+    match ContentKind::from_db(&object.kind) {
+        ContentKind::Event => calendar::participant_inboxes(conn, object.id).await,
+        ContentKind::Poll => polls::voter_inboxes(conn, object.id).await,
+        ContentKind::News | ContentKind::Note => Ok(Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

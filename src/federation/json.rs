@@ -42,13 +42,7 @@ pub struct Image {
     pub name: Option<String>,
 }
 
-/// Text for HTML attributes and content.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use crate::service::text::escape_html as escape;
 
 /// An activity we send, wrapped in `WithContext` with `context()`.
 /// `object` is embedded (Mastodon and Fedify accept embedded objects and
@@ -69,15 +63,19 @@ pub struct ActivityJson<K: Serialize, O: Serialize> {
     pub published: Option<String>,
 }
 
-/// A Follow named inside our Accept, Reject or Undo.
+/// A peer's activity named inside our Accept, Reject or Undo: its id with
+/// its type, actor and object, as Mastodon embeds them.
 #[derive(Serialize, Debug)]
-pub struct FollowRef {
+pub struct InnerRef<K> {
     pub id: String,
     #[serde(rename = "type")]
-    pub kind: activitypub_federation::kinds::activity::FollowType,
+    pub kind: K,
     pub actor: String,
     pub object: String,
 }
+
+pub type FollowRef = InnerRef<activitypub_federation::kinds::activity::FollowType>;
+pub type JoinRef = InnerRef<activitypub_federation::kinds::activity::JoinType>;
 
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]

@@ -8,21 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use activitypub_federation::kinds::activity::{
-    AcceptType, CreateType, DeleteType, FollowType, RejectType, UndoType, UpdateType,
+    AcceptType, CreateType, DeleteType, FollowType, JoinType, RejectType, UndoType, UpdateType,
 };
 use activitypub_federation::protocol::context::WithContext;
 use serde::Serialize;
 use tokio::sync::watch;
 
 use super::audience::{self, Audience};
-use super::json::{self, ActivityJson, FollowRef};
-use super::objects::{article, tombstone};
+use super::json::{self, ActivityJson, FollowRef, JoinRef};
+use super::objects::{self, tombstone};
 use super::Federation;
 use crate::db::models::{Actor, OutgoingEvent, Visibility};
 use crate::db::queries::{actors, content, deliveries as delivery_q, events as event_q, outbox as outbox_q};
 use crate::db::{now, DbError};
 use crate::service::events::{Consumer, DomainEvent};
-use crate::service::{conversation, news};
+use crate::service::news;
 
 const EVENT_LEASE_SECS: i64 = 30;
 
@@ -149,9 +149,21 @@ async fn build(
         }
     };
     match domain_event {
-        DomainEvent::NewsPublished { id } => news_activity(fed, conn, id, Change::Create).await,
-        DomainEvent::NewsUpdated { id } => news_activity(fed, conn, id, Change::Update).await,
-        DomainEvent::NewsDeleted { id } => news_activity(fed, conn, id, Change::Delete).await,
+        DomainEvent::NewsPublished { id }
+        | DomainEvent::EventPublished { id }
+        | DomainEvent::PollPublished { id } => object_activity(fed, conn, id, Change::Create).await,
+        DomainEvent::NewsUpdated { id }
+        | DomainEvent::EventUpdated { id }
+        | DomainEvent::PollUpdated { id } => object_activity(fed, conn, id, Change::Update).await,
+        DomainEvent::NewsDeleted { id }
+        | DomainEvent::EventDeleted { id }
+        | DomainEvent::PollDeleted { id } => object_activity(fed, conn, id, Change::Delete).await,
+        DomainEvent::JoinAnswered {
+            object,
+            remote,
+            join_id,
+            accepted,
+        } => join_answer(fed, conn, object, remote, &join_id, accepted).await,
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::FollowRequested {
             local,
@@ -183,9 +195,10 @@ enum Change {
     Delete,
 }
 
-/// Create, Update or Delete of a news Article, to the audience its
-/// visibility names.
-async fn news_activity(
+/// Create, Update or Delete of one of our objects (Article, Event,
+/// Question), to the audience its visibility names and to those who took
+/// part in it (an event's participants, a poll's voters).
+async fn object_activity(
     fed: &Arc<Federation>,
     conn: &mut crate::db::PooledConn,
     object_id: i64,
@@ -219,10 +232,12 @@ async fn news_activity(
             audience,
         )?,
         Change::Create | Change::Update => {
-            let counts = conversation::interactions_on(conn, &object)
+            let Some(doc) = objects::document(conn, &object, &author)
                 .await
-                .map_err(|e| e.to_string())?;
-            let doc = article::document(&object, &author, &counts);
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(None);
+            };
             if change == Change::Create {
                 wrap(fed, None, CreateType::Create, &author, doc, audience)?
             } else {
@@ -230,9 +245,18 @@ async fn news_activity(
             }
         }
     };
-    let inboxes = audience::inboxes(conn, visibility, &author, &[])
+    let mut inboxes = audience::inboxes(conn, visibility, &author, &[])
         .await
         .map_err(|e| e.to_string())?;
+    if change != Change::Create {
+        inboxes.extend(
+            audience::takers_part(conn, &object)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        inboxes.sort();
+        inboxes.dedup();
+    }
     Ok(Some(Outgoing {
         ap_id,
         actor_id: author.id,
@@ -241,6 +265,49 @@ async fn news_activity(
         json: body,
         public,
         inboxes,
+    }))
+}
+
+/// Accept or Reject of a remote actor's Join of one of our events, naming
+/// the Join, to the actor.
+async fn join_answer(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    object_id: i64,
+    remote_id: i64,
+    join_id: &str,
+    accepted: bool,
+) -> Result<Option<Outgoing>, String> {
+    let (Some(object), Some(remote)) = (
+        content::find(conn, object_id).await.map_err(|e| e.to_string())?,
+        actors::find(conn, remote_id).await.map_err(|e| e.to_string())?,
+    ) else {
+        return Ok(None);
+    };
+    let organizer = actors::find(conn, object.author_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the organizer is gone")?;
+    let join = JoinRef {
+        id: join_id.to_string(),
+        kind: JoinType::Join,
+        actor: remote.ap_id.clone(),
+        object: object.ap_id.clone(),
+    };
+    let to = Audience::only(&remote);
+    let (ap_id, kind, body) = if accepted {
+        wrap(fed, None, AcceptType::Accept, &organizer, join, to)?
+    } else {
+        wrap(fed, None, RejectType::Reject, &organizer, join, to)?
+    };
+    Ok(Some(Outgoing {
+        ap_id,
+        actor_id: organizer.id,
+        kind,
+        object_id: Some(object.id),
+        json: body,
+        public: false,
+        inboxes: vec![remote.inbox.clone()],
     }))
 }
 

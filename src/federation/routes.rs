@@ -13,8 +13,8 @@ use serde_json::Value;
 use activitypub_federation::protocol::context::WithContext;
 
 use super::json::{self, OrderedCollection, OrderedCollectionPage, AP_CONTENT_TYPE};
-use super::objects::{article, tombstone};
-use crate::db::models::{Actor, ContentKind, Object};
+use super::objects::tombstone;
+use crate::db::models::{Actor, Object};
 use crate::http::error::AppError;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
 use crate::service::{conversation, follows, news, Caller};
@@ -35,9 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/actors/{handle}/following", get(following))
         .route("/actors/{handle}/featured", get(featured))
         .route("/activities/{id}", get(activity))
-        .route("/news/{slug}/replies", get(news_collection))
-        .route("/news/{slug}/likes", get(news_collection))
-        .route("/news/{slug}/shares", get(news_collection))
+        .route("/news/{slug}/{which}", get(content_collection))
+        .route("/events/{slug}/{which}", get(content_collection))
+        .route("/polls/{slug}/{which}", get(content_collection))
         .route("/inbox", post(super::inbox::shared_inbox))
         .route("/actors/{handle}/inbox", post(super::inbox::actor_inbox))
         .route(
@@ -470,15 +470,17 @@ pub async fn object_response(state: &AppState, object: &Object) -> Result<Respon
     let author = coop::find_actor(&state.ctx, object.author_id)
         .await?
         .ok_or_else(AppError::not_found)?;
-    let counts = conversation::interactions(&state.ctx, object).await?;
-    match ContentKind::from_db(&object.kind) {
-        ContentKind::News => Ok(ap_json(&WithContext::new(
-            article::document(object, &author, &counts),
-            json::context(),
-        ))),
-        // Remote posts are served by their own servers.
-        ContentKind::Note => Err(AppError::not_found()),
-    }
+    let mut conn = state
+        .ctx
+        .db
+        .conn()
+        .await
+        .map_err(crate::service::ServiceError::from)?;
+    // Remote posts are served by their own servers.
+    let doc = super::objects::document(&mut conn, object, &author)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(ap_json(&WithContext::new(doc, json::context())))
 }
 
 #[derive(Clone, Copy)]
@@ -527,20 +529,28 @@ async fn object_collection(
     }
 }
 
-/// `/news/{slug}/replies`, `/likes` or `/shares`: which one is the path's last segment.
-async fn news_collection(
+/// `/{news,events,polls}/{slug}/replies`, `/likes` or `/shares`, of the
+/// object at the path before it.
+async fn content_collection(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    Path((slug, which)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let which = match uri.path().rsplit('/').next() {
-        Some("likes") => Answers::Likes,
-        Some("shares") => Answers::Shares,
-        _ => Answers::Replies,
+    let which = match which.as_str() {
+        "likes" => Answers::Likes,
+        "shares" => Answers::Shares,
+        "replies" => Answers::Replies,
+        _ => return Err(AppError::not_found()),
     };
-    let object = format!("/news/{slug}");
+    let kind = uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("news");
+    let object = format!("/{kind}/{slug}");
     object_collection(&state, path_of(&uri), &object, which, q, &headers).await
 }
 

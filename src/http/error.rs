@@ -21,6 +21,8 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For a refused form or body: each field's message (`fields` in JSON).
+    pub fields: Vec<(&'static str, String)>,
 }
 
 /// Marks a response whose body is already the final error (set by
@@ -34,6 +36,7 @@ impl AppError {
             status,
             code,
             message: message.into(),
+            fields: Vec::new(),
         }
     }
 
@@ -102,9 +105,10 @@ impl AppError {
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid { message, .. } => {
-                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-            }
+            ServiceError::Invalid { .. } => AppError {
+                fields: e.field_errors(),
+                ..AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+            },
             ServiceError::NotFound(m) => AppError::new(StatusCode::NOT_FOUND, "not_found", m),
             ServiceError::Unauthorized(m) => AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
             ServiceError::Forbidden(m) => AppError::new(StatusCode::FORBIDDEN, "forbidden", m),
@@ -130,10 +134,30 @@ impl From<crate::db::DbError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = Json(serde_json::json!({"error": self.code, "detail": self.message}));
+        let body = Json(self.json());
         let mut resp = (self.status, body).into_response();
         resp.extensions_mut().insert(Rendered(self));
         resp
+    }
+}
+
+impl AppError {
+    /// `{"error", "detail"}`, and `fields` for a refused body.
+    fn json(&self) -> serde_json::Value {
+        let mut json = serde_json::json!({"error": self.code, "detail": self.message});
+        if !self.fields.is_empty() {
+            let mut fields = serde_json::Map::new();
+            for (field, message) in &self.fields {
+                // A field with two problems says both.
+                let joined = match fields.get(*field).and_then(|v| v.as_str()) {
+                    Some(before) => format!("{before} {message}"),
+                    None => message.clone(),
+                };
+                fields.insert(field.to_string(), serde_json::Value::String(joined));
+            }
+            json["fields"] = serde_json::Value::Object(fields);
+        }
+        json
     }
 }
 
@@ -204,11 +228,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         }
     };
     let mut out = if wants_json(&path, &headers) {
-        (
-            status,
-            Json(serde_json::json!({"error": error.code, "detail": error.message})),
-        )
-            .into_response()
+        (status, Json(error.json())).into_response()
     } else {
         let t = state.i18n.pick(
             headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),

@@ -71,7 +71,13 @@ fn check_name(raw: &str) -> ServiceResult<String> {
     Ok(name.to_string())
 }
 
-fn local_actor_row(ctx: &Ctx, kind: &str, handle: &str, path: &str, name: &str) -> ServiceResult<ActorRow> {
+pub(super) fn local_actor_row(
+    ctx: &Ctx,
+    kind: &str,
+    handle: &str,
+    path: &str,
+    name: &str,
+) -> ServiceResult<ActorRow> {
     let (public_key, private_key) = crypto::generate_actor_keys().map_err(ServiceError::Internal)?;
     let ap_id = ctx.config.url(path);
     let at = now();

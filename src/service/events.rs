@@ -33,6 +33,35 @@ pub enum DomainEvent {
     NewsDeleted {
         id: i64,
     },
+    /// An event was published (events are public on creation).
+    EventPublished {
+        id: i64,
+    },
+    /// Its time, place or text changed, or it was cancelled: to the
+    /// followers and to everyone who joined.
+    EventUpdated {
+        id: i64,
+    },
+    EventDeleted {
+        id: i64,
+    },
+    /// The answer to a remote actor's Join of one of our events.
+    JoinAnswered {
+        object: i64,
+        remote: i64,
+        join_id: String,
+        accepted: bool,
+    },
+    PollPublished {
+        id: i64,
+    },
+    /// New counts, or the poll closed (recorded at creation, due at its end).
+    PollUpdated {
+        id: i64,
+    },
+    PollDeleted {
+        id: i64,
+    },
     /// A local actor's profile changed.
     ProfileUpdated {
         actor: i64,
@@ -87,6 +116,13 @@ impl DomainEvent {
             DomainEvent::NewsPublished { .. }
             | DomainEvent::NewsUpdated { .. }
             | DomainEvent::NewsDeleted { .. }
+            | DomainEvent::EventPublished { .. }
+            | DomainEvent::EventUpdated { .. }
+            | DomainEvent::EventDeleted { .. }
+            | DomainEvent::JoinAnswered { .. }
+            | DomainEvent::PollPublished { .. }
+            | DomainEvent::PollUpdated { .. }
+            | DomainEvent::PollDeleted { .. }
             | DomainEvent::ProfileUpdated { .. }
             | DomainEvent::FollowAccepted { .. }
             | DomainEvent::FollowRejected { .. }
@@ -102,6 +138,13 @@ impl DomainEvent {
             DomainEvent::NewsPublished { .. } => "news.created",
             DomainEvent::NewsUpdated { .. } => "news.updated",
             DomainEvent::NewsDeleted { .. } => "news.deleted",
+            DomainEvent::EventPublished { .. } => "event.created",
+            DomainEvent::EventUpdated { .. } => "event.updated",
+            DomainEvent::EventDeleted { .. } => "event.deleted",
+            DomainEvent::JoinAnswered { .. } => "event.join_answered",
+            DomainEvent::PollPublished { .. } => "poll.created",
+            DomainEvent::PollUpdated { .. } => "poll.updated",
+            DomainEvent::PollDeleted { .. } => "poll.deleted",
             DomainEvent::ProfileUpdated { .. } => "actor.updated",
             DomainEvent::FollowAccepted { .. } => "follow.accepted",
             DomainEvent::FollowRejected { .. } => "follow.rejected",
@@ -115,7 +158,14 @@ impl DomainEvent {
         match self {
             DomainEvent::NewsPublished { id }
             | DomainEvent::NewsUpdated { id }
-            | DomainEvent::NewsDeleted { id } => *id,
+            | DomainEvent::NewsDeleted { id }
+            | DomainEvent::EventPublished { id }
+            | DomainEvent::EventUpdated { id }
+            | DomainEvent::EventDeleted { id }
+            | DomainEvent::PollPublished { id }
+            | DomainEvent::PollUpdated { id }
+            | DomainEvent::PollDeleted { id } => *id,
+            DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ProfileUpdated { actor } => *actor,
             DomainEvent::FollowAccepted { remote, .. }
             | DomainEvent::FollowRejected { remote, .. }
@@ -220,6 +270,11 @@ mod tests {
             DomainEvent::NewsPublished { id: 3 }
         );
         assert!(DomainEvent::decode("poll.closed", 3, "").is_err());
+        let e = DomainEvent::PollUpdated { id: 3 };
+        assert_eq!(
+            DomainEvent::decode(e.kind(), 3, &serde_json::to_string(&e).unwrap()).unwrap(),
+            e
+        );
         assert!(DomainEvent::decode("follow.accepted", 7, "garbage").is_err());
     }
 }

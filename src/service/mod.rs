@@ -4,6 +4,7 @@
 //! functions.
 
 pub mod accounts;
+pub mod calendar;
 pub mod caller;
 pub mod conversation;
 pub mod coop;
@@ -11,6 +12,9 @@ pub mod events;
 pub mod follows;
 pub mod moderation;
 pub mod news;
+pub mod objects;
+pub mod people;
+pub mod polls;
 pub mod remote;
 pub mod text;
 pub mod types;
@@ -108,6 +112,11 @@ impl FieldErrors {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether a field already has an error (so a second is not piled on).
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|(f, _)| *f == field)
     }
 
     pub fn finish(self) -> ServiceResult<()> {

@@ -4,7 +4,9 @@
 //! followers. This module knows nothing of ActivityPub.
 
 use super::events::{self, DomainEvent};
-use super::text::{first_paragraph, markdown_images, normalize_newlines, render_markdown, slugify};
+#[cfg(test)]
+use super::text::slugify;
+use super::text::{first_paragraph, markdown_images, normalize_newlines, render_markdown};
 use super::types::{optional_url, UserRole};
 use super::{coop, Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{NewObject, Object};
@@ -182,26 +184,17 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     let mut tx = ctx.db.begin().await?;
-    let base = slugify(&checked.title);
-    let mut slug = base.clone();
-    let mut n = 2;
-    while content::slug_taken(&mut tx, KIND, &slug).await? {
-        slug = format!("{base}-{n}");
-        n += 1;
-    }
     let at = now();
     let published_at = if input.draft {
         None
     } else {
         Some(when.unwrap_or(at))
     };
-    // The ap_id needs the row id's slug; a unique placeholder until then.
-    let placeholder = format!("urn:intercoop:pending:{}", crate::crypto::random_token());
-    let id = content::insert(
+    let (id, slug) = super::objects::insert_local(
         &mut tx,
-        &NewObject {
-            ap_id: placeholder,
-            kind: KIND.into(),
+        &ctx.config,
+        crate::db::models::ContentKind::News,
+        NewObject {
             ap_type: "Article".into(),
             author_id: coop.id,
             visibility: "public".into(),
@@ -209,10 +202,8 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
             summary: checked.summary,
             content_html: checked.html,
             source: Some(checked.source),
-            slug: Some(slug.clone()),
             image_url: checked.image_url,
             image_alt: checked.image_alt,
-            local: true,
             published_at,
             created_at: at,
             status: Some(if input.draft { "draft" } else { "published" }.into()),
@@ -220,7 +211,6 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
         },
     )
     .await?;
-    content::set_ap_id(&mut tx, id, &ctx.config.url(&format!("/news/{slug}"))).await?;
     if let Some(p) = published_at {
         // A scheduled item's Create waits until its time.
         events::record(&mut tx, &DomainEvent::NewsPublished { id }, (p > at).then_some(p)).await?;

@@ -198,6 +198,14 @@ pub fn slugify(title: &str) -> String {
 
 /// CRLF and lone CR (what browsers and some clients send) as LF: the
 /// paragraph rule and Markdown rendering both depend on it.
+/// Text for HTML attributes and content.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub fn normalize_newlines(s: &str) -> String {
     s.replace("\r\n", "\n").replace('\r', "\n")
 }

@@ -3,6 +3,8 @@
 //! PostgreSQL that ./test.sh starts), and gives an HTTP client for it.
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::net::SocketAddr;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};

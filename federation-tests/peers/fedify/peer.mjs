@@ -13,6 +13,30 @@
 // control API under /control/.  Prints `READY <actor url>` on stdout once
 // listening; everything else goes to stderr.  All state is in memory.
 //
+// Control API (JSON; POST bodies are JSON objects; POST routes that send
+// an activity answer {ok:true, id:<activity id>} or {ok:false, error}):
+//   GET  /control/health    -> {ok, actor, name, origin}
+//   GET  /control/inbox     -> {activities: [{type, id, actor, object, raw,
+//                               receivedAt, path, httpSignature, ...}]}
+//   GET  /control/outgoing  -> {requests: [{method, url, spec, status, ...}]}
+//   GET  /control/state     -> {actor, followers, following, joins}
+//   POST /control/reset     {}                       clears inbox/outgoing
+//   POST /control/lookup    {url}                    -> {ok, type, id, ..., json}
+//   POST /control/follow    {actor}                  Follow
+//   POST /control/unfollow  {actor}                  Undo(Follow)
+//   POST /control/join      {object: event, to: organizer actor}   Join
+//   POST /control/leave     {object: event, to: organizer actor}   Leave
+//   POST /control/undo-join {object: event, to?: organizer actor}
+//                            Undo(the Join sent earlier for that event)
+//   POST /control/vote      {question, name, to: actor}
+//                            Create(Note{name, inReplyTo: question}), a
+//                            Mastodon-style poll vote; -> also {note}
+//   POST /control/reply     {inReplyTo, content, to: actor}
+//                            public Create(Note{content, inReplyTo}), cc
+//                            the actor; -> also {note}
+//   POST /control/fetch     {url}    signed GET as our actor
+//                            -> {ok, document: <raw JSON>, documentUrl}
+//
 // Requires Node >= 22 (see ../../setup-peers.sh).
 
 import { randomUUID } from "node:crypto";
@@ -32,13 +56,20 @@ import {
   Follow,
   getTypeId,
   isActor,
+  Join,
+  Leave,
   Like,
+  Note,
+  PUBLIC_COLLECTION,
   Reject,
   Undo,
   Update,
   Person,
 } from "@fedify/vocab";
 import { configure, getTextFormatter } from "@logtape/logtape";
+// Fedify's own Temporal polyfill (a dependency of @fedify/vocab); Node 22
+// has no global Temporal.
+import { Temporal } from "@js-temporal/polyfill";
 
 // ---------------------------------------------------------------------------
 // Command line
@@ -49,7 +80,8 @@ function usage(message) {
     "usage: node peer.mjs --port P [--name alice] " +
       "[--first-knock rfc9421|draft-cavage-http-signatures-12] " +
       "[--key-type rsa2048|rsa4096] [--on-follow accept|reject|ignore] " +
-      "[--log-level debug|info|warning|error]\n",
+      "[--log-level debug|info|warning|error]\n" +
+      "(control API: see the comment at the top of peer.mjs)\n",
   );
   process.exit(2);
 }
@@ -202,6 +234,11 @@ const followers = new Map();
 const following = new Map();
 /** Activities we sent, served back at their ids: id -> Activity. */
 const sentActivities = new Map();
+/** Our Joins of remote events: event URL -> { join, actor, state }, where
+ *  state is pending|accepted|rejected|left|undone. */
+const joins = new Map();
+/** Notes we created (poll votes, replies), served at their ids: id -> Note. */
+const sentNotes = new Map();
 
 // ---------------------------------------------------------------------------
 // HTTP server (created first so that --port 0 can be resolved before the
@@ -314,6 +351,9 @@ const ACTIVITY_PATHS = [
   [Accept, "/accepts/{id}", "accepts"],
   [Reject, "/rejects/{id}", "rejects"],
   [Undo, "/undos/{id}", "undos"],
+  [Join, "/joins/{id}", "joins"],
+  [Leave, "/leaves/{id}", "leaves"],
+  [Create, "/creates/{id}", "creates"],
 ];
 for (const [cls, path] of ACTIVITY_PATHS) {
   federation.setObjectDispatcher(cls, path, (ctx, values) => {
@@ -321,6 +361,11 @@ for (const [cls, path] of ACTIVITY_PATHS) {
     return activity instanceof cls ? activity : null;
   });
 }
+// Notes we created (the objects of our Creates).
+federation.setObjectDispatcher(Note, "/notes/{id}", (ctx, values) => {
+  const note = sentNotes.get(ctx.getObjectUri(Note, values).href);
+  return note instanceof Note ? note : null;
+});
 
 function newActivityId(ctx, cls) {
   return ctx.getObjectUri(cls, { id: randomUUID() });
@@ -359,6 +404,38 @@ async function record(ctx, activity) {
     hasLdSignature: raw != null && typeof raw === "object" && raw.signature != null,
     hasProof: raw != null && typeof raw === "object" && raw.proof != null,
   });
+}
+
+/**
+ * Whether an incoming Accept/Reject answers a Join rather than a Follow:
+ * its object is (the id of) one of our Joins, or an embedded Join.  Returns
+ * { isJoin, entry } where entry is the matching `joins` entry, if any.
+ */
+function joinAnswered(ctx, answer) {
+  const objectId = answer.objectId?.href ?? null;
+  const rawObject = ctx.data?.rawJson?.object;
+  const embedded = rawObject != null && typeof rawObject === "object" &&
+      !Array.isArray(rawObject)
+    ? rawObject
+    : null;
+  const embeddedIsJoin = embedded != null &&
+    [].concat(embedded.type ?? []).some((t) => t === "Join" || t === "as:Join" ||
+      t === "https://www.w3.org/ns/activitystreams#Join");
+  let entry = null;
+  for (const j of joins.values()) {
+    if (objectId != null && objectId === j.join.id.href) {
+      entry = j;
+      break;
+    }
+  }
+  if (entry == null && embeddedIsJoin && objectId == null) {
+    // An embedded Join without an id: match on its object (the event).
+    const event = typeof embedded.object === "string"
+      ? embedded.object
+      : embedded.object?.id;
+    if (typeof event === "string") entry = joins.get(event) ?? null;
+  }
+  return { isJoin: entry != null || embeddedIsJoin, entry };
 }
 
 async function answerFollow(ctx, follow) {
@@ -405,6 +482,11 @@ federation
   })
   .on(Accept, async (ctx, accept) => {
     await record(ctx, accept);
+    const { isJoin, entry } = joinAnswered(ctx, accept);
+    if (isJoin) {
+      if (entry != null && entry.state === "pending") entry.state = "accepted";
+      return;
+    }
     for (const f of following.values()) {
       if (accept.objectId?.href === f.follow.id.href ||
           (accept.actorId?.href === f.actor.id.href && f.state === "pending")) {
@@ -414,6 +496,11 @@ federation
   })
   .on(Reject, async (ctx, reject) => {
     await record(ctx, reject);
+    const { isJoin, entry } = joinAnswered(ctx, reject);
+    if (isJoin) {
+      if (entry != null) entry.state = "rejected";
+      return;
+    }
     for (const f of following.values()) {
       if (reject.objectId?.href === f.follow.id.href ||
           reject.actorId?.href === f.actor.id.href) {
@@ -592,6 +679,11 @@ function linkHref(value) {
   return null;
 }
 
+function requireString(value, field) {
+  if (typeof value !== "string") throw new TypeError(`"${field}" must be a string`);
+  return value;
+}
+
 /** Looks up a URL as our actor (signed GET); returns the object or throws. */
 async function lookup(ctx, url) {
   const documentLoader = await signedLoader(ctx);
@@ -611,6 +703,16 @@ async function lookup(ctx, url) {
     error = new Error(`${url.href}: ${errorText(e)}`);
   }
   throw error;
+}
+
+/** Looks up `value` (a URL string) and requires an actor with an id. */
+async function lookupActor(ctx, value, field) {
+  const url = requireUrl(value, field);
+  const { object } = await lookup(ctx, url);
+  if (!isActor(object) || object.id == null) {
+    throw new Error(`${url.href} is not an actor`);
+  }
+  return object;
 }
 
 async function describe(object, documentLoader, ctx) {
@@ -696,6 +798,12 @@ async function handleControl(method, route, body, res) {
             follow: f.follow.id.href,
             state: f.state,
           })),
+          joins: [...joins.entries()].map(([event, j]) => ({
+            event,
+            actor: j.actor.id.href,
+            join: j.join.id.href,
+            state: j.state,
+          })),
         });
         return;
 
@@ -769,6 +877,166 @@ async function handleControl(method, route, body, res) {
           sendJson(res, 200, { ok: true, id: undo.id.href });
         } catch (e) {
           logError("unfollow", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST join": {
+        try {
+          const event = requireUrl(input.object, "object");
+          const organizer = await lookupActor(ctx, input.to, "to");
+          const join = new Join({
+            id: newActivityId(ctx, Join),
+            actor: ctx.getActorUri(NAME),
+            object: event,
+            to: organizer.id,
+          });
+          sentActivities.set(join.id.href, join);
+          // Registered before sending: the Accept may arrive during delivery.
+          const previous = joins.get(event.href);
+          joins.set(event.href, { join, actor: organizer, state: "pending" });
+          try {
+            await ctx.sendActivity({ identifier: NAME }, organizer, join);
+          } catch (e) {
+            if (previous != null) joins.set(event.href, previous);
+            else joins.delete(event.href);
+            throw e;
+          }
+          sendJson(res, 200, { ok: true, id: join.id.href });
+        } catch (e) {
+          logError("join", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST leave": {
+        try {
+          const event = requireUrl(input.object, "object");
+          const organizer = await lookupActor(ctx, input.to, "to");
+          const leave = new Leave({
+            id: newActivityId(ctx, Leave),
+            actor: ctx.getActorUri(NAME),
+            object: event,
+            to: organizer.id,
+          });
+          sentActivities.set(leave.id.href, leave);
+          await ctx.sendActivity({ identifier: NAME }, organizer, leave);
+          const entry = joins.get(event.href);
+          if (entry != null) entry.state = "left";
+          sendJson(res, 200, { ok: true, id: leave.id.href });
+        } catch (e) {
+          logError("leave", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST undo-join": {
+        try {
+          const event = requireUrl(input.object, "object");
+          const entry = joins.get(event.href);
+          if (entry == null) throw new Error(`no Join was sent for ${event.href}`);
+          const recipient = input.to == null
+            ? entry.actor
+            : await lookupActor(ctx, input.to, "to");
+          const undo = new Undo({
+            id: newActivityId(ctx, Undo),
+            actor: ctx.getActorUri(NAME),
+            object: entry.join,
+            to: recipient.id,
+          });
+          sentActivities.set(undo.id.href, undo);
+          await ctx.sendActivity({ identifier: NAME }, recipient, undo);
+          entry.state = "undone";
+          sendJson(res, 200, { ok: true, id: undo.id.href });
+        } catch (e) {
+          logError("undo-join", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST vote": {
+        // A poll vote exactly as Mastodon sends it: a Create of a Note with
+        // the option as `name`, `inReplyTo` the Question, no content,
+        // addressed only to the poll's author.
+        try {
+          const question = requireUrl(input.question, "question");
+          const option = requireString(input.name, "name");
+          const recipient = await lookupActor(ctx, input.to, "to");
+          const me = ctx.getActorUri(NAME);
+          const note = new Note({
+            id: newActivityId(ctx, Note),
+            attribution: me,
+            name: option,
+            replyTarget: question,
+            tos: [recipient.id],
+          });
+          const create = new Create({
+            id: newActivityId(ctx, Create),
+            actor: me,
+            tos: [recipient.id],
+            object: note,
+          });
+          sentNotes.set(note.id.href, note);
+          sentActivities.set(create.id.href, create);
+          await ctx.sendActivity({ identifier: NAME }, recipient, create);
+          sendJson(res, 200, { ok: true, id: create.id.href, note: note.id.href });
+        } catch (e) {
+          logError("vote", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST reply": {
+        try {
+          const target = requireUrl(input.inReplyTo, "inReplyTo");
+          const content = requireString(input.content, "content");
+          const recipient = await lookupActor(ctx, input.to, "to");
+          const me = ctx.getActorUri(NAME);
+          const published = Temporal.Now.instant();
+          const note = new Note({
+            id: newActivityId(ctx, Note),
+            attribution: me,
+            content,
+            replyTarget: target,
+            to: PUBLIC_COLLECTION,
+            ccs: [recipient.id],
+            published,
+          });
+          const create = new Create({
+            id: newActivityId(ctx, Create),
+            actor: me,
+            to: PUBLIC_COLLECTION,
+            cc: recipient.id,
+            object: note,
+            published,
+          });
+          sentNotes.set(note.id.href, note);
+          sentActivities.set(create.id.href, create);
+          await ctx.sendActivity({ identifier: NAME }, recipient, create);
+          sendJson(res, 200, { ok: true, id: create.id.href, note: note.id.href });
+        } catch (e) {
+          logError("reply", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST fetch": {
+        try {
+          const url = requireUrl(input.url, "url");
+          const loader = await signedLoader(ctx);
+          const remote = await loader(url.href);
+          sendJson(res, 200, {
+            ok: true,
+            document: remote.document,
+            documentUrl: remote.documentUrl ?? null,
+          });
+        } catch (e) {
           sendJson(res, 200, { ok: false, error: errorText(e) });
         }
         return;

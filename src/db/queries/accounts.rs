@@ -252,6 +252,14 @@ pub async fn set_display_name(conn: &mut PooledConn, user_id: i64, name: &str) -
     Ok(())
 }
 
+pub async fn set_actor(conn: &mut PooledConn, user_id: i64, actor_id: i64) -> DbResult<()> {
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set(users::actor_id.eq(Some(actor_id)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
 pub async fn set_role(conn: &mut PooledConn, user_id: i64, role: &str) -> DbResult<()> {
     q!(conn, |c| diesel::update(users::table.find(user_id))
         .set(users::role.eq(role))

@@ -32,10 +32,27 @@ pub async fn find_by_ap_id(conn: &mut PooledConn, ap_id: &str) -> DbResult<Optio
         .optional())?)
 }
 
+/// The co-op or instance actor by handle (local users' Person actors live
+/// under `/users/` and are found with `find_local_person`).
 pub async fn find_local_by_handle(conn: &mut PooledConn, handle: &str) -> DbResult<Option<Actor>> {
     Ok(q!(conn, |c| actors::table
         .filter(actors::local.eq(true))
+        .filter(actors::kind.ne(PERSON))
         .filter(actors::handle.eq(handle))
+        .select(Actor::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+const PERSON: &str = "Person";
+
+/// A local user's Person actor, by username.
+pub async fn find_local_person(conn: &mut PooledConn, username: &str) -> DbResult<Option<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::local.eq(true))
+        .filter(actors::kind.eq(PERSON))
+        .filter(actors::handle.eq(username))
         .select(Actor::as_select())
         .first(c)
         .await

@@ -155,6 +155,16 @@ pub async fn update_content(conn: &mut PooledConn, id: i64, change: &ContentChan
     Ok(())
 }
 
+/// Marks an object as changed now (its `updated` for peers).
+pub async fn touch(conn: &mut PooledConn, id: i64) -> DbResult<()> {
+    let at = now();
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set(objects::updated_at.eq(Some(at)))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
 pub async fn mark_deleted(conn: &mut PooledConn, id: i64) -> DbResult<()> {
     let at = now();
     q!(conn, |c| diesel::update(objects::table.find(id))

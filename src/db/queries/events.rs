@@ -50,6 +50,31 @@ pub async fn finish_events_about(conn: &mut PooledConn, kind: &str, subject_id: 
     .await)?)
 }
 
+/// Whether an unprocessed event of a kind about a subject is due by
+/// `until` (a change already on its way, that a new one can join).
+pub async fn pending_by(
+    conn: &mut PooledConn,
+    kind: &str,
+    subject_id: i64,
+    until: NaiveDateTime,
+) -> DbResult<bool> {
+    let n: i64 = q!(conn, |c| outgoing_events::table
+        .filter(outgoing_events::kind.eq(kind))
+        .filter(outgoing_events::subject_id.eq(subject_id))
+        .filter(outgoing_events::processed_at.is_null())
+        .filter(
+            outgoing_events::due_at
+                .is_null()
+                .or(outgoing_events::due_at.le(until))
+        )
+        // One being built may have read the state before this change.
+        .filter(outgoing_events::claimed_until.is_null())
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
 /// Moves the unprocessed events of a kind about a subject to `due`.
 pub async fn reschedule_events(
     conn: &mut PooledConn,

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod calendar;
 pub mod content;
 pub mod deliveries;
 pub mod domains;
@@ -12,3 +13,4 @@ pub mod follows;
 pub mod inbox_log;
 pub mod instance;
 pub mod outbox;
+pub mod polls;

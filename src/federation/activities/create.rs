@@ -1,6 +1,7 @@
-//! `Create` of a post: kept when it is a reply to something stored here,
-//! or a post of an actor the co-op follows. Other content (events, polls)
-//! is logged until its module reads it.
+//! `Create` of a post: a vote when it names an option of one of our polls
+//! (as Mastodon votes); else kept when it is a reply to something stored
+//! here, or a post of an actor the co-op follows. Other content (remote
+//! events, polls) is logged until its module reads it.
 
 use serde::Deserialize;
 
@@ -8,6 +9,7 @@ use super::{own_object, Activity, Handled, Inbound, ObjectRef};
 use crate::federation::json::IdRef;
 use crate::federation::objects::note::Post;
 use crate::federation::objects::ObjectBody;
+use crate::service::polls::{self, VoteOutcome};
 use crate::service::{coop, follows, remote};
 
 #[derive(Deserialize, Debug)]
@@ -22,6 +24,15 @@ pub struct Create {
 /// stored here (replies to unknown URLs would let anyone fill the database).
 pub(super) async fn keep_post(cx: &Inbound<'_>, post: Post) -> Result<(), Handled> {
     let ctx = cx.ctx();
+    if let Some(outcome) = vote(cx, &post).await? {
+        return match outcome {
+            VoteOutcome::Counted | VoteOutcome::Duplicate => Ok(()),
+            VoteOutcome::Refused(why) => Err(Handled::Refused(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                why.into(),
+            )),
+        };
+    }
     let ours = match post.in_reply_to.as_deref() {
         Some(r) => remote::object_exists(ctx, r).await?,
         None => false,
@@ -43,6 +54,18 @@ pub(super) async fn keep_post(cx: &Inbound<'_>, post: Post) -> Result<(), Handle
     }
     remote::store_post(ctx, cx.signer, post.into_remote(visibility)).await?;
     Ok(())
+}
+
+/// A poll vote: a Note with a `name` (the option) and no text, in reply to
+/// one of our Questions. None when it is not one.
+async fn vote(cx: &Inbound<'_>, post: &Post) -> Result<Option<VoteOutcome>, Handled> {
+    let (Some(name), Some(question), Some(id)) = (&post.name, &post.in_reply_to, &post.id) else {
+        return Ok(None);
+    };
+    if post.content.as_deref().is_some_and(|c| !c.trim().is_empty()) {
+        return Ok(None);
+    }
+    Ok(polls::receive_vote(cx.ctx(), cx.signer, question, name, id).await?)
 }
 
 impl Activity for Create {

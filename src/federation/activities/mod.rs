@@ -14,6 +14,8 @@ pub mod create;
 pub mod delete;
 pub mod flag;
 pub mod follow;
+pub mod join;
+pub mod leave;
 pub mod like;
 pub mod reject;
 pub mod undo;
@@ -135,6 +137,11 @@ impl Inner {
     pub fn is_follow(&self) -> bool {
         self.kind.as_deref() == Some("Follow")
     }
+
+    /// An embedded Join (Undo of an RSVP).
+    pub fn is_join(&self) -> bool {
+        self.kind.as_deref() == Some("Join")
+    }
 }
 
 impl ActivityRef {
@@ -186,6 +193,8 @@ pub enum InboxActivity {
     Announce(announce::Announce),
     Flag(flag::Flag),
     Block(block::Block),
+    Join(join::Join),
+    Leave(leave::Leave),
     /// Accepted (202) and logged, not acted on.
     Unknown,
 }
@@ -206,6 +215,8 @@ impl InboxActivity {
             "Announce" => InboxActivity::Announce(read(body)?),
             "Flag" => InboxActivity::Flag(read(body)?),
             "Block" => InboxActivity::Block(read(body)?),
+            "Join" => InboxActivity::Join(read(body)?),
+            "Leave" => InboxActivity::Leave(read(body)?),
             _ => InboxActivity::Unknown,
         })
     }
@@ -229,6 +240,8 @@ impl InboxActivity {
             InboxActivity::Announce(a) => a.object.clone(),
             InboxActivity::Flag(a) => a.object.first().cloned(),
             InboxActivity::Block(a) => a.object.clone(),
+            InboxActivity::Join(a) => a.object.clone(),
+            InboxActivity::Leave(a) => a.object.clone(),
             InboxActivity::Unknown => None,
         }
         .filter(|id| !id.is_empty())
@@ -252,6 +265,8 @@ impl InboxActivity {
             InboxActivity::Announce(a) => run(a, cx).await,
             InboxActivity::Flag(a) => run(a, cx).await,
             InboxActivity::Block(a) => run(a, cx).await,
+            InboxActivity::Join(a) => run(a, cx).await,
+            InboxActivity::Leave(a) => run(a, cx).await,
             InboxActivity::Unknown => Ok(()),
         }
     }

@@ -1,11 +1,11 @@
-//! `Undo` of a Follow, Like or Announce, embedded or by id. Only the
+//! `Undo` of a Follow, Join, Like or Announce, embedded or by id. Only the
 //! author of the undone activity may undo it.
 
 use serde::Deserialize;
 
 use super::{same_origin, Activity, ActivityRef, Handled, Inbound};
 use crate::federation::json::IdRef;
-use crate::service::{follows, remote};
+use crate::service::{calendar, follows, remote};
 
 #[derive(Deserialize, Debug)]
 pub struct Undo {
@@ -42,10 +42,16 @@ impl Activity for Undo {
                     follows::receive_unfollow(ctx, cx.signer, &target, follow.id.as_deref()).await?;
                 }
             }
+            ActivityRef::Embedded(join) if join.is_join() => {
+                let event = join.object.as_deref().unwrap_or_default();
+                calendar::receive_leave(ctx, cx.signer, event).await?;
+            }
             // Undo(Like), Undo(Announce), or an Undo naming only the id.
             other => {
                 let id = other.id();
-                if !remote::remove_reaction(ctx, cx.signer, id).await? {
+                if !remote::remove_reaction(ctx, cx.signer, id).await?
+                    && !calendar::receive_undo_join(ctx, cx.signer, id).await?
+                {
                     // A bare-id Undo of a Follow.
                     follows::receive_unfollow_by_id(ctx, cx.signer, id).await?;
                 }

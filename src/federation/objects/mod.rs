@@ -3,7 +3,9 @@
 //! handlers match on it, never on JSON.
 
 pub mod article;
+pub mod event;
 pub mod note;
+pub mod question;
 pub mod tombstone;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,9 @@ use serde_json::Value;
 
 use super::actors::remote::RemoteActor;
 use super::json::TypeField;
+use crate::db::models::{Actor, ContentKind, Object};
+use crate::db::PooledConn;
+use crate::service::{calendar, conversation, polls, ServiceResult};
 use activitypub_federation::kinds::collection::CollectionType;
 
 /// An object embedded in an incoming activity: its `id` and `type`, and
@@ -169,4 +174,39 @@ pub fn collections(counts: &Interactions, object_ap_id: &str) -> [CountedCollect
         counted("shares", counts.shares, false),
         counted("replies", counts.replies, true),
     ]
+}
+
+/// One of our objects as peers get it, whatever its type.
+#[derive(Serialize, Debug)]
+#[serde(untagged)]
+pub enum Document {
+    Article(Box<article::ArticleJson>),
+    Event(Box<event::EventJson>),
+    Question(Box<question::QuestionJson>),
+}
+
+/// The document of a local object by its kind, with its current counts;
+/// None for what other servers serve (remote posts).
+pub async fn document(
+    conn: &mut PooledConn,
+    object: &Object,
+    author: &Actor,
+) -> ServiceResult<Option<Document>> {
+    let counts = conversation::interactions_on(conn, object).await?;
+    Ok(match ContentKind::from_db(&object.kind) {
+        ContentKind::News => Some(Document::Article(Box::new(article::document(
+            object, author, &counts,
+        )))),
+        ContentKind::Event => {
+            let e = calendar::event_on(conn, object.clone()).await?;
+            Some(Document::Event(Box::new(event::document(&e, author, &counts))))
+        }
+        ContentKind::Poll => {
+            let p = polls::poll_on(conn, object.clone()).await?;
+            Some(Document::Question(Box::new(question::document(
+                &p, author, &counts,
+            ))))
+        }
+        ContentKind::Note => None,
+    })
 }

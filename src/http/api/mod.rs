@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+mod events;
+mod polls;
 
 use super::auth::ApiUser;
 use super::error::AppError;
@@ -28,11 +31,13 @@ pub fn routes() -> Router<AppState> {
         .route("/follow_requests/{id}/reject", post(reject_follow))
 }
 
-/// The co-op role's content: news.
+/// The co-op role's content: news, events, polls.
 pub fn coop_routes() -> Router<AppState> {
     Router::new()
         .route("/news", get(list_news).post(create_news))
         .route("/news/{id}", get(get_news).patch(patch_news).delete(delete_news))
+        .merge(events::routes())
+        .merge(polls::routes())
 }
 
 #[derive(Serialize)]
@@ -162,6 +167,15 @@ async fn delete_news(
 ) -> Result<StatusCode, AppError> {
     news::delete_news(&state.ctx, &user.caller(), id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A field that may be absent (keep), `null` (clear) or a value (set).
+pub(crate) fn double<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A JSON body; malformed JSON, wrong types and wrong Content-Type get a

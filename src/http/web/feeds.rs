@@ -1,7 +1,8 @@
-//! News as RSS 2.0 (`/news.rss`) and Atom (`/news.atom`), for readers and
-//! for members who follow by feed instead of by fediverse account. Public,
-//! published news only, newest first; advertised on the home, archive and
-//! news pages with `<link rel="alternate">`.
+//! News as RSS 2.0 (`/news.rss`) and Atom (`/news.atom`), and everything
+//! the co-op publishes (news, events, polls) at `/feed.rss` and `/feed.atom`,
+//! for readers and for members who follow by feed instead of by fediverse
+//! account. Public, published items only, newest first; advertised on the
+//! pages with `<link rel="alternate">`.
 
 use axum::extract::State;
 use axum::http::header;
@@ -11,7 +12,7 @@ use axum::Router;
 
 use crate::db::models::Object;
 use crate::http::error::AppError;
-use crate::service::{coop, news, ServiceError};
+use crate::service::{calendar, coop, news, polls, ServiceError};
 use crate::state::AppState;
 
 /// How many items a feed carries.
@@ -19,8 +20,26 @@ const FEED_SIZE: i64 = 20;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/news.rss", get(rss))
-        .route("/news.atom", get(atom))
+        .route("/news.rss", get(|s| rss(s, Which::News)))
+        .route("/news.atom", get(|s| atom(s, Which::News)))
+        .route("/feed.rss", get(|s| rss(s, Which::Everything)))
+        .route("/feed.atom", get(|s| atom(s, Which::Everything)))
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    News,
+    /// News, events and polls.
+    Everything,
+}
+
+impl Which {
+    fn path(self, ext: &str) -> String {
+        match self {
+            Which::News => format!("/news.{ext}"),
+            Which::Everything => format!("/feed.{ext}"),
+        }
+    }
 }
 
 /// Text for XML content and attributes.
@@ -39,18 +58,69 @@ fn xml(s: &str) -> String {
         .collect()
 }
 
+/// One entry, whatever its type: an event's summary leads with its time
+/// and place, a poll's with its options.
+struct Item {
+    id: String,
+    title: String,
+    published: chrono::DateTime<chrono::Utc>,
+    updated: chrono::DateTime<chrono::Utc>,
+    summary: String,
+    content_html: String,
+}
+
 struct Feed {
     title: String,
     description: String,
     home: String,
-    items: Vec<Object>,
+    items: Vec<Item>,
 }
 
-async fn feed(state: &AppState) -> Result<Feed, AppError> {
+fn when(o: &Object) -> chrono::DateTime<chrono::Utc> {
+    o.published_at.unwrap_or(o.created_at).and_utc()
+}
+
+fn item(o: &Object, lead: Option<String>) -> Item {
+    let summary = match lead {
+        Some(lead) if o.summary.is_empty() => lead,
+        Some(lead) => format!("{lead} · {}", o.summary),
+        None => o.summary.clone(),
+    };
+    Item {
+        id: o.ap_id.clone(),
+        title: o.title.clone(),
+        published: when(o),
+        updated: o.updated_at.map(|u| u.and_utc()).unwrap_or_else(|| when(o)),
+        summary,
+        content_html: o.content_html.clone(),
+    }
+}
+
+async fn feed(state: &AppState, which: Which) -> Result<Feed, AppError> {
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
-    let (items, _) = news::list_news(&state.ctx, 0, FEED_SIZE).await?;
+    let (news_items, _) = news::list_news(&state.ctx, 0, FEED_SIZE).await?;
+    let mut items: Vec<Item> = news_items.iter().map(|o| item(o, None)).collect();
+    if let Which::Everything = which {
+        for e in calendar::list_events(&state.ctx, false, 0, FEED_SIZE).await? {
+            let w = super::events::when(&e);
+            let mut lead = w.local;
+            if e.is_cancelled() {
+                lead = format!("CANCELLED · {lead}");
+            }
+            if let Some(place) = e.row.location_name.as_ref().or(e.row.address.as_ref()) {
+                lead = format!("{lead} · {place}");
+            }
+            items.push(item(&e.object, Some(lead)));
+        }
+        for p in polls::list_polls(&state.ctx, false, 0, FEED_SIZE).await? {
+            let options: Vec<&str> = p.options.iter().map(|(o, _)| o.name.as_str()).collect();
+            items.push(item(&p.object, Some(options.join(" / "))));
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(i.published));
+        items.truncate(FEED_SIZE as usize);
+    }
     Ok(Feed {
         title: coop.name,
         description: crate::service::text::first_paragraph(&coop.summary),
@@ -59,13 +129,9 @@ async fn feed(state: &AppState) -> Result<Feed, AppError> {
     })
 }
 
-fn when(o: &Object) -> chrono::DateTime<chrono::Utc> {
-    o.published_at.unwrap_or(o.created_at).and_utc()
-}
-
-async fn rss(State(state): State<AppState>) -> Result<Response, AppError> {
-    let f = feed(&state).await?;
-    let self_url = state.ctx.config.url("/news.rss");
+async fn rss(State(state): State<AppState>, which: Which) -> Result<Response, AppError> {
+    let f = feed(&state, which).await?;
+    let self_url = state.ctx.config.url(&which.path("rss"));
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n<channel>\n",
     );
@@ -77,15 +143,18 @@ async fn rss(State(state): State<AppState>) -> Result<Response, AppError> {
         xml(&self_url)
     );
     if let Some(latest) = f.items.first() {
-        out += &format!("<lastBuildDate>{}</lastBuildDate>\n", when(latest).to_rfc2822());
+        out += &format!(
+            "<lastBuildDate>{}</lastBuildDate>\n",
+            latest.published.to_rfc2822()
+        );
     }
     for o in &f.items {
         out += &format!(
             "<item>\n<title>{}</title>\n<link>{}</link>\n<guid isPermaLink=\"true\">{}</guid>\n<pubDate>{}</pubDate>\n<description>{}</description>\n<content:encoded>{}</content:encoded>\n</item>\n",
             xml(&o.title),
-            xml(&o.ap_id),
-            xml(&o.ap_id),
-            when(o).to_rfc2822(),
+            xml(&o.id),
+            xml(&o.id),
+            o.published.to_rfc2822(),
             xml(&o.summary),
             xml(&o.content_html)
         );
@@ -98,13 +167,13 @@ async fn rss(State(state): State<AppState>) -> Result<Response, AppError> {
         .into_response())
 }
 
-async fn atom(State(state): State<AppState>) -> Result<Response, AppError> {
-    let f = feed(&state).await?;
-    let self_url = state.ctx.config.url("/news.atom");
+async fn atom(State(state): State<AppState>, which: Which) -> Result<Response, AppError> {
+    let f = feed(&state, which).await?;
+    let self_url = state.ctx.config.url(&which.path("atom"));
     let updated = f
         .items
         .iter()
-        .map(|o| o.updated_at.map(|u| u.and_utc()).unwrap_or_else(|| when(o)))
+        .map(|o| o.updated)
         .max()
         .unwrap_or_else(chrono::Utc::now);
     let stamp = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -122,14 +191,13 @@ async fn atom(State(state): State<AppState>) -> Result<Response, AppError> {
         xml(&f.title)
     );
     for o in &f.items {
-        let changed = o.updated_at.map(|u| u.and_utc()).unwrap_or_else(|| when(o));
         out += &format!(
             "<entry>\n<id>{}</id>\n<title>{}</title>\n<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n<published>{}</published>\n<updated>{}</updated>\n<summary>{}</summary>\n<content type=\"html\">{}</content>\n</entry>\n",
-            xml(&o.ap_id),
+            xml(&o.id),
             xml(&o.title),
-            xml(&o.ap_id),
-            stamp(when(o)),
-            stamp(changed),
+            xml(&o.id),
+            stamp(o.published),
+            stamp(o.updated),
             xml(&o.summary),
             xml(&o.content_html)
         );

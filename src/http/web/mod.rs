@@ -21,9 +21,11 @@ use crate::service::types::UserRole;
 use crate::service::{Caller, ServiceError};
 
 mod accounts;
+pub mod events;
 mod federation_admin;
 pub mod feeds;
 pub mod news;
+pub mod polls;
 mod replies;
 
 /// Pages every instance has; content pages come with their role
@@ -205,6 +207,8 @@ struct HomePage {
     l: Layout,
     coop: Actor,
     news: Vec<Teaser>,
+    events: Vec<events::EventTeaser>,
+    polls: Vec<polls::PollTeaser>,
     remote_posts: Vec<(crate::db::models::Object, Actor)>,
     can_write: bool,
     summary_html: String,
@@ -297,6 +301,12 @@ pub(crate) async fn render_home(
     );
     let (news, _) = crate::service::news::list_news(&state.ctx, 0, 10).await?;
     let remote_posts = crate::service::remote::list_remote_posts(&state.ctx, 10).await?;
+    let upcoming = crate::service::calendar::list_events(&state.ctx, true, 0, 3).await?;
+    let open_polls: Vec<polls::PollTeaser> = crate::service::polls::list_polls(&state.ctx, true, 0, 3)
+        .await?
+        .iter()
+        .map(|p| polls::teaser(&v.t, p))
+        .collect();
     let can_write = v.role().is_some_and(|r| r >= UserRole::Editor);
     let status = if follow_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -319,6 +329,8 @@ pub(crate) async fn render_home(
         lang: content_lang(&coop),
         coop,
         news: news.iter().map(teaser).collect(),
+        events: upcoming.iter().map(events::teaser).collect(),
+        polls: open_polls,
         remote_posts,
         can_write,
         map_url,

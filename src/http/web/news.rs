@@ -176,24 +176,10 @@ async fn show(
     if !conversation::servable(&item) && !editor {
         return Err(AppError::not_found());
     }
-    let replies = conversation::thread(&state.ctx, &v.caller(), &item)
-        .await?
-        .into_iter()
-        .map(|(r, a, depth)| {
-            let at = date(r.published_at.unwrap_or(r.created_at));
-            (r, a, at, depth)
-        })
-        .collect();
+    let replies = conversation_of(&state, &v.caller(), &item).await?;
     let coop = coop::get_coop(&state.ctx).await?;
     let counts = conversation::interactions(&state.ctx, &item).await?;
-    let reactions = v.t.fill(
-        "news.reactions",
-        &[
-            ("likes", &counts.likes.to_string()),
-            ("boosts", &counts.shares.to_string()),
-            ("replies", &counts.replies.to_string()),
-        ],
-    );
+    let reactions = reactions_text(&v.t, &counts);
     let l = Layout::for_visitor(&state, &v, &item.title, coop.as_ref());
     let can_edit = v.role().is_some_and(|r| r >= UserRole::Editor);
     let v_can_moderate = v.caller().can(UserRole::Moderator);
@@ -227,6 +213,35 @@ async fn show(
         notice: q.done,
     }
     .respond(StatusCode::OK))
+}
+
+/// The conversation under a content page, in reading order:
+/// (reply, author, date, depth).
+pub(crate) async fn conversation_of(
+    state: &AppState,
+    caller: &crate::service::Caller,
+    item: &Object,
+) -> Result<Vec<(Object, crate::db::models::Actor, String, usize)>, AppError> {
+    Ok(conversation::thread(&state.ctx, caller, item)
+        .await?
+        .into_iter()
+        .map(|(r, a, depth)| {
+            let at = date(r.published_at.unwrap_or(r.created_at));
+            (r, a, at, depth)
+        })
+        .collect())
+}
+
+/// "3 likes · 1 boost · 2 replies".
+pub(crate) fn reactions_text(t: &Tr, counts: &conversation::Interactions) -> String {
+    t.fill(
+        "news.reactions",
+        &[
+            ("likes", &counts.likes.to_string()),
+            ("boosts", &counts.shares.to_string()),
+            ("replies", &counts.replies.to_string()),
+        ],
+    )
 }
 
 #[derive(Template)]

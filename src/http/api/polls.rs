@@ -1,0 +1,126 @@
+//! `/api/v1/polls`: the co-op's polls, with their counts, and voting.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::ApiJson;
+use crate::http::auth::ApiUser;
+use crate::http::error::AppError;
+use crate::service::polls::{self, Poll, PollInput};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/polls", get(list).post(create))
+        .route("/polls/{id}", get(show).delete(delete))
+        .route("/polls/{id}/votes", post(vote))
+}
+
+#[derive(Serialize)]
+struct OptionJson {
+    id: i64,
+    title: String,
+    votes_count: i64,
+}
+
+#[derive(Serialize)]
+pub struct PollJson {
+    id: i64,
+    slug: String,
+    url: String,
+    question: String,
+    multiple: bool,
+    closes_at: String,
+    closed: bool,
+    voters_count: i64,
+    votes_count: i64,
+    options: Vec<OptionJson>,
+}
+
+impl From<Poll> for PollJson {
+    fn from(p: Poll) -> Self {
+        PollJson {
+            closed: p.is_closed(),
+            id: p.object.id,
+            slug: p.object.slug.clone().unwrap_or_default(),
+            url: p.object.ap_id.clone(),
+            question: p.object.title.clone(),
+            multiple: p.row.multiple,
+            closes_at: p
+                .row
+                .closes_at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            voters_count: p.voters,
+            votes_count: p.options.iter().map(|(_, n)| n).sum(),
+            options: p
+                .options
+                .into_iter()
+                .map(|(o, n)| OptionJson {
+                    id: o.id,
+                    title: o.name,
+                    votes_count: n,
+                })
+                .collect(),
+        }
+    }
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
+    let items = polls::list_polls(&state.ctx, false, 0, 50).await?;
+    Ok(Json(serde_json::json!({
+        "items": items.into_iter().map(PollJson::from).collect::<Vec<_>>(),
+    })))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<PollJson>, AppError> {
+    let p = polls::get_poll_by_id(&state.ctx, id).await?;
+    if p.object.deleted_at.is_some() {
+        return Err(AppError::new(StatusCode::GONE, "gone", "This poll was deleted."));
+    }
+    if !crate::service::conversation::servable(&p.object) {
+        return Err(AppError::not_found());
+    }
+    Ok(Json(p.into()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<PollInput>,
+) -> Result<(StatusCode, Json<PollJson>), AppError> {
+    let p = polls::create_poll(&state.ctx, &user.caller(), &input).await?;
+    Ok((StatusCode::CREATED, Json(p.into())))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    polls::delete_poll(&state.ctx, &user.caller(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vote {
+    /// Option ids (one, unless the poll takes several).
+    choices: Vec<i64>,
+}
+
+async fn vote(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(v): ApiJson<Vote>,
+) -> Result<Json<PollJson>, AppError> {
+    Ok(Json(
+        polls::vote(&state.ctx, &user.caller(), id, &v.choices)
+            .await?
+            .into(),
+    ))
+}

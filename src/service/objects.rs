@@ -1,0 +1,33 @@
+//! What every local content type shares when it is stored: a unique slug
+//! under its path, and the ActivityPub id that the slug gives.
+
+use super::text::slugify;
+use super::ServiceResult;
+use crate::db::models::{ContentKind, NewObject};
+use crate::db::queries::content;
+use crate::db::PooledConn;
+
+/// Inserts a local object of `kind` (its `slug`, `ap_id` and `url` are
+/// set here from the title) and returns its id and slug.
+pub async fn insert_local(
+    conn: &mut PooledConn,
+    config: &crate::config::Config,
+    kind: ContentKind,
+    mut row: NewObject,
+) -> ServiceResult<(i64, String)> {
+    let base = slugify(&row.title);
+    let mut slug = base.clone();
+    let mut n = 2;
+    while content::slug_taken(conn, kind.as_str(), &slug).await? {
+        slug = format!("{base}-{n}");
+        n += 1;
+    }
+    // The ap_id needs the slug; a unique placeholder until the row exists.
+    row.ap_id = format!("urn:intercoop:pending:{}", crate::crypto::random_token());
+    row.kind = kind.as_str().into();
+    row.slug = Some(slug.clone());
+    row.local = true;
+    let id = content::insert(conn, &row).await?;
+    content::set_ap_id(conn, id, &config.url(&format!("/{}/{slug}", kind.path()))).await?;
+    Ok((id, slug))
+}

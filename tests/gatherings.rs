@@ -1,0 +1,502 @@
+//! Events and polls end to end, on both databases, over real HTTP with the
+//! scripted peer: the API and the web make them, followers get
+//! Create/Update/Delete of `Event` and `Question`, remote Joins are
+//! answered, Mastodon-shaped votes are counted once, the poll closes by
+//! itself, and iCalendar and feeds parse back.
+
+mod common;
+
+use common::peer::Peer;
+use common::{Backend, TestApp, ADMIN};
+use intercoop::service::accounts;
+use serde_json::{json, Value};
+
+both_backends!(events_with_rsvp, polls_with_votes);
+
+fn coop_actor(app: &TestApp) -> String {
+    app.url("/actors/tea")
+}
+
+/// A peer that follows the co-op, accepted.
+async fn follower(app: &TestApp) -> Peer {
+    let peer = Peer::start().await;
+    let f = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("follow"),
+                   "type": "Follow", "actor": peer.actor, "object": coop_actor(app)});
+    assert_eq!(peer.send(app, "/actors/tea/inbox", &f, false).await, 202);
+    peer.wait_for("Accept", |_| true).await;
+    peer
+}
+
+struct Api {
+    client: reqwest::Client,
+    token: String,
+    base: String,
+}
+
+impl Api {
+    async fn new(app: &TestApp) -> Api {
+        Api {
+            client: reqwest::Client::new(),
+            token: accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap(),
+            base: app.url("/api/v1"),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+async fn get_ap(url: &str) -> Value {
+    reqwest::Client::new()
+        .get(url)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn text(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn events_with_rsvp(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let api = Api::new(&app).await;
+    let fan = follower(&app).await;
+
+    let (status, created) = api
+        .call(
+            reqwest::Method::POST,
+            "/events",
+            Some(json!({
+                "title": "General meeting", "body": "Agenda: the **budget**.",
+                "starts_at": "2030-04-12T18:00", "ends_at": "2030-04-12T20:00",
+                "timezone": "Europe/Paris", "location_name": "The barn", "address": "1 Farm Lane, Lyon",
+                "latitude": 45.76, "longitude": 4.83, "capacity": 2
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["starts_at"], "2030-04-12T16:00:00Z");
+    assert_eq!(created["starts_at_local"], "2030-04-12T18:00:00+02:00");
+    let id = created["id"].as_i64().unwrap();
+    let url = created["url"].as_str().unwrap().to_string();
+    let slug = created["slug"].as_str().unwrap().to_string();
+
+    // Followers get the Event with what Mobilizon reads.
+    let create = fan.wait_for("Create", |a| a["object"]["id"] == url).await;
+    let ev = &create["object"];
+    assert_eq!(ev["type"], "Event");
+    assert_eq!(ev["name"], "General meeting");
+    assert_eq!(ev["startTime"], "2030-04-12T18:00:00+02:00");
+    assert_eq!(ev["endTime"], "2030-04-12T20:00:00+02:00");
+    assert_eq!(ev["timezone"], "Europe/Paris");
+    assert_eq!(ev["location"]["type"], "Place");
+    assert_eq!(ev["location"]["name"], "The barn");
+    assert_eq!(ev["location"]["address"]["type"], "PostalAddress");
+    assert_eq!(ev["location"]["address"]["streetAddress"], "1 Farm Lane, Lyon");
+    assert_eq!(ev["location"]["latitude"], 45.76);
+    assert_eq!(ev["maximumAttendeeCapacity"], 2);
+    assert_eq!(ev["participantCount"], 0);
+    assert_eq!(ev["joinMode"], "free");
+    assert_eq!(ev["ical:status"], "CONFIRMED");
+    assert!(ev["content"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>budget</strong>"));
+    assert_eq!(ev["to"][0], "https://www.w3.org/ns/activitystreams#Public");
+
+    // A remote Join is accepted, naming the Join.
+    let ann = Peer::start().await;
+    let join = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": ann.id("join"),
+                      "type": "Join", "actor": ann.actor, "object": url});
+    assert_eq!(ann.send(&app, "/inbox", &join, true).await, 202);
+    let accept = ann.wait_for("Accept", |_| true).await;
+    assert_eq!(accept["object"]["id"], join["id"]);
+    assert_eq!(accept["object"]["type"], "Join");
+    assert_eq!(accept["object"]["object"], url);
+    assert_eq!(accept["actor"], coop_actor(&app));
+    let fetched = get_ap(&url).await;
+    assert_eq!(fetched["participantCount"], 1);
+    assert_eq!(fetched["remainingAttendeeCapacity"], 1);
+    // The same Join again (a retry with a new id) counts once, and is accepted again.
+    let again = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": ann.id("join"),
+                       "type": "Join", "actor": ann.actor, "object": url});
+    assert_eq!(ann.send(&app, "/inbox", &again, false).await, 202);
+    ann.wait_for("Accept", |a| a["object"]["id"] == again["id"]).await;
+    assert_eq!(get_ap(&url).await["participantCount"], 1);
+
+    // A member says they come on the web; the event is then full.
+    let admin = common::login(&app, ADMIN, common::PASSWORD).await;
+    let page = admin
+        .get(app.url(&format!("/events/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("18:00–20:00 (Europe/Paris)"), "{page}");
+    assert!(page.contains("2030-04-12 16:00 – 2030-04-12 18:00 UTC"), "{page}");
+    assert!(page.contains(&format!("href=\"/events/{slug}.ics\"")));
+    let r = admin
+        .post(app.url(&format!("/events/{slug}/rsvp")))
+        .form(&[("csrf", common::csrf_of(&page).as_str()), ("value", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = admin
+        .get(app.url(&format!("/events/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("You are down as coming."), "{page}");
+    assert_eq!(get_ap(&url).await["participantCount"], 2);
+    let bob = Peer::start().await;
+    let full = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": bob.id("join"),
+                      "type": "Join", "actor": bob.actor, "object": url});
+    assert_eq!(bob.send(&app, "/inbox", &full, false).await, 202);
+    let reject = bob.wait_for("Reject", |_| true).await;
+    assert_eq!(reject["object"]["id"], full["id"]);
+    assert_eq!(get_ap(&url).await["participantCount"], 2);
+
+    // Organisers see who comes, and download it.
+    let csv = admin
+        .get(app.url(&format!("/events/{slug}/attendees?format=csv")))
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("name,account,profile,joined_at\r\n"), "{csv}");
+    assert!(csv.contains(&ann.actor), "{csv}");
+    assert!(csv.contains(&format!(",{ADMIN}@127.0.0.1")), "{csv}");
+    let anonymous = common::client()
+        .get(app.url(&format!("/events/{slug}/attendees?format=csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303, "the attendee list is not public");
+    assert!(anonymous.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login"));
+
+    // A change of time reaches followers and participants alike.
+    let (status, patched) = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/events/{id}"),
+            Some(json!({"starts_at": "2030-04-12T19:00", "ends_at": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["ends_at"], Value::Null);
+    for peer in [&fan, &ann] {
+        let update = peer
+            .wait_for("Update", |a| {
+                a["object"]["startTime"] == "2030-04-12T19:00:00+02:00"
+            })
+            .await;
+        assert_eq!(update["object"]["participantCount"], 2);
+    }
+
+    // Leave, and Undo of a Join, take the participant out.
+    let leave = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": ann.id("leave"),
+                       "type": "Leave", "actor": ann.actor, "object": url});
+    assert_eq!(ann.send(&app, "/inbox", &leave, false).await, 202);
+    assert_eq!(get_ap(&url).await["participantCount"], 1);
+    assert_eq!(
+        bob.send(
+            &app,
+            "/inbox",
+            &{
+                let mut j = full.clone();
+                j["id"] = json!(bob.id("join"));
+                j
+            },
+            false
+        )
+        .await,
+        202
+    );
+    bob.wait_for("Accept", |_| true).await;
+    assert_eq!(get_ap(&url).await["participantCount"], 2);
+    let undo = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": bob.id("undo"),
+                      "type": "Undo", "actor": bob.actor,
+                      "object": {"id": full["id"], "type": "Join", "actor": bob.actor, "object": url}});
+    assert_eq!(bob.send(&app, "/inbox", &undo, false).await, 202);
+    assert_eq!(get_ap(&url).await["participantCount"], 1);
+    // Someone else cannot take a participant out.
+    let forged = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": ann.id("undo"),
+                        "type": "Undo", "actor": ann.actor,
+                        "object": {"id": bob.id("join"), "type": "Join", "actor": bob.actor, "object": url}});
+    assert_eq!(ann.send(&app, "/inbox", &forged, false).await, 403);
+
+    // Cancelled: said on the page, to followers, and in iCalendar.
+    let (status, c) = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/events/{id}"),
+            Some(json!({"cancelled": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["cancelled"], true);
+    fan.wait_for("Update", |a| a["object"]["ical:status"] == "CANCELLED")
+        .await;
+    let (_, page) = text(&app.url(&format!("/events/{slug}"))).await;
+    assert!(page.contains("This event is cancelled."), "{page}");
+    for path in ["/events.ics".to_string(), format!("/events/{slug}.ics")] {
+        let r = reqwest::get(app.url(&path)).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/calendar"));
+        let body = r.text().await.unwrap();
+        let cal: icalendar::Calendar = body.parse().unwrap_or_else(|e| panic!("{path}: {e}\n{body}"));
+        let events: Vec<&icalendar::Event> = cal
+            .components
+            .iter()
+            .filter_map(|c| match c {
+                icalendar::CalendarComponent::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(events.len(), 1, "{body}");
+        use icalendar::{Component, EventLike};
+        assert_eq!(events[0].get_summary(), Some("General meeting"));
+        assert_eq!(events[0].get_uid(), Some(url.as_str()));
+        assert_eq!(events[0].get_status(), Some(icalendar::EventStatus::Cancelled));
+        assert!(body.contains("DTSTART:20300412T170000Z"), "{body}");
+        assert_eq!(events[0].get_location(), Some("The barn, 1 Farm Lane, Lyon"));
+    }
+    // Still listed as upcoming, marked.
+    let (_, list) = api
+        .call(reqwest::Method::GET, "/events?upcoming=true", None)
+        .await;
+    assert_eq!(list["items"][0]["id"], id);
+    let (_, home) = text(&app.url("/")).await;
+    assert!(home.contains(&format!("/events/{slug}")) && home.contains("href=\"/events.ics\""));
+
+    // Deleted: a Delete to followers, 410 after.
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, &format!("/events/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    fan.wait_for("Delete", |a| a["object"]["id"] == url).await;
+    let r = reqwest::Client::new()
+        .get(&url)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    // Joining a deleted event is rejected.
+    let late = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": bob.id("join"),
+                      "type": "Join", "actor": bob.actor, "object": url});
+    assert_eq!(bob.send(&app, "/inbox", &late, false).await, 202);
+    bob.wait_for("Reject", |a| a["object"]["id"] == late["id"]).await;
+
+    // Bad input: every field's problem at once, in the API's error shape.
+    let (status, err) = api
+        .call(
+            reqwest::Method::POST,
+            "/events",
+            Some(json!({"title": "", "starts_at": "soon", "timezone": "Mars/Base", "capacity": 0})),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    for field in ["title", "starts_at", "timezone", "capacity"] {
+        assert!(err["fields"][field].is_string(), "{field}: {err}");
+    }
+    assert!(err["detail"].as_str().unwrap().contains("Mars/Base"), "{err}");
+}
+
+/// A Mastodon vote: a Note naming the option, in reply to the Question,
+/// addressed only to the co-op.
+fn vote(peer: &Peer, app: &TestApp, question: &str, option: &str) -> Value {
+    let note = format!("{}/notes/{}", peer.base, intercoop::crypto::random_token());
+    json!({"@context": "https://www.w3.org/ns/activitystreams", "id": format!("{note}/activity"),
+           "type": "Create", "actor": peer.actor, "to": [coop_actor(app)],
+           "object": {"id": note, "type": "Note", "name": option, "attributedTo": peer.actor,
+                      "to": [coop_actor(app)], "inReplyTo": question}})
+}
+
+async fn polls_with_votes(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let api = Api::new(&app).await;
+    let fan = follower(&app).await;
+    let closes = (chrono::Utc::now() + chrono::Duration::seconds(6))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, poll) = api
+        .call(
+            reqwest::Method::POST,
+            "/polls",
+            Some(
+                json!({"question": "Which day for the assembly?", "options": ["Monday", "Friday", "Saturday"],
+                        "multiple": false, "closes_at": closes}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{poll}");
+    let id = poll["id"].as_i64().unwrap();
+    let url = poll["url"].as_str().unwrap().to_string();
+    let slug = poll["slug"].as_str().unwrap().to_string();
+    let create = fan.wait_for("Create", |a| a["object"]["id"] == url).await;
+    let q = &create["object"];
+    assert_eq!(q["type"], "Question");
+    assert_eq!(q["endTime"], closes);
+    assert_eq!(q["votersCount"], 0);
+    assert!(q.get("closed").is_none());
+    assert!(q.get("anyOf").is_none());
+    let names: Vec<&str> = q["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Monday", "Friday", "Saturday"]);
+    assert_eq!(q["oneOf"][1]["replies"]["totalItems"], 0);
+
+    // A Mastodon user votes; the same vote again is counted once.
+    let voter = Peer::start().await;
+    assert_eq!(
+        voter
+            .send(&app, "/inbox", &vote(&voter, &app, &url, "Friday"), false)
+            .await,
+        202
+    );
+    assert_eq!(
+        voter
+            .send(&app, "/inbox", &vote(&voter, &app, &url, "Friday"), true)
+            .await,
+        202
+    );
+    // A second, different choice in a one-choice poll is refused.
+    assert_eq!(
+        voter
+            .send(&app, "/inbox", &vote(&voter, &app, &url, "Monday"), false)
+            .await,
+        422
+    );
+    // An option that does not exist is refused.
+    assert_eq!(
+        voter
+            .send(&app, "/inbox", &vote(&voter, &app, &url, "Sunday"), false)
+            .await,
+        422
+    );
+    let (_, counted) = api
+        .call(reqwest::Method::GET, &format!("/polls/{id}"), None)
+        .await;
+    assert_eq!(counted["voters_count"], 1, "{counted}");
+    assert_eq!(counted["options"][1]["votes_count"], 1);
+    // The new counts go to followers and to the voter.
+    for peer in [&fan, &voter] {
+        let update = peer
+            .wait_for("Update", |a| {
+                a["object"]["id"] == url && a["object"]["votersCount"] == 1
+            })
+            .await;
+        assert_eq!(update["object"]["oneOf"][1]["replies"]["totalItems"], 1);
+    }
+    // Votes are not replies.
+    let fetched = get_ap(&url).await;
+    assert_eq!(fetched["replies"]["totalItems"], 0);
+
+    // A member votes on the web.
+    let admin = common::login(&app, ADMIN, common::PASSWORD).await;
+    let page = admin
+        .get(app.url(&format!("/polls/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let monday = counted["options"][0]["id"].as_i64().unwrap().to_string();
+    assert!(
+        page.contains(&format!("name=\"option\" value=\"{monday}\"")),
+        "{page}"
+    );
+    let r = admin
+        .post(app.url(&format!("/polls/{slug}/vote")))
+        .form(&[
+            ("csrf", common::csrf_of(&page).as_str()),
+            ("option", monday.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = admin
+        .get(app.url(&format!("/polls/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Monday ✓"), "{page}");
+    let (_, counted) = api
+        .call(reqwest::Method::GET, &format!("/polls/{id}"), None)
+        .await;
+    assert_eq!(counted["voters_count"], 2);
+
+    // The poll closes by itself: the final counts go out, no request needed.
+    let closed = fan
+        .wait_for("Update", |a| {
+            a["object"]["id"] == url && a["object"]["closed"].is_string()
+        })
+        .await;
+    assert_eq!(closed["object"]["votersCount"], 2);
+    assert_eq!(closed["object"]["oneOf"][0]["replies"]["totalItems"], 1);
+    let late = Peer::start().await;
+    assert_eq!(
+        late.send(&app, "/inbox", &vote(&late, &app, &url, "Saturday"), false)
+            .await,
+        422
+    );
+    let (_, counted) = api
+        .call(reqwest::Method::GET, &format!("/polls/{id}"), None)
+        .await;
+    assert_eq!(counted["closed"], true);
+    assert_eq!(counted["voters_count"], 2);
+
+    // The everything feed carries it; feeds parse.
+    for path in ["/feed.rss", "/feed.atom"] {
+        let body = reqwest::get(app.url(path)).await.unwrap().bytes().await.unwrap();
+        let feed = feed_rs::parser::parse(&body[..]).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(
+            feed.entries.iter().any(|e| e
+                .title
+                .as_ref()
+                .is_some_and(|t| t.content == "Which day for the assembly?")),
+            "{path}"
+        );
+    }
+}
