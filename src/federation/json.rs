@@ -10,7 +10,7 @@ pub const AS_CONTEXT: &str = "https://www.w3.org/ns/activitystreams";
 pub const AP_CONTENT_TYPE: &str = "application/activity+json";
 
 /// The JSON-LD context of our documents: ActivityStreams, security (public
-/// keys) and the Mastodon terms peers look for.
+/// keys), the Mastodon terms peers look for, and Mobilizon's event terms.
 pub fn context() -> Value {
     serde_json::json!([
         AS_CONTEXT,
@@ -23,7 +23,26 @@ pub fn context() -> Value {
             "featured": {"@id": "toot:featured", "@type": "@id"},
             "schema": "http://schema.org#",
             "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value"
+            "value": "schema:value",
+            "votersCount": "toot:votersCount",
+            "mz": "https://joinmobilizon.org/ns#",
+            "ical": "http://www.w3.org/2002/12/cal/ical#",
+            "pt": "https://joinpeertube.org/ns#",
+            "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
+            "participantCount": {"@id": "mz:participantCount", "@type": "schema:Integer"},
+            "timezone": {"@id": "mz:timezone", "@type": "schema:Text"},
+            "isOnline": {"@id": "mz:isOnline", "@type": "schema:Boolean"},
+            "repliesModerationOption": {"@id": "mz:repliesModerationOption", "@type": "mz:repliesModerationOptionType"},
+            "anonymousParticipationEnabled": {"@id": "mz:anonymousParticipationEnabled", "@type": "schema:Boolean"},
+            "commentsEnabled": {"@id": "pt:commentsEnabled", "@type": "schema:Boolean"},
+            "maximumAttendeeCapacity": "schema:maximumAttendeeCapacity",
+            "remainingAttendeeCapacity": "schema:remainingAttendeeCapacity",
+            "category": "schema:category",
+            "PostalAddress": "schema:PostalAddress",
+            "address": {"@id": "schema:address", "@type": "schema:PostalAddress"},
+            "streetAddress": "schema:streetAddress",
+            "status": "ical:status",
+            "draft": "mz:draft"
         }
     ])
 }
