@@ -11,7 +11,7 @@ use common::{Backend, TestApp, ADMIN};
 use intercoop::service::accounts;
 use serde_json::{json, Value};
 
-both_backends!(events_with_rsvp, polls_with_votes);
+both_backends!(events_with_rsvp, polls_with_votes, members_reply_as_themselves);
 
 fn coop_actor(app: &TestApp) -> String {
     app.url("/actors/tea")
@@ -499,4 +499,153 @@ async fn polls_with_votes(backend: Backend) {
             "{path}"
         );
     }
+}
+
+async fn members_reply_as_themselves(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let fan = follower(&app).await;
+    let item = intercoop::service::news::publish_news(
+        &app.ctx,
+        &common::admin(),
+        &intercoop::service::news::NewsInput {
+            title: "Jam season".into(),
+            body: "The jam is in.".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let slug = item.slug.clone().unwrap();
+    let admin = common::login(&app, ADMIN, common::PASSWORD).await;
+    let page = admin
+        .get(app.url(&format!("/news/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("action=\"/replies/new\""),
+        "logged-in members get the reply form"
+    );
+    let r = admin
+        .post(app.url("/replies/new"))
+        .form(&[
+            ("csrf", common::csrf_of(&page).as_str()),
+            ("to", item.id.to_string().as_str()),
+            ("text", "Count me in for **Saturday**. <script>alert(1)</script>"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&format!("/news/{slug}?done=")), "{location}");
+
+    // It federates as a Note of the member's own Person, answering the news.
+    let person = app.url(&format!("/users/{ADMIN}"));
+    let create = fan.wait_for("Create", |a| a["actor"] == person).await;
+    let note = &create["object"];
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["attributedTo"], person);
+    assert_eq!(note["inReplyTo"], item.ap_id);
+    assert!(note["content"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>Saturday</strong>"));
+    assert!(!note["content"].as_str().unwrap().contains("<script"), "{note}");
+    assert_eq!(note["to"][0], "https://www.w3.org/ns/activitystreams#Public");
+    assert!(
+        note["cc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| *c == json!(format!("{}/followers", coop_actor(&app)))),
+        "{note}"
+    );
+    let note_id = note["id"].as_str().unwrap().to_string();
+
+    // The Person and its WebFinger are there for peers to verify and mention.
+    let actor = get_ap(&person).await;
+    assert_eq!(actor["type"], "Person");
+    assert_eq!(actor["preferredUsername"], ADMIN);
+    assert!(actor["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN PUBLIC KEY"));
+    let domain = url::Url::parse(&app.url("/")).unwrap();
+    let domain = format!("{}:{}", domain.host_str().unwrap(), domain.port().unwrap());
+    let finger: Value =
+        reqwest::get(app.url(&format!("/.well-known/webfinger?resource=acct:{ADMIN}@{domain}")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(finger["links"][0]["href"], person);
+    // The co-op's own handle still answers as the co-op.
+    let coop: Value = reqwest::get(app.url(&format!("/.well-known/webfinger?resource=acct:tea@{domain}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(coop["links"][0]["href"], coop_actor(&app));
+    assert_eq!(get_ap(&note_id).await["id"], note_id);
+    let html = common::client().get(&note_id).send().await.unwrap();
+    assert_eq!(html.status(), 303);
+    assert!(html.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with(&format!("/news/{slug}#reply-")));
+
+    // A peer answers the member; the conversation shows both, threaded.
+    let reply = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": fan.id("create"),
+        "type": "Create", "actor": fan.actor,
+        "object": {"id": format!("{}/notes/1", fan.base), "type": "Note", "attributedTo": fan.actor,
+                   "content": "<p>Saturday it is <img src=x onerror=alert(1)></p>", "inReplyTo": note_id,
+                   "to": ["https://www.w3.org/ns/activitystreams#Public"]}});
+    assert_eq!(fan.send(&app, "/inbox", &reply, false).await, 202);
+    let (_, page) = text(&app.url(&format!("/news/{slug}"))).await;
+    assert!(
+        page.contains("Count me in for <strong>Saturday</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("class=\"reply depth-1\"") && page.contains("Saturday it is"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("onerror") && !page.contains("alert(1)</script>"),
+        "{page}"
+    );
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 1);
+
+    // A moderator deletes the member's reply: the Delete federates.
+    let id = note_id.rsplit('/').next().unwrap().to_string();
+    let page = admin
+        .get(app.url(&format!("/news/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = admin
+        .post(app.url(&format!("/replies/{id}/delete")))
+        .form(&[("csrf", common::csrf_of(&page).as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let delete = fan.wait_for("Delete", |a| a["actor"] == person).await;
+    assert_eq!(delete["object"]["id"], note_id);
+    let gone = reqwest::Client::new()
+        .get(&note_id)
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 410, "a deleted reply answers with its Tombstone");
 }

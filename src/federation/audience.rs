@@ -125,16 +125,57 @@ pub async fn inboxes(
     Ok(inboxes)
 }
 
-/// The inboxes of those who took part in an object and hear of its
-/// changes: an event's participants, a poll's voters (remote ones).
-pub async fn takers_part(conn: &mut PooledConn, object: &crate::db::models::Object) -> DbResult<Vec<String>> {
+/// Who else an object concerns beyond its author's audience: named in
+/// its `cc` and sent its changes. An event's participants and a poll's
+/// voters hear of changes; a member's reply names and reaches the author
+/// it answers and the co-op's followers (whose servers show it in the
+/// conversation, as it answers an account they follow).
+#[derive(Debug, Default)]
+pub struct Related {
+    pub cc: Vec<String>,
+    pub inboxes: Vec<String>,
+}
+
+pub async fn related(conn: &mut PooledConn, object: &crate::db::models::Object) -> DbResult<Related> {
     use crate::db::models::ContentKind;
-    use crate::db::queries::{calendar, polls};
-    match ContentKind::from_db(&object.kind) {
-        ContentKind::Event => calendar::participant_inboxes(conn, object.id).await,
-        ContentKind::Poll => polls::voter_inboxes(conn, object.id).await,
-        ContentKind::News | ContentKind::Note => Ok(Vec::new()),
-    }
+    use crate::db::queries::{actors, calendar, content, instance, polls};
+    Ok(match ContentKind::from_db(&object.kind) {
+        ContentKind::Event => Related {
+            cc: Vec::new(),
+            inboxes: calendar::participant_inboxes(conn, object.id).await?,
+        },
+        ContentKind::Poll => Related {
+            cc: Vec::new(),
+            inboxes: polls::voter_inboxes(conn, object.id).await?,
+        },
+        ContentKind::Note if object.local => {
+            let mut r = Related::default();
+            let parent = match &object.in_reply_to {
+                Some(p) => content::find_by_ap_id(conn, p).await?,
+                None => None,
+            };
+            if let Some(parent) = parent {
+                if let Some(parent_author) = actors::find(conn, parent.author_id).await? {
+                    r.cc.push(parent_author.ap_id.clone());
+                    if !parent_author.local {
+                        r.inboxes
+                            .push(parent_author.shared_inbox.clone().unwrap_or(parent_author.inbox));
+                    }
+                }
+            }
+            let coop = match instance::get_or_create(conn).await?.coop_actor_id {
+                Some(id) => actors::find(conn, id).await?,
+                None => None,
+            };
+            if let Some(coop) = coop {
+                r.cc.push(followers_of(&coop));
+                r.inboxes.extend(follow_q::follower_inboxes(conn, coop.id).await?);
+            }
+            r.cc.dedup();
+            r
+        }
+        ContentKind::News | ContentKind::Note => Related::default(),
+    })
 }
 
 #[cfg(test)]

@@ -151,13 +151,15 @@ async fn build(
     match domain_event {
         DomainEvent::NewsPublished { id }
         | DomainEvent::EventPublished { id }
-        | DomainEvent::PollPublished { id } => object_activity(fed, conn, id, Change::Create).await,
+        | DomainEvent::PollPublished { id }
+        | DomainEvent::ReplyPublished { id } => object_activity(fed, conn, id, Change::Create).await,
         DomainEvent::NewsUpdated { id }
         | DomainEvent::EventUpdated { id }
         | DomainEvent::PollUpdated { id } => object_activity(fed, conn, id, Change::Update).await,
         DomainEvent::NewsDeleted { id }
         | DomainEvent::EventDeleted { id }
-        | DomainEvent::PollDeleted { id } => object_activity(fed, conn, id, Change::Delete).await,
+        | DomainEvent::PollDeleted { id }
+        | DomainEvent::ReplyDeleted { id } => object_activity(fed, conn, id, Change::Delete).await,
         DomainEvent::JoinAnswered {
             object,
             remote,
@@ -196,8 +198,8 @@ enum Change {
 }
 
 /// Create, Update or Delete of one of our objects (Article, Event,
-/// Question), to the audience its visibility names and to those who took
-/// part in it (an event's participants, a poll's voters).
+/// Question, a member's Note), to the audience its visibility names and to
+/// those it concerns (`audience::related`).
 async fn object_activity(
     fed: &Arc<Federation>,
     conn: &mut crate::db::PooledConn,
@@ -219,7 +221,10 @@ async fn object_activity(
         .map_err(|e| e.to_string())?
         .ok_or("the author is gone")?;
     let visibility = Visibility::from_db(&object.visibility);
-    let audience = Audience::of(visibility, &author, &[]);
+    let related = audience::related(conn, &object)
+        .await
+        .map_err(|e| e.to_string())?;
+    let audience = Audience::of(visibility, &author, &related.cc);
     // Listed in the outbox and served at its id: public objects only.
     let public = visibility.is_listed();
     let (ap_id, kind, body) = match change {
@@ -248,15 +253,9 @@ async fn object_activity(
     let mut inboxes = audience::inboxes(conn, visibility, &author, &[])
         .await
         .map_err(|e| e.to_string())?;
-    if change != Change::Create {
-        inboxes.extend(
-            audience::takers_part(conn, &object)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
-        inboxes.sort();
-        inboxes.dedup();
-    }
+    inboxes.extend(related.inboxes);
+    inboxes.sort();
+    inboxes.dedup();
     Ok(Some(Outgoing {
         ap_id,
         actor_id: author.id,

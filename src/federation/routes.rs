@@ -17,7 +17,7 @@ use super::objects::tombstone;
 use crate::db::models::{Actor, Object};
 use crate::http::error::AppError;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
-use crate::service::{conversation, follows, news, Caller};
+use crate::service::{conversation, follows, news, people, Caller};
 use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 20;
@@ -34,7 +34,15 @@ pub fn routes() -> Router<AppState> {
         .route("/actors/{handle}/followers", get(followers))
         .route("/actors/{handle}/following", get(following))
         .route("/actors/{handle}/featured", get(featured))
+        // Local users' Person actors (made when they first reply, RSVP or vote).
+        .route("/users/{handle}", get(actor))
+        .route("/users/{handle}/outbox", get(outbox))
+        .route("/users/{handle}/followers", get(followers))
+        .route("/users/{handle}/following", get(following))
+        .route("/users/{handle}/featured", get(featured))
+        .route("/users/{handle}/inbox", post(super::inbox::shared_inbox))
         .route("/activities/{id}", get(activity))
+        .route("/notes/{id}", get(note))
         .route("/news/{slug}/{which}", get(content_collection))
         .route("/events/{slug}/{which}", get(content_collection))
         .route("/polls/{slug}/{which}", get(content_collection))
@@ -163,15 +171,20 @@ async fn resolve_resource(state: &AppState, resource: &str) -> Result<Option<Act
         match path.trim_end_matches('/') {
             "" => return Ok(coop::get_coop(&state.ctx).await?),
             INSTANCE_ACTOR_PATH => coop::INSTANCE_ACTOR_HANDLE.to_string(),
-            p => match p.strip_prefix("/actors/") {
-                Some(h) => h.to_string(),
-                None => return Ok(None),
+            p => match (p.strip_prefix("/actors/"), p.strip_prefix("/users/")) {
+                (Some(h), _) => h.to_string(),
+                (_, Some(u)) => return Ok(people::find_person(&state.ctx, u).await?),
+                _ => return Ok(None),
             },
         }
     } else {
         return Ok(None);
     };
-    Ok(coop::find_local_actor(&state.ctx, &handle).await?)
+    // The co-op's handle first; members' accounts by username after.
+    match coop::find_local_actor(&state.ctx, &handle).await? {
+        Some(a) => Ok(Some(a)),
+        None => Ok(people::find_person(&state.ctx, &handle).await?),
+    }
 }
 
 async fn webfinger(
@@ -283,9 +296,15 @@ async fn nodeinfo(State(state): State<AppState>, Path(version): Path<String>) ->
 
 // ---------------------------------------------------------------- actors and collections
 
-async fn local_actor(state: &AppState, handle: &str) -> Result<Actor, AppError> {
-    coop::find_local_actor(&state.ctx, handle)
-        .await?
+/// The local actor a path names: `/actors/{handle}` (the co-op) or
+/// `/users/{username}` (a member's Person).
+async fn local_actor(state: &AppState, uri: &axum::http::Uri, handle: &str) -> Result<Actor, AppError> {
+    let found = if uri.path().starts_with(&format!("{}/", people::PERSON_PATH)) {
+        people::find_person(&state.ctx, handle).await?
+    } else {
+        coop::find_local_actor(&state.ctx, handle).await?
+    };
+    found
         .filter(|a| !super::actors::instance::is_instance(a))
         .ok_or_else(AppError::not_found)
 }
@@ -297,13 +316,14 @@ fn render_actor(state: &AppState, a: &Actor) -> Response {
 async fn actor(
     State(state): State<AppState>,
     Path(handle): Path<String>,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let a = local_actor(&state, &handle).await?;
+    let a = local_actor(&state, &uri, &handle).await?;
     if !wants_activity_json(&headers) {
         return Ok(Redirect::to("/").into_response());
     }
-    authorize_fetch(&state, &headers, &format!("/actors/{handle}")).await?;
+    authorize_fetch(&state, &headers, uri.path()).await?;
     Ok(render_actor(&state, &a))
 }
 
@@ -357,7 +377,7 @@ async fn outbox(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let a = local_actor(&state, &handle).await?;
+    let a = local_actor(&state, &uri, &handle).await?;
     authorize_fetch(&state, &headers, path_of(&uri)).await?;
     let id = format!("{}/outbox", a.ap_id);
     let n = q.page.unwrap_or(1).max(1);
@@ -388,7 +408,7 @@ async fn follow_collection(
     headers: &HeaderMap,
     followers: bool,
 ) -> Result<Response, AppError> {
-    let a = local_actor(state, handle).await?;
+    let a = local_actor(state, uri, handle).await?;
     let suffix = if followers { "followers" } else { "following" };
     authorize_fetch(state, headers, path_of(uri)).await?;
     let id = format!("{}/{suffix}", a.ap_id);
@@ -427,8 +447,12 @@ async fn following(
     follow_collection(&state, &handle, q, &uri, &headers, false).await
 }
 
-async fn featured(State(state): State<AppState>, Path(handle): Path<String>) -> Result<Response, AppError> {
-    let a = local_actor(&state, &handle).await?;
+async fn featured(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, AppError> {
+    let a = local_actor(&state, &uri, &handle).await?;
     Ok(ap_json(&collection(format!("{}/featured", a.ap_id), 0, false)))
 }
 
@@ -457,6 +481,29 @@ async fn activity(
     let v: Value = serde_json::from_str(&item.json)
         .map_err(|e| AppError::from(crate::service::ServiceError::Internal(e.to_string())))?;
     Ok(ap_json(&v))
+}
+
+/// A member's reply: its Note for peers, or its place in the conversation
+/// for people.
+async fn note(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let note = conversation::find_local_note(&state.ctx, id)
+        .await?
+        .filter(|n| n.hidden_at.is_none() && conversation::servable(n))
+        .ok_or_else(AppError::not_found)?;
+    if !wants_activity_json(&headers) {
+        let page = conversation::root_of(&state.ctx, &note)
+            .await?
+            .and_then(|r| crate::service::types::local_redirect_target(&state.ctx.config.url("/"), &r.ap_id))
+            .unwrap_or_else(|| "/".into());
+        return Ok(Redirect::to(&format!("{page}#reply-{id}")).into_response());
+    }
+    authorize_fetch(&state, &headers, &format!("/notes/{id}")).await?;
+    object_response(&state, &note).await
 }
 
 /// One of our objects as ActivityPub JSON, by its type (or a Tombstone,

@@ -2,10 +2,11 @@
 //! replies. Replies are kept threaded by `in_reply_to` (see
 //! `federation::activities::create`); here they are counted and listed.
 
+use super::events::{self, DomainEvent};
 use super::types::UserRole;
-use super::{Caller, Ctx, ServiceError, ServiceResult};
-use crate::db::models::{Actor, Object, ReactionKind, Visibility};
-use crate::db::queries::{accounts as accounts_q, content};
+use super::{people, Caller, Ctx, ServiceError, ServiceResult};
+use crate::db::models::{Actor, ContentKind, NewObject, Object, ReactionKind, Visibility};
+use crate::db::queries::{accounts as accounts_q, content, outbox as outbox_q};
 use crate::db::{DbResult, PooledConn};
 
 /// How many have answered an object: what its `likes`, `shares` and
@@ -159,12 +160,123 @@ pub async fn hide_reply(ctx: &Ctx, caller: &Caller, id: i64, hidden: bool) -> Se
 /// A moderator deletes a reply kept here. A reply from another server
 /// stays on its server; this server drops its copy and will not keep it
 /// again from an Update (`remote::store_post` leaves deleted rows alone).
+/// A member's reply is ours: its Delete federates.
 pub async fn delete_reply(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Object> {
     let by_user = caller.require(UserRole::Moderator)?;
     let mut tx = ctx.db.begin().await?;
     let reply = find_reply(&mut tx, id).await?;
     content::mark_deleted(&mut tx, id).await?;
+    if reply.local {
+        outbox_q::redact_outbox_for_object(&mut tx, id).await?;
+        events::record(&mut tx, &DomainEvent::ReplyDeleted { id }, None).await?;
+    }
     accounts_q::audit(&mut tx, Some(by_user), "reply.delete", &reply.ap_id).await?;
     tx.commit().await?;
     Ok(reply)
+}
+
+/// Where members' replies live: `/notes/{id}`.
+pub const NOTE_PATH: &str = "/notes";
+
+/// What a member may answer: something readable here that is ours, or a
+/// reply in one of our conversations; not hidden, not deleted.
+async fn answerable(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
+    content::find(conn, id)
+        .await?
+        .filter(|o| {
+            o.deleted_at.is_none()
+                && o.hidden_at.is_none()
+                && servable(o)
+                && (o.local || o.in_reply_to.is_some())
+        })
+        .ok_or_else(|| {
+            ServiceError::NotFound("There is nothing to reply to there (it may have been deleted).".into())
+        })
+}
+
+/// What a member would answer at `/replies/new?to=ID`.
+pub async fn answerable_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Object> {
+    let mut conn = ctx.db.conn().await?;
+    answerable(&mut conn, id).await
+}
+
+/// A logged-in member replies to `parent_id` from the web. The reply is a
+/// `Note` of their own Person actor, public, shown in the conversation and
+/// sent to the author answered and to the co-op's followers.
+pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> ServiceResult<Object> {
+    let Caller::User { id: user_id, .. } = caller else {
+        return Err(ServiceError::Unauthorized("Log in to reply.".into()));
+    };
+    let by_user = caller.require(UserRole::Member)?;
+    let text = super::text::normalize_newlines(text.trim());
+    if text.is_empty() {
+        return Err(ServiceError::invalid("text", "Write your reply first."));
+    }
+    if text.chars().count() > 5000 || text.contains('\0') {
+        return Err(ServiceError::invalid(
+            "text",
+            "Keep the reply under 5,000 characters, without NUL characters.",
+        ));
+    }
+    let parent = {
+        let mut conn = ctx.db.conn().await?;
+        answerable(&mut conn, parent_id).await?
+    };
+    let person = people::person_of(ctx, *user_id).await?;
+    let at = crate::db::now();
+    let mut tx = ctx.db.begin().await?;
+    let id = content::insert(
+        &mut tx,
+        &NewObject {
+            ap_id: format!("urn:intercoop:pending:{}", crate::crypto::random_token()),
+            kind: ContentKind::Note.as_str().into(),
+            ap_type: "Note".into(),
+            author_id: person.id,
+            in_reply_to: Some(parent.ap_id.clone()),
+            visibility: Visibility::Public.as_str().into(),
+            content_html: super::text::render_markdown(&text),
+            source: Some(text),
+            local: true,
+            published_at: Some(at),
+            created_at: at,
+            ..Default::default()
+        },
+    )
+    .await?;
+    content::set_ap_id(&mut tx, id, &ctx.config.url(&format!("{NOTE_PATH}/{id}"))).await?;
+    events::record(&mut tx, &DomainEvent::ReplyPublished { id }, None).await?;
+    accounts_q::audit(&mut tx, Some(by_user), "reply.publish", &parent.ap_id).await?;
+    let reply = content::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("reply vanished after insert".into()))?;
+    tx.commit().await?;
+    Ok(reply)
+}
+
+/// The page a reply is shown on: the local object at the root of its
+/// conversation (replies of replies climb to it).
+pub async fn root_of(ctx: &Ctx, reply: &Object) -> ServiceResult<Option<Object>> {
+    let mut conn = ctx.db.conn().await?;
+    let mut current = reply.clone();
+    for _ in 0..16 {
+        let Some(parent) = current.in_reply_to.clone() else {
+            break;
+        };
+        match content::find_by_ap_id(&mut conn, &parent).await? {
+            Some(p) => current = p,
+            None => return Ok(None),
+        }
+        if current.local && current.in_reply_to.is_none() {
+            return Ok(Some(current));
+        }
+    }
+    Ok(None)
+}
+
+/// A member's reply by id, for its `/notes/{id}` document.
+pub async fn find_local_note(ctx: &Ctx, id: i64) -> ServiceResult<Option<Object>> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(content::find(&mut conn, id)
+        .await?
+        .filter(|o| o.local && o.kind == ContentKind::Note.as_str()))
 }

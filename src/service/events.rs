@@ -62,6 +62,14 @@ pub enum DomainEvent {
     PollDeleted {
         id: i64,
     },
+    /// A member replied from the web, as their Person.
+    ReplyPublished {
+        id: i64,
+    },
+    /// A member's reply was deleted (by a moderator).
+    ReplyDeleted {
+        id: i64,
+    },
     /// A local actor's profile changed.
     ProfileUpdated {
         actor: i64,
@@ -123,6 +131,8 @@ impl DomainEvent {
             | DomainEvent::PollPublished { .. }
             | DomainEvent::PollUpdated { .. }
             | DomainEvent::PollDeleted { .. }
+            | DomainEvent::ReplyPublished { .. }
+            | DomainEvent::ReplyDeleted { .. }
             | DomainEvent::ProfileUpdated { .. }
             | DomainEvent::FollowAccepted { .. }
             | DomainEvent::FollowRejected { .. }
@@ -145,6 +155,8 @@ impl DomainEvent {
             DomainEvent::PollPublished { .. } => "poll.created",
             DomainEvent::PollUpdated { .. } => "poll.updated",
             DomainEvent::PollDeleted { .. } => "poll.deleted",
+            DomainEvent::ReplyPublished { .. } => "reply.created",
+            DomainEvent::ReplyDeleted { .. } => "reply.deleted",
             DomainEvent::ProfileUpdated { .. } => "actor.updated",
             DomainEvent::FollowAccepted { .. } => "follow.accepted",
             DomainEvent::FollowRejected { .. } => "follow.rejected",
@@ -164,7 +176,9 @@ impl DomainEvent {
             | DomainEvent::EventDeleted { id }
             | DomainEvent::PollPublished { id }
             | DomainEvent::PollUpdated { id }
-            | DomainEvent::PollDeleted { id } => *id,
+            | DomainEvent::PollDeleted { id }
+            | DomainEvent::ReplyPublished { id }
+            | DomainEvent::ReplyDeleted { id } => *id,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ProfileUpdated { actor } => *actor,
             DomainEvent::FollowAccepted { remote, .. }

@@ -183,6 +183,7 @@ pub enum Document {
     Article(Box<article::ArticleJson>),
     Event(Box<event::EventJson>),
     Question(Box<question::QuestionJson>),
+    Note(Box<note::NoteJson>),
 }
 
 /// The document of a local object by its kind, with its current counts;
@@ -205,6 +206,16 @@ pub async fn document(
             let p = polls::poll_on(conn, object.clone()).await?;
             Some(Document::Question(Box::new(question::document(
                 &p, author, &counts,
+            ))))
+        }
+        // A member's reply; remote posts are served by their own servers.
+        ContentKind::Note if object.local => {
+            let related = crate::federation::audience::related(conn, object).await?;
+            Some(Document::Note(Box::new(note::document(
+                object,
+                author,
+                &related.cc,
+                &counts,
             ))))
         }
         ContentKind::Note => None,

@@ -1,11 +1,15 @@
 //! Posts from peers: `Note` (Mastodon, Misskey, GoToSocial), `Article`
 //! (another co-op's news, WriteFreely, Lemmy posts) and `Page`, whether a
-//! post of an actor the co-op follows or a reply in a conversation here.
+//! post of an actor the co-op follows or a reply in a conversation here;
+//! and our members' replies, sent as a `Note` of their Person.
 
-use serde::Deserialize;
+use activitypub_federation::kinds::object::NoteType;
+use activitypub_federation::protocol::values::MediaTypeHtml;
+use serde::{Deserialize, Serialize};
 
-use super::lenient;
+use super::{collections, lenient, CountedCollection, Interactions};
 use crate::db::models::Actor;
+use crate::db::models::Object;
 use crate::federation::audience::Audience;
 use crate::service::remote::RemotePost;
 use crate::service::types::Visibility;
@@ -64,5 +68,50 @@ impl Post {
                 .and_then(|p| chrono::DateTime::parse_from_rfc3339(&p).ok())
                 .map(|d| d.naive_utc()),
         }
+    }
+}
+
+/// A member's reply as peers get it.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct NoteJson {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: NoteType,
+    pub attributed_to: String,
+    pub content: String,
+    pub media_type: MediaTypeHtml,
+    pub in_reply_to: Option<String>,
+    pub url: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub published: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    pub sensitive: bool,
+    pub likes: CountedCollection,
+    pub shares: CountedCollection,
+    pub replies: CountedCollection,
+}
+
+pub fn document(o: &Object, author: &Actor, cc: &[String], counts: &Interactions) -> NoteJson {
+    let audience = Audience::of(Visibility::from_db(&o.visibility), author, cc);
+    let [likes, shares, replies] = collections(counts, &o.ap_id);
+    NoteJson {
+        id: o.ap_id.clone(),
+        kind: NoteType::Note,
+        attributed_to: author.ap_id.clone(),
+        content: o.content_html.clone(),
+        media_type: MediaTypeHtml::Html,
+        in_reply_to: o.in_reply_to.clone(),
+        url: o.ap_id.clone(),
+        to: audience.to,
+        cc: audience.cc,
+        published: crate::federation::json::rfc3339(o.published_at.unwrap_or(o.created_at)),
+        updated: o.updated_at.map(crate::federation::json::rfc3339),
+        sensitive: false,
+        likes,
+        shares,
+        replies,
     }
 }
