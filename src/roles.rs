@@ -23,6 +23,7 @@ pub fn routes(config: &Config) -> Router<AppState> {
                     .merge(web::news::routes())
                     .merge(web::events::routes())
                     .merge(web::polls::routes())
+                    .merge(web::media::routes())
                     .merge(web::feeds::routes());
                 api_routes = api_routes.merge(api::coop_routes());
             }
@@ -32,6 +33,18 @@ pub fn routes(config: &Config) -> Router<AppState> {
         }
     }
     router.nest("/api/v1", api_routes)
+}
+
+/// Routes that take uploads: mounted with the larger body limit and
+/// timeout of `crate::service::media::MAX_UPLOAD_BYTES`.
+pub fn upload_routes(config: &Config) -> Router<AppState> {
+    let mut router = Router::new();
+    if config.roles.contains(&Role::Coop) {
+        router = router
+            .merge(web::media::upload_routes())
+            .nest("/api/v1", api::upload_routes());
+    }
+    router
 }
 
 /// Background work beside the HTTP server.

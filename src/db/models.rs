@@ -527,3 +527,21 @@ pub struct PollOption {
     pub position: i64,
     pub name: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = media)]
+pub struct MediaRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub token: String,
+    pub user_id: Option<i64>,
+    pub media_type: String,
+    pub width: i64,
+    pub height: i64,
+    pub thumb_width: i64,
+    pub thumb_height: i64,
+    pub alt: String,
+    pub blurhash: Option<String>,
+    pub bytes: i64,
+    pub created_at: NaiveDateTime,
+}

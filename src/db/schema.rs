@@ -322,6 +322,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    media (id) {
+        id -> BigInt,
+        token -> Text,
+        user_id -> Nullable<BigInt>,
+        media_type -> Text,
+        width -> BigInt,
+        height -> BigInt,
+        thumb_width -> BigInt,
+        thumb_height -> BigInt,
+        alt -> Text,
+        blurhash -> Nullable<Text>,
+        bytes -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(events -> objects (object_id));
 diesel::joinable!(polls -> objects (object_id));
@@ -358,4 +375,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     polls,
     poll_options,
     votes,
+    media,
 );

@@ -42,7 +42,8 @@ pub fn context() -> Value {
             "address": {"@id": "schema:address", "@type": "schema:PostalAddress"},
             "streetAddress": "schema:streetAddress",
             "status": "ical:status",
-            "draft": "mz:draft"
+            "draft": "mz:draft",
+            "blurhash": "toot:blurhash"
         }
     ])
 }
@@ -59,6 +60,30 @@ pub struct Image {
     pub url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Known for our uploads: what Mastodon uses to lay out and preview.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+}
+
+impl Image {
+    /// An image by URL; `upload` fills in what we know of our own uploads.
+    pub fn new(url: &str, name: Option<String>, upload: Option<&crate::db::models::MediaRow>) -> Image {
+        Image {
+            kind: activitypub_federation::kinds::object::ImageType::Image,
+            url: url.to_string(),
+            name,
+            media_type: upload.map(|m| m.media_type.clone()),
+            width: upload.map(|m| m.width),
+            height: upload.map(|m| m.height),
+            blurhash: upload.and_then(|m| m.blurhash.clone()),
+        }
+    }
 }
 
 pub use crate::service::text::escape_html as escape;

@@ -32,6 +32,10 @@ use tower_http::trace::TraceLayer;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Requests that take longer get 408: a slow client must not hold a worker.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Uploads: a picture and its form fields.
+pub const UPLOAD_BODY_BYTES: usize = crate::service::media::MAX_UPLOAD_BYTES + 64 * 1024;
+/// 10 MB over a weak connection takes minutes.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub use crate::state::AppState;
 use crate::state::CSS;
@@ -114,6 +118,20 @@ pub fn router(state: AppState) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
                 )),
+        )
+        // Uploads: routes added after the layer above are outside it, and
+        // get their own, larger limit and timeout.
+        .merge(
+            crate::roles::upload_routes(&state.ctx.config).layer(
+                ServiceBuilder::new()
+                    .layer(CatchPanicLayer::new())
+                    .layer(RequestBodyLimitLayer::new(UPLOAD_BODY_BYTES))
+                    .layer(DefaultBodyLimit::max(UPLOAD_BODY_BYTES))
+                    .layer(TimeoutLayer::with_status_code(
+                        StatusCode::REQUEST_TIMEOUT,
+                        UPLOAD_TIMEOUT,
+                    )),
+            ),
         )
         .layer(middleware::from_fn(refuse_odd_requests))
         // Outside the limits above, so that their 413/408/500 get our error body too.

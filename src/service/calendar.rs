@@ -52,6 +52,11 @@ pub struct EventInput {
     /// `free` or `closed`.
     #[serde(default)]
     pub join_mode: String,
+    /// A picture (an upload's address, or any https image) and its description.
+    #[serde(default)]
+    pub image_url: String,
+    #[serde(default)]
+    pub image_alt: String,
 }
 
 /// An event as pages, feeds and peers show it.
@@ -128,6 +133,8 @@ struct Checked {
     summary: String,
     source: String,
     html: String,
+    image_url: Option<String>,
+    image_alt: Option<String>,
     row: EventRow,
 }
 
@@ -135,7 +142,7 @@ fn optional_text(raw: &str) -> Option<String> {
     Some(raw.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|s| !s.is_empty())
 }
 
-fn check(input: &EventInput) -> ServiceResult<Checked> {
+fn check(input: &EventInput, local_mode: bool) -> ServiceResult<Checked> {
     let mut errors = FieldErrors::default();
     for (field, text) in [
         ("title", &input.title),
@@ -221,6 +228,19 @@ fn check(input: &EventInput) -> ServiceResult<Checked> {
             "The capacity is a number of people, at least 1; leave it empty for no limit.",
         );
     }
+    let image_url = errors
+        .take(optional_url("image_url", &input.image_url))?
+        .flatten();
+    if image_url.as_deref().is_some_and(|u| u.starts_with("http:")) && !local_mode {
+        errors.add(
+            "image_url",
+            "The picture's address must start with https:// (browsers do not show http images on a secure site).",
+        );
+    }
+    let image_alt = optional_text(&input.image_alt);
+    if image_url.is_some() && image_alt.is_none() {
+        errors.add("image_alt", "Describe the picture for people who cannot see it.");
+    }
     let join_mode = match input.join_mode.trim() {
         "" | JOIN_FREE => JOIN_FREE,
         JOIN_CLOSED => JOIN_CLOSED,
@@ -243,6 +263,8 @@ fn check(input: &EventInput) -> ServiceResult<Checked> {
         title,
         summary,
         source,
+        image_alt: image_alt.filter(|_| image_url.is_some()),
+        image_url,
         row: EventRow {
             object_id: 0,
             starts_at: starts_at.unwrap_or_default(),
@@ -271,7 +293,7 @@ async fn the_coop(ctx: &Ctx) -> ServiceResult<Actor> {
 /// Publishes an event as the co-op; its followers get a Create(Event).
 pub async fn create_event(ctx: &Ctx, caller: &Caller, input: &EventInput) -> ServiceResult<Event> {
     let by_user = caller.require(UserRole::Editor)?;
-    let checked = check(input)?;
+    let checked = check(input, ctx.config.local_mode())?;
     let coop = the_coop(ctx).await?;
     let at = now();
     let mut tx = ctx.db.begin().await?;
@@ -287,6 +309,8 @@ pub async fn create_event(ctx: &Ctx, caller: &Caller, input: &EventInput) -> Ser
             summary: checked.summary,
             content_html: checked.html,
             source: Some(checked.source),
+            image_url: checked.image_url,
+            image_alt: checked.image_alt,
             published_at: Some(at),
             created_at: at,
             ..Default::default()
@@ -315,7 +339,7 @@ pub async fn update_event(ctx: &Ctx, caller: &Caller, id: i64, input: &EventInpu
     if existing.object.deleted_at.is_some() {
         return Err(ServiceError::NotFound("This event was deleted.".into()));
     }
-    let checked = check(input)?;
+    let checked = check(input, ctx.config.local_mode())?;
     let mut tx = ctx.db.begin().await?;
     content::update_content(
         &mut tx,
@@ -325,8 +349,8 @@ pub async fn update_event(ctx: &Ctx, caller: &Caller, id: i64, input: &EventInpu
             summary: &checked.summary,
             content_html: &checked.html,
             source: &checked.source,
-            image_url: existing.object.image_url.as_deref(),
-            image_alt: existing.object.image_alt.as_deref(),
+            image_url: checked.image_url.as_deref(),
+            image_alt: checked.image_alt.as_deref(),
         },
     )
     .await?;
@@ -630,7 +654,7 @@ mod tests {
 
     #[test]
     fn local_times_are_read_in_the_event_zone() {
-        let c = check(&input()).unwrap();
+        let c = check(&input(), false).unwrap();
         // 18:00 in Paris in April 2030 (summer time) is 16:00 UTC.
         assert_eq!(c.row.starts_at.to_string(), "2030-04-12 16:00:00");
         assert_eq!(c.row.timezone, "Europe/Paris");
@@ -638,7 +662,7 @@ mod tests {
             starts_at: "2030-04-12T18:00:00+02:00".into(),
             ..input()
         };
-        assert_eq!(check(&rfc).unwrap().row.starts_at, c.row.starts_at);
+        assert_eq!(check(&rfc, false).unwrap().row.starts_at, c.row.starts_at);
     }
 
     #[test]
@@ -652,7 +676,7 @@ mod tests {
             online_url: "javascript:alert(1)".into(),
             ..Default::default()
         };
-        let fields: Vec<&str> = check(&bad)
+        let fields: Vec<&str> = check(&bad, false)
             .unwrap_err()
             .field_errors()
             .iter()
@@ -674,7 +698,7 @@ mod tests {
             ..input()
         };
         assert!(matches!(
-            check(&backwards),
+            check(&backwards, false),
             Err(ServiceError::Invalid { field: "ends_at", .. })
         ));
     }

@@ -12,5 +12,6 @@ pub mod events;
 pub mod follows;
 pub mod inbox_log;
 pub mod instance;
+pub mod media;
 pub mod outbox;
 pub mod polls;

@@ -2,7 +2,6 @@
 //! actor as `Application` (FEP-2677) share one shape, with the Mastodon
 //! terms (`discoverable`, `featured`, profile fields) peers look for.
 
-use activitypub_federation::kinds::object::ImageType;
 use activitypub_federation::protocol::context::WithContext;
 use serde::Serialize;
 
@@ -123,11 +122,7 @@ pub fn document(a: &Actor, profile_url: &str, shared_inbox: &str) -> ActorJson {
         discoverable: a.discoverable,
         indexable: a.discoverable,
         published: rfc3339(a.created_at),
-        icon: a.icon_url.as_ref().map(|u| Image {
-            kind: ImageType::Image,
-            url: u.clone(),
-            name: None,
-        }),
+        icon: a.icon_url.as_ref().map(|u| Image::new(u, None, None)),
         attachment,
     }
 }

@@ -2,13 +2,13 @@
 //! a link, so the summary is always filled; Lemmy, WriteFreely and other
 //! co-ops show the whole text.
 
-use activitypub_federation::kinds::object::{ArticleType, ImageType};
+use activitypub_federation::kinds::object::ArticleType;
 use activitypub_federation::protocol::values::{MediaTypeHtml, MediaTypeMarkdown};
 use serde::Serialize;
 
 use super::{collections, CountedCollection, Interactions};
 use crate::db::models::Visibility;
-use crate::db::models::{Actor, Object};
+use crate::db::models::{Actor, MediaRow, Object};
 use crate::federation::audience::Audience;
 use crate::federation::json::{escape, rfc3339, Image};
 
@@ -46,7 +46,8 @@ pub struct ArticleJson {
     pub replies: CountedCollection,
 }
 
-pub fn document(o: &Object, author: &Actor, counts: &Interactions) -> ArticleJson {
+/// `upload`: the image's upload here, when it is one of ours.
+pub fn document(o: &Object, author: &Actor, counts: &Interactions, upload: Option<&MediaRow>) -> ArticleJson {
     let mut content = o.content_html.clone();
     if let Some(img) = &o.image_url {
         // Servers that drop attachments of Articles still show the picture.
@@ -74,11 +75,7 @@ pub fn document(o: &Object, author: &Actor, counts: &Interactions) -> ArticleJso
         attachment: o
             .image_url
             .iter()
-            .map(|u| Image {
-                kind: ImageType::Image,
-                url: u.clone(),
-                name: o.image_alt.clone(),
-            })
+            .map(|u| Image::new(u, o.image_alt.clone(), upload))
             .collect(),
         source: o.source.as_ref().map(|s| Source {
             content: s.clone(),

@@ -75,6 +75,9 @@ pub struct EventJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Place>,
     pub attachment: Vec<Link>,
+    /// The event's picture (Mobilizon's banner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::federation::json::Image>,
     pub is_online: bool,
     pub join_mode: String,
     pub maximum_attendee_capacity: Option<i64>,
@@ -95,7 +98,12 @@ pub struct EventJson {
     pub replies: CountedCollection,
 }
 
-pub fn document(e: &Event, author: &Actor, counts: &Interactions) -> EventJson {
+pub fn document(
+    e: &Event,
+    author: &Actor,
+    counts: &Interactions,
+    upload: Option<&crate::db::models::MediaRow>,
+) -> EventJson {
     let o = &e.object;
     let tz = e.tz();
     let zoned = |t: chrono::NaiveDateTime| {
@@ -154,6 +162,10 @@ pub fn document(e: &Event, author: &Actor, counts: &Interactions) -> EventJson {
                 name: "Website",
             })
             .collect(),
+        image: o
+            .image_url
+            .as_deref()
+            .map(|u| crate::federation::json::Image::new(u, o.image_alt.clone(), upload)),
         is_online: e.row.online_url.is_some() && e.row.location_name.is_none() && e.row.address.is_none(),
         join_mode: e.row.join_mode.clone(),
         maximum_attendee_capacity: e.row.capacity,

@@ -194,13 +194,20 @@ pub async fn document(
     author: &Actor,
 ) -> ServiceResult<Option<Document>> {
     let counts = conversation::interactions_on(conn, object).await?;
+    let upload = match &object.image_url {
+        Some(url) => crate::service::media::find_by_url(conn, url).await?,
+        None => None,
+    };
+    let upload = upload.as_ref();
     Ok(match ContentKind::from_db(&object.kind) {
         ContentKind::News => Some(Document::Article(Box::new(article::document(
-            object, author, &counts,
+            object, author, &counts, upload,
         )))),
         ContentKind::Event => {
             let e = calendar::event_on(conn, object.clone()).await?;
-            Some(Document::Event(Box::new(event::document(&e, author, &counts))))
+            Some(Document::Event(Box::new(event::document(
+                &e, author, &counts, upload,
+            ))))
         }
         ContentKind::Poll => {
             let p = polls::poll_on(conn, object.clone()).await?;

@@ -45,6 +45,8 @@ pub struct EventJson {
     participant_count: i64,
     remaining_capacity: Option<i64>,
     join_mode: String,
+    image_url: Option<String>,
+    image_alt: Option<String>,
     cancelled: bool,
     published_at: Option<String>,
     updated_at: Option<String>,
@@ -81,6 +83,8 @@ impl From<Event> for EventJson {
             online_url: e.row.online_url,
             capacity: e.row.capacity,
             join_mode: e.row.join_mode,
+            image_url: e.object.image_url,
+            image_alt: e.object.image_alt,
             published_at: e.object.published_at.map(rfc),
             updated_at: e.object.updated_at.map(rfc),
         }
@@ -149,6 +153,10 @@ struct EventPatch {
     #[serde(default, deserialize_with = "double")]
     capacity: Option<Option<i64>>,
     join_mode: Option<String>,
+    #[serde(default, deserialize_with = "double")]
+    image_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double")]
+    image_alt: Option<Option<String>>,
     cancelled: Option<bool>,
 }
 
@@ -178,7 +186,9 @@ async fn patch(
         && p.longitude.is_none()
         && p.online_url.is_none()
         && p.capacity.is_none()
-        && p.join_mode.is_none();
+        && p.join_mode.is_none()
+        && p.image_url.is_none()
+        && p.image_alt.is_none();
     if !only_cancel {
         let input = EventInput {
             title: p.title.unwrap_or(e.object.title.clone()),
@@ -193,6 +203,8 @@ async fn patch(
             online_url: text(p.online_url, e.row.online_url.clone()),
             capacity: p.capacity.unwrap_or(e.row.capacity),
             join_mode: p.join_mode.unwrap_or(e.row.join_mode.clone()),
+            image_url: text(p.image_url, e.object.image_url.clone()),
+            image_alt: text(p.image_alt, e.object.image_alt.clone()),
         };
         calendar::update_event(&state.ctx, &caller, id, &input).await?;
     }

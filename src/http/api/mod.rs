@@ -169,6 +169,37 @@ async fn delete_news(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Uploads, mounted with their own body limit: `POST /api/v1/media`
+/// (multipart: `file`, and `description`, required).
+pub fn upload_routes() -> Router<AppState> {
+    Router::new().route("/media", post(upload_media))
+}
+
+async fn upload_media(
+    State(state): State<AppState>,
+    user: ApiUser,
+    form: axum::extract::Multipart,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    let (file, description, _) = super::web::media::read_upload(form).await?;
+    let m = crate::service::media::upload_image(&state.ctx, &user.caller(), file, &description).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "id": m.row.id,
+            "type": "image",
+            "url": m.url,
+            "preview_url": m.thumbnail_url,
+            "media_type": m.row.media_type,
+            "description": m.row.alt,
+            "blurhash": m.row.blurhash,
+            "meta": {
+                "original": {"width": m.row.width, "height": m.row.height},
+                "small": {"width": m.row.thumb_width, "height": m.row.thumb_height},
+            },
+        })),
+    ))
+}
+
 /// A field that may be absent (keep), `null` (clear) or a value (set).
 pub(crate) fn double<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

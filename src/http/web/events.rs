@@ -383,6 +383,10 @@ pub(crate) struct EventFields {
     capacity: String,
     #[serde(default)]
     closed: String,
+    #[serde(default)]
+    image_url: String,
+    #[serde(default)]
+    image_alt: String,
 }
 
 impl EventFields {
@@ -406,6 +410,8 @@ impl EventFields {
             } else {
                 String::new()
             },
+            image_url: e.object.image_url.clone().unwrap_or_default(),
+            image_alt: e.object.image_alt.clone().unwrap_or_default(),
         }
     }
 
@@ -447,6 +453,8 @@ impl EventFields {
                 } else {
                     calendar::JOIN_FREE.into()
                 },
+                image_url: self.image_url.clone(),
+                image_alt: self.image_alt.clone(),
             },
             errors,
         )
@@ -504,6 +512,8 @@ impl FormPage {
             ("longitude", "events.f_longitude", &f.longitude, "text"),
             ("online_url", "events.f_online", &f.online_url, "url"),
             ("capacity", "events.f_capacity", &f.capacity, "number"),
+            ("image_url", "events.f_image", &f.image_url, "url"),
+            ("image_alt", "events.f_image_alt", &f.image_alt, "text"),
         ]
     }
 }

@@ -24,6 +24,7 @@ mod accounts;
 pub mod events;
 mod federation_admin;
 pub mod feeds;
+pub mod media;
 pub mod news;
 pub mod polls;
 mod replies;
