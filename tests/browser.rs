@@ -658,3 +658,82 @@ async fn writing_reading_and_following_in_a_real_browser() {
     assert!(b.text("h1").await.contains("Follow page of Ann's server"));
     b.quit().await;
 }
+
+/// Sets an input's value as a person picking it would (date and time
+/// pickers take keystrokes in the browser's locale order otherwise).
+async fn set_value(b: &Browser, css: &str, value: &str) {
+    b.call(
+        reqwest::Method::POST,
+        "/execute/sync",
+        json!({"script": "document.querySelector(arguments[0]).value = arguments[1];", "args": [css, value]}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_polls_and_replies_in_a_real_browser() {
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let b = Browser::start().await;
+    b.log_in(&app).await;
+
+    // An editor creates an event on a phone.
+    b.goto(&app.url("/events/new")).await;
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("event-new-320").await;
+    b.fill("#title", "General meeting").await;
+    set_value(&b, "#starts_at", "2030-04-12T18:00").await;
+    set_value(&b, "#ends_at", "2030-04-12T20:00").await;
+    b.clear("#timezone").await;
+    b.fill("#timezone", "Europe/Paris").await;
+    b.fill("#location_name", "The barn").await;
+    b.fill("#capacity", "40").await;
+    b.fill("#body", "Agenda: the budget.").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_for_url(|u| u.ends_with("/events/general-meeting")).await;
+    assert!(b.text("main").await.contains("18:00–20:00 (Europe/Paris)"));
+    // RSVP.
+    b.click("form[action$='/rsvp'] button").await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    assert!(b.text(".notice").await.contains("You are down as coming"));
+    assert!(b.text("main").await.contains("1 going · 39 places left"));
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("event-320").await;
+    // A reply, from the member's own account.
+    b.fill("#reply-text", "I will bring the minutes.").await;
+    b.click("form[action='/replies/new'] button").await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    assert!(b.text(".reply").await.contains("I will bring the minutes."));
+    b.screenshot("event-replied-320").await;
+
+    // A poll, voted on.
+    let closes = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT%H:%M").to_string();
+    b.goto(&app.url("/polls/new")).await;
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.fill("#question", "Which day?").await;
+    b.fill("#option-1", "Friday").await;
+    b.fill("#option-2", "Saturday").await;
+    set_value(&b, "#closes_at", &closes).await;
+    b.screenshot("poll-new-320").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_for_url(|u| u.ends_with("/polls/which-day")).await;
+    b.screenshot("poll-320").await;
+    b.click("input[name=option]").await;
+    b.click("form[action$='/vote'] button").await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    assert!(b.text("table.results").await.contains("Friday ✓"));
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("poll-voted-320").await;
+
+    // The home page shows what is coming and what is open.
+    b.goto(&app.url("/")).await;
+    let home = b.text("main").await;
+    assert!(home.contains("General meeting") && home.contains("Which day?"), "{home}");
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("home-events-polls-320").await;
+    // Every one of these pages stays small for old phones and weak links.
+    for path in ["/", "/events", "/events/general-meeting", "/polls/which-day", "/events/new", "/polls/new"] {
+        let size = reqwest::get(app.url(path)).await.unwrap().bytes().await.unwrap().len();
+        assert!(size < 30_000, "{path} is {size} bytes");
+    }
+    b.quit().await;
+}
