@@ -706,7 +706,9 @@ async fn events_polls_and_replies_in_a_real_browser() {
     b.screenshot("event-replied-320").await;
 
     // A poll, voted on.
-    let closes = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT%H:%M").to_string();
+    let closes = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
     b.goto(&app.url("/polls/new")).await;
     assert!(b.settled_width(320.0).await <= 320.0);
     b.fill("#question", "Which day?").await;
@@ -727,12 +729,28 @@ async fn events_polls_and_replies_in_a_real_browser() {
     // The home page shows what is coming and what is open.
     b.goto(&app.url("/")).await;
     let home = b.text("main").await;
-    assert!(home.contains("General meeting") && home.contains("Which day?"), "{home}");
+    assert!(
+        home.contains("General meeting") && home.contains("Which day?"),
+        "{home}"
+    );
     assert!(b.settled_width(320.0).await <= 320.0);
     b.screenshot("home-events-polls-320").await;
     // Every one of these pages stays small for old phones and weak links.
-    for path in ["/", "/events", "/events/general-meeting", "/polls/which-day", "/events/new", "/polls/new"] {
-        let size = reqwest::get(app.url(path)).await.unwrap().bytes().await.unwrap().len();
+    for path in [
+        "/",
+        "/events",
+        "/events/general-meeting",
+        "/polls/which-day",
+        "/events/new",
+        "/polls/new",
+    ] {
+        let size = reqwest::get(app.url(path))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len();
         assert!(size < 30_000, "{path} is {size} bytes");
     }
     b.quit().await;

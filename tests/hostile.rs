@@ -600,6 +600,9 @@ struct Fx {
     domain: String,
     coop: String,
     news: String,
+    /// An event (capacity 2) and a one-choice poll (Friday, Saturday).
+    event: String,
+    poll: String,
     a: Who,
     b: Who,
     c: Who,
@@ -669,12 +672,44 @@ impl Fx {
             .await
             .unwrap()
             .ap_id;
+        let event = intercoop::service::calendar::create_event(
+            &app.ctx,
+            &common::admin(),
+            &intercoop::service::calendar::EventInput {
+                title: "Picking day".into(),
+                starts_at: "2031-05-01T09:00".into(),
+                capacity: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .object
+        .ap_id;
+        let poll = intercoop::service::polls::create_poll(
+            &app.ctx,
+            &common::admin(),
+            &intercoop::service::polls::PollInput {
+                question: "Which day?".into(),
+                options: vec!["Friday".into(), "Saturday".into()],
+                multiple: false,
+                closes_at: (intercoop::db::now() + chrono::Duration::days(30))
+                    .format("%Y-%m-%dT%H:%M")
+                    .to_string(),
+            },
+        )
+        .await
+        .unwrap()
+        .object
+        .ap_id;
         let fx = Fx {
             addr: app.addr,
             base: app.base.clone(),
             domain: format!("127.0.0.1:{}", app.addr.port()),
             coop: app.url("/actors/tea"),
             news,
+            event,
+            poll,
             a,
             b,
             c,
@@ -926,6 +961,16 @@ impl Fx {
     fn victim_doc(&self, w: &Who) -> Value { let mut doc = self.doc_of(&w.actor, &w.key_id); self.impersonate(&mut doc); doc }
 }
 
+impl Fx {
+    /// A Mastodon-shaped vote: a Note named after the option, no content.
+    fn vote(&self, w: &Who, name: Value) -> Req {
+        let id = format!("{}/notes/{}", w.origin, intercoop::crypto::random_token());
+        let note = json!({"id": id, "type": "Note", "attributedTo": w.actor, "name": name,
+                          "inReplyTo": self.poll, "to": [self.coop]});
+        self.send_as(w, "Create", note)
+    }
+}
+
 // ---------------------------------------------------------------- the runner
 
 async fn counts(app: &TestApp) -> [i64; 6] {
@@ -1085,6 +1130,7 @@ both_backends!(
     malformed_requests,
     authorization,
     hostile_html,
+    gatherings,
     replays_and_retries,
     rate_limit_per_actor,
     rate_limit_per_domain,
@@ -1151,6 +1197,11 @@ async fn authorization(backend: Backend) {
 
 async fn hostile_html(backend: Backend) {
     let tables = vec![("html", html_cases())];
+    scenario(backend, unlimited, Setup::Warm, tables).await;
+}
+
+async fn gatherings(backend: Backend) {
+    let tables = vec![("gatherings", gathering_cases())];
     scenario(backend, unlimited, Setup::Warm, tables).await;
 }
 
@@ -1776,6 +1827,44 @@ fn size_cases() -> Vec<Case> {
             f.cva().req().hdr("Signature", format!("keyId=\"{k}\",signature=\"{sig}\""))
         }),
         row("a 1 MB header", HUGE, Z, |f| f.cva().req().push("X-Padding", "b".repeat(1024 * 1024))),
+    ]
+}
+
+// ---------------------------------------------------------------- events and polls
+
+/// Joins, leaves and votes from peers, honest and not: none may take
+/// someone else out, overfill an event, vote twice or vote for what is not
+/// an option. Participations and votes are checked through the API's counts
+/// in tests/gatherings.rs; here the status and the stored rows.
+#[rustfmt::skip]
+fn gathering_cases() -> Vec<Case> {
+    let ok = d(0, 0, 1, 0, 0, 0);
+    let refused = d(0, 0, ANY, 0, 0, 0);
+    vec![
+        row("b joins the event", S202, ok, |f| f.kept(&f.b, "join:b", "Join", json!(f.event))),
+        row("a Join whose object is a number", S400, refused, |f| f.send_as(&f.a, "Join", json!(7))),
+        row("a Join whose object is missing", S400, refused, |f| f.ja(drop_key(f.act(&f.a, "Join", json!(null)), "object").to_string())),
+        row("a Join of something that is not our event", S202, ok, |f| f.send_as(&f.a, "Join", json!(f.news))),
+        row("a Join of an address on another server", S202, ok, |f| f.send_as(&f.a, "Join", json!(f.evil.url("/events/x")))),
+        row("a undoes b's Join, embedded", S403, refused, |f| f.send_as(&f.a, "Undo", f.got("join:b"))),
+        row("a undoes b's Join by bare id", NOOP, refused, |f| f.send_as(&f.a, "Undo", f.got("join:b")["id"].clone())),
+        row("a leaves an event it never joined", S202, ok, |f| f.send_as(&f.a, "Leave", json!(f.event))),
+        row("a Leave whose object is an object", S202, ok, |f| f.send_as(&f.a, "Leave", json!({"id": f.event, "type": "Event"}))),
+        row("c joins (the event is now full)", S202, ok, |f| f.send_as(&f.c, "Join", json!(f.event))),
+        row("a joins a full event (Rejected, not stored)", S202, ok, |f| f.send_as(&f.a, "Join", json!(f.event))),
+        row("b votes Friday", S202, ok, |f| f.vote(&f.b, json!("Friday"))),
+        row("b votes Friday again", S202, ok, |f| f.vote(&f.b, json!("Friday"))),
+        row("b votes Saturday too in a one-choice poll", &[422], refused, |f| f.vote(&f.b, json!("Saturday"))),
+        row("a votes for an option that does not exist", &[422], refused, |f| f.vote(&f.a, json!("Sunday"))),
+        row("a votes with a 10 KB option name", &[422], refused, |f| f.vote(&f.a, json!("F".repeat(10_000)))),
+        // Addressed to the co-op alone, it is not a public reply either: not kept.
+        row("a vote whose name is an array is no vote", S202, ok, |f| f.vote(&f.a, json!(["Friday"]))),
+        row("a 'vote' with hostile content is a reply, sanitised", S202, d(0, 0, 1, 1, 0, 0), |f| {
+            let mut note = f.note(&f.c, "<p>Friday<script>alert(1)</script></p>", Some(&f.poll));
+            note["name"] = json!("Friday");
+            let id = str_of(&note["id"]);
+            f.send_as(&f.c, "Create", note).check(Check::Clean(id))
+        }),
     ]
 }
 
