@@ -11,7 +11,12 @@ use common::{Backend, TestApp, ADMIN};
 use intercoop::service::accounts;
 use serde_json::{json, Value};
 
-both_backends!(events_with_rsvp, polls_with_votes, members_reply_as_themselves);
+both_backends!(
+    events_with_rsvp,
+    polls_with_votes,
+    members_reply_as_themselves,
+    replies_are_forwarded_to_followers
+);
 
 fn coop_actor(app: &TestApp) -> String {
     app.url("/actors/tea")
@@ -648,4 +653,57 @@ async fn members_reply_as_themselves(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(gone.status(), 410, "a deleted reply answers with its Tombstone");
+}
+
+/// As Mastodon does: a public reply to one of our posts that its author's
+/// server signed for forwarding (a Linked Data signature) goes on to our
+/// followers as received; one without is kept but not passed on.
+async fn replies_are_forwarded_to_followers(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let fan = follower(&app).await;
+    // The replier follows the co-op too: it must not get its own reply back.
+    let replier = follower(&app).await;
+    let item = intercoop::service::news::publish_news(
+        &app.ctx,
+        &common::admin(),
+        &intercoop::service::news::NewsInput {
+            title: "Work day".into(),
+            body: "Paint the barn.".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let reply = |signed: bool| {
+        let note = format!("{}/notes/{}", replier.base, intercoop::crypto::random_token());
+        let mut a = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": format!("{note}/activity"),
+            "type": "Create", "actor": replier.actor,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [coop_actor(&app)],
+            "object": {"id": note, "type": "Note", "attributedTo": replier.actor, "content": "<p>I bring brushes.</p>",
+                       "inReplyTo": item.ap_id, "to": ["https://www.w3.org/ns/activitystreams#Public"]}});
+        if signed {
+            a["signature"] = json!({"type": "RsaSignature2017", "creator": format!("{}#main-key", replier.actor),
+                                    "created": "2026-12-01T10:00:00Z", "signatureValue": "c2lnbmVk"});
+        }
+        a
+    };
+    let plain = reply(false);
+    assert_eq!(replier.send(&app, "/inbox", &plain, false).await, 202);
+    let signed = reply(true);
+    assert_eq!(replier.send(&app, "/inbox", &signed, false).await, 202);
+    let forwarded = fan.wait_for("Create", |a| a["id"] == signed["id"]).await;
+    assert_eq!(forwarded, signed, "forwarded byte for byte, signature and all");
+    // The unsigned one was kept, not passed on.
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 2);
+    assert!(!fan.inbox.lock().unwrap().iter().any(|a| a["id"] == plain["id"]));
+    // Not back to the sender's own server.
+    replier
+        .wait_for("Create", |a| a["object"]["id"] == item.ap_id)
+        .await;
+    assert!(!replier
+        .inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|a| a["id"] == signed["id"]));
 }

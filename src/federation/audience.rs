@@ -125,6 +125,11 @@ pub async fn inboxes(
     Ok(inboxes)
 }
 
+/// The inboxes of an actor's followers (shared where they have one).
+pub async fn followers_inboxes(conn: &mut PooledConn, actor: &Actor) -> DbResult<Vec<String>> {
+    follow_q::follower_inboxes(conn, actor.id).await
+}
+
 /// Who else an object concerns beyond its author's audience: named in
 /// its `cc` and sent its changes. An event's participants and a poll's
 /// voters hear of changes; a member's reply names and reaches the author

@@ -166,6 +166,7 @@ async fn build(
             join_id,
             accepted,
         } => join_answer(fed, conn, object, remote, &join_id, accepted).await,
+        DomainEvent::ReplyForwarded { activity, from } => forward(conn, &activity, from).await,
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::FollowRequested {
             local,
@@ -307,6 +308,52 @@ async fn join_answer(
         json: body,
         public: false,
         inboxes: vec![remote.inbox.clone()],
+    }))
+}
+
+/// A remote reply passed on, byte for byte as received, to the co-op's
+/// followers (but not back to the sender's server). The HTTP signature is
+/// ours; receivers trust the content by its own Linked Data signature, or
+/// fetch it from its origin.
+async fn forward(
+    conn: &mut crate::db::PooledConn,
+    activity_id: &str,
+    from: i64,
+) -> Result<Option<Outgoing>, String> {
+    let raw = crate::db::queries::inbox_log::raw_of(conn, activity_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    if raw.is_empty() {
+        // Too large to keep, or pruned: nothing to pass on.
+        return Ok(None);
+    }
+    let coop_id = crate::db::queries::instance::get_or_create(conn)
+        .await
+        .map_err(|e| e.to_string())?
+        .coop_actor_id;
+    let Some(coop) = (match coop_id {
+        Some(id) => actors::find(conn, id).await.map_err(|e| e.to_string())?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let sender = actors::find(conn, from).await.map_err(|e| e.to_string())?;
+    let sender_origin = sender.as_ref().and_then(|s| json::origin(&s.ap_id));
+    let inboxes = audience::followers_inboxes(conn, &coop)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|i| json::origin(i) != sender_origin)
+        .collect();
+    Ok(Some(Outgoing {
+        ap_id: activity_id.to_string(),
+        actor_id: coop.id,
+        kind: CreateType::Create.to_string(),
+        object_id: None,
+        json: raw,
+        public: false,
+        inboxes,
     }))
 }
 

@@ -70,6 +70,12 @@ pub enum DomainEvent {
     ReplyDeleted {
         id: i64,
     },
+    /// A remote reply to one of our objects, to pass on to the co-op's
+    /// followers as received (`activity`: its id in the inbox log).
+    ReplyForwarded {
+        activity: String,
+        from: i64,
+    },
     /// A local actor's profile changed.
     ProfileUpdated {
         actor: i64,
@@ -133,6 +139,7 @@ impl DomainEvent {
             | DomainEvent::PollDeleted { .. }
             | DomainEvent::ReplyPublished { .. }
             | DomainEvent::ReplyDeleted { .. }
+            | DomainEvent::ReplyForwarded { .. }
             | DomainEvent::ProfileUpdated { .. }
             | DomainEvent::FollowAccepted { .. }
             | DomainEvent::FollowRejected { .. }
@@ -157,6 +164,7 @@ impl DomainEvent {
             DomainEvent::PollDeleted { .. } => "poll.deleted",
             DomainEvent::ReplyPublished { .. } => "reply.created",
             DomainEvent::ReplyDeleted { .. } => "reply.deleted",
+            DomainEvent::ReplyForwarded { .. } => "reply.forwarded",
             DomainEvent::ProfileUpdated { .. } => "actor.updated",
             DomainEvent::FollowAccepted { .. } => "follow.accepted",
             DomainEvent::FollowRejected { .. } => "follow.rejected",
@@ -180,6 +188,7 @@ impl DomainEvent {
             | DomainEvent::ReplyPublished { id }
             | DomainEvent::ReplyDeleted { id } => *id,
             DomainEvent::JoinAnswered { object, .. } => *object,
+            DomainEvent::ReplyForwarded { from, .. } => *from,
             DomainEvent::ProfileUpdated { actor } => *actor,
             DomainEvent::FollowAccepted { remote, .. }
             | DomainEvent::FollowRejected { remote, .. }

@@ -120,9 +120,27 @@ pub struct RemotePost {
 }
 
 pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    store(ctx, author, post, None).await
+}
+
+/// A public reply to one of our objects that its author's server signed
+/// itself (a Linked Data signature, which lets others trust it from us):
+/// stored, and forwarded as received to the co-op's followers, as Mastodon
+/// forwards replies to its posts, so that their servers show the whole
+/// conversation. `activity_id` names the received Create in the inbox log.
+pub async fn store_and_forward(
+    ctx: &Ctx,
+    author: &Actor,
+    post: RemotePost,
+    activity_id: &str,
+) -> ServiceResult<()> {
+    store(ctx, author, post, Some(activity_id)).await
+}
+
+async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, forward: Option<&str>) -> ServiceResult<()> {
+    let mut tx = ctx.db.begin().await?;
     let html = crate::service::text::sanitize_html(&post.content_html);
-    if let Some(existing) = content::find_by_ap_id(&mut conn, &post.ap_id).await? {
+    if let Some(existing) = content::find_by_ap_id(&mut tx, &post.ap_id).await? {
         if existing.author_id != author.id {
             return Err(super::ServiceError::invalid(
                 "object",
@@ -135,7 +153,7 @@ pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceR
             return Ok(());
         }
         content::update_content(
-            &mut conn,
+            &mut tx,
             existing.id,
             &content::ContentChange {
                 title: &post.title,
@@ -147,10 +165,11 @@ pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceR
             },
         )
         .await?;
+        tx.commit().await?;
         return Ok(());
     }
     content::insert(
-        &mut conn,
+        &mut tx,
         &crate::db::models::NewObject {
             ap_id: post.ap_id,
             kind: post.kind.into(),
@@ -169,7 +188,27 @@ pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceR
         },
     )
     .await?;
+    if let Some(activity) = forward {
+        super::events::record(
+            &mut tx,
+            &super::events::DomainEvent::ReplyForwarded {
+                activity: activity.to_string(),
+                from: author.id,
+            },
+            None,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
+}
+
+/// Whether `ap_id` is one of our own objects (not deleted).
+pub async fn local_object_exists(ctx: &Ctx, ap_id: &str) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    Ok(content::find_by_ap_id(&mut conn, ap_id)
+        .await?
+        .is_some_and(|o| o.local && o.deleted_at.is_none()))
 }
 
 /// Delete of a remote post: only its author may.

@@ -8,6 +8,17 @@ use crate::db::schema::{actors, inbox_log, reports};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
 
+/// A received activity's body as it came (empty once pruned or when too
+/// large to keep).
+pub async fn raw_of(conn: &mut PooledConn, activity_id: &str) -> DbResult<Option<String>> {
+    Ok(q!(conn, |c| inbox_log::table
+        .filter(inbox_log::activity_id.eq(activity_id))
+        .select(inbox_log::raw)
+        .first(c)
+        .await
+        .optional())?)
+}
+
 /// Retention of the inbox log: bodies older than `bodies_before` are
 /// blanked, rows older than `ids_before` deleted (the ids de-duplicate
 /// retries, so they outlive the bodies). Returns (blanked, deleted).

@@ -18,11 +18,20 @@ pub struct Create {
     pub actor: IdRef,
     #[serde(default)]
     pub object: Option<ObjectRef>,
+    /// A Linked Data signature by the author's server: present, the Create
+    /// can be forwarded and still be trusted by its receivers.
+    #[serde(default)]
+    pub signature: Option<serde::de::IgnoredAny>,
 }
 
 /// Keeps a post from an actor the co-op follows, or a reply to something
 /// stored here (replies to unknown URLs would let anyone fill the database).
-pub(super) async fn keep_post(cx: &Inbound<'_>, post: Post) -> Result<(), Handled> {
+/// `forwardable`: the Create's id when it carries a Linked Data signature.
+pub(super) async fn keep_post(
+    cx: &Inbound<'_>,
+    post: Post,
+    forwardable: Option<&str>,
+) -> Result<(), Handled> {
     let ctx = cx.ctx();
     if let Some(outcome) = vote(cx, &post).await? {
         return match outcome {
@@ -52,7 +61,20 @@ pub(super) async fn keep_post(cx: &Inbound<'_>, post: Post) -> Result<(), Handle
         tracing::debug!(object = ?post.id, ?visibility, "non-public post not stored");
         return Ok(());
     }
-    remote::store_post(ctx, cx.signer, post.into_remote(visibility)).await?;
+    // A public reply to one of our own objects goes on to our followers,
+    // as Mastodon forwards replies (only when signed for forwarding).
+    let to_ours = match (&post.in_reply_to, forwardable) {
+        (Some(parent), Some(_)) if visibility == crate::service::types::Visibility::Public => {
+            remote::local_object_exists(ctx, parent).await?
+        }
+        _ => false,
+    };
+    match forwardable.filter(|_| to_ours) {
+        Some(activity) => {
+            remote::store_and_forward(ctx, cx.signer, post.into_remote(visibility), activity).await?
+        }
+        None => remote::store_post(ctx, cx.signer, post.into_remote(visibility)).await?,
+    }
     Ok(())
 }
 
@@ -76,7 +98,10 @@ impl Activity for Create {
     async fn receive(self, cx: &Inbound<'_>) -> Result<(), Handled> {
         match self.object {
             Some(ObjectRef::Embedded(o)) => match o.body {
-                ObjectBody::Post(post) => keep_post(cx, *post).await,
+                ObjectBody::Post(post) => {
+                    let forwardable = self.signature.is_some().then_some(self.id.as_str());
+                    keep_post(cx, *post, forwardable).await
+                }
                 ObjectBody::Actor(_) | ObjectBody::Other => {
                     tracing::info!(kind = %o.kind, object = ?o.id, "content activity logged");
                     Ok(())
