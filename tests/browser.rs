@@ -701,7 +701,7 @@ async fn events_polls_and_replies_in_a_real_browser() {
     // A reply, from the member's own account.
     b.fill("#reply-text", "I will bring the minutes.").await;
     b.click("form[action='/replies/new'] button").await;
-    b.wait_for_url(|u| u.contains("done=")).await;
+    b.wait_for_url(|u| u.contains("#reply-")).await;
     assert!(b.text(".reply").await.contains("I will bring the minutes."));
     b.screenshot("event-replied-320").await;
 

@@ -175,6 +175,23 @@ async fn events_with_rsvp(backend: Backend) {
         .await
         .unwrap();
     assert!(page.contains("You are down as coming."), "{page}");
+    // An RSVP federates nothing: it does not make the member's account findable.
+    let host = url::Url::parse(&app.url("/")).unwrap();
+    let finger = reqwest::get(app.url(&format!(
+        "/.well-known/webfinger?resource=acct:{ADMIN}@{}:{}",
+        host.host_str().unwrap(),
+        host.port().unwrap()
+    )))
+    .await
+    .unwrap();
+    assert_eq!(finger.status(), 404);
+    let person = reqwest::Client::new()
+        .get(app.url(&format!("/users/{ADMIN}")))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(person.status(), 404);
     assert_eq!(get_ap(&url).await["participantCount"], 2);
     let bob = Peer::start().await;
     let full = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": bob.id("join"),
@@ -689,13 +706,27 @@ async fn replies_are_forwarded_to_followers(backend: Backend) {
     };
     let plain = reply(false);
     assert_eq!(replier.send(&app, "/inbox", &plain, false).await, 202);
+    // A "signature" that is not one (or by another server's key) is not trusted for forwarding.
+    let mut fake = reply(true);
+    fake["signature"] = json!({});
+    assert_eq!(replier.send(&app, "/inbox", &fake, false).await, 202);
+    let mut foreign = reply(true);
+    foreign["signature"]["creator"] = json!("https://elsewhere.example/users/x#main-key");
+    assert_eq!(replier.send(&app, "/inbox", &foreign, false).await, 202);
     let signed = reply(true);
     assert_eq!(replier.send(&app, "/inbox", &signed, false).await, 202);
     let forwarded = fan.wait_for("Create", |a| a["id"] == signed["id"]).await;
     assert_eq!(forwarded, signed, "forwarded byte for byte, signature and all");
-    // The unsigned one was kept, not passed on.
-    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 2);
-    assert!(!fan.inbox.lock().unwrap().iter().any(|a| a["id"] == plain["id"]));
+    // The others were kept, not passed on.
+    assert_eq!(get_ap(&item.ap_id).await["replies"]["totalItems"], 4);
+    for not_forwarded in [&plain, &fake, &foreign] {
+        assert!(!fan
+            .inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == not_forwarded["id"]));
+    }
     // Not back to the sender's own server.
     replier
         .wait_for("Create", |a| a["object"]["id"] == item.ap_id)

@@ -166,7 +166,11 @@ async fn build(
             join_id,
             accepted,
         } => join_answer(fed, conn, object, remote, &join_id, accepted).await,
-        DomainEvent::ReplyForwarded { activity, from } => forward(conn, &activity, from).await,
+        DomainEvent::ReplyForwarded {
+            activity,
+            from,
+            reply,
+        } => forward(conn, &activity, from, reply).await,
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::FollowRequested {
             local,
@@ -319,7 +323,16 @@ async fn forward(
     conn: &mut crate::db::PooledConn,
     activity_id: &str,
     from: i64,
+    reply: i64,
 ) -> Result<Option<Outgoing>, String> {
+    // Deleted or hidden by a moderator since: not passed on.
+    let shown = content::find(conn, reply)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some_and(|r| r.deleted_at.is_none() && r.hidden_at.is_none());
+    if !shown {
+        return Ok(None);
+    }
     let raw = crate::db::queries::inbox_log::raw_of(conn, activity_id)
         .await
         .map_err(|e| e.to_string())?
@@ -350,7 +363,7 @@ async fn forward(
         ap_id: activity_id.to_string(),
         actor_id: coop.id,
         kind: CreateType::Create.to_string(),
-        object_id: None,
+        object_id: Some(reply),
         json: raw,
         public: false,
         inboxes,

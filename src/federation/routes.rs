@@ -161,7 +161,9 @@ struct Jrd {
 async fn resolve_resource(state: &AppState, resource: &str) -> Result<Option<Actor>, AppError> {
     let config = &state.ctx.config;
     let domain = config.domain();
+    let mut by_acct = false;
     let handle = if let Some(acct) = resource.strip_prefix("acct:") {
+        by_acct = true;
         let acct = acct.trim_start_matches('@');
         match acct.rsplit_once('@') {
             Some((h, d)) if d.eq_ignore_ascii_case(&domain) => h.to_ascii_lowercase(),
@@ -180,10 +182,12 @@ async fn resolve_resource(state: &AppState, resource: &str) -> Result<Option<Act
     } else {
         return Ok(None);
     };
-    // The co-op's handle first; members' accounts by username after.
+    // The co-op's handle first; members' accounts by username after
+    // (an `/actors/` URL names the co-op only).
     match coop::find_local_actor(&state.ctx, &handle).await? {
         Some(a) => Ok(Some(a)),
-        None => Ok(people::find_person(&state.ctx, &handle).await?),
+        None if by_acct => Ok(people::find_person(&state.ctx, &handle).await?),
+        None => Ok(None),
     }
 }
 

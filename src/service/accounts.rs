@@ -60,6 +60,17 @@ async fn verify_password(password: String, hash: String) -> bool {
 /// Inserts a user on the given connection (which may be a transaction).
 pub async fn create_user_on(conn: &mut PooledConn, account: NewAccount) -> ServiceResult<User> {
     let username = check_username(&account.username)?;
+    // Members' Person actors share the handle space (and WebFinger) with
+    // the co-op and the instance actor.
+    if crate::db::queries::actors::find_local_by_handle(conn, &username)
+        .await?
+        .is_some()
+    {
+        return Err(ServiceError::invalid(
+            "username",
+            format!("{username:?} is the co-op's own handle: choose another username."),
+        ));
+    }
     let email = check_email(account.email.as_deref())?;
     check_password(&account.password)?;
     let display_name = account.display_name.trim().chars().take(100).collect::<String>();

@@ -189,6 +189,12 @@ fn check(input: &EventInput, local_mode: bool) -> ServiceResult<Checked> {
     let ends_at = errors
         .take(parse_local_time("ends_at", &input.ends_at, tz))?
         .flatten();
+    for (field, t) in [("starts_at", starts_at), ("ends_at", ends_at)] {
+        use chrono::Datelike;
+        if t.is_some_and(|t| !(1970..=2200).contains(&t.year())) {
+            errors.add(field, "Give a date between 1970 and 2200.");
+        }
+    }
     if let (Some(s), Some(e)) = (starts_at, ends_at) {
         if e < s {
             errors.add("ends_at", "The event ends before it starts: check the end time.");
@@ -517,10 +523,15 @@ pub async fn receive_join(
     else {
         return Ok(None);
     };
+    calendar_q::lock(&mut tx, object.id).await?;
     let event = event_of(&mut tx, object).await?;
     let already = calendar_q::is_participant(&mut tx, event.object.id, remote.id).await?;
     let outcome = match event.closed_because() {
-        _ if already => JoinOutcome::Accepted,
+        _ if already => {
+            // The newest Join is the one an Undo will name.
+            calendar_q::set_join_id(&mut tx, event.object.id, remote.id, join_id).await?;
+            JoinOutcome::Accepted
+        }
         Some(why) => JoinOutcome::Rejected(why),
         None => {
             calendar_q::join(&mut tx, event.object.id, remote.id, Some(join_id)).await?;
@@ -573,21 +584,26 @@ pub async fn rsvp(ctx: &Ctx, caller: &Caller, id: i64, going: bool) -> ServiceRe
         return Err(ServiceError::Unauthorized("Log in to say you are coming.".into()));
     };
     caller.require(UserRole::Member)?;
-    let event = get_event_by_id(ctx, id).await?;
+    get_event_by_id(ctx, id).await?;
     let person = people::person_of(ctx, *user_id).await?;
-    let mut conn = ctx.db.conn().await?;
+    let mut tx = ctx.db.begin().await?;
     if going {
-        let already = calendar_q::is_participant(&mut conn, id, person.id).await?;
+        calendar_q::lock(&mut tx, id).await?;
+        let object = content::find(&mut tx, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("This event is gone.".into()))?;
+        let event = event_of(&mut tx, object).await?;
+        let already = calendar_q::is_participant(&mut tx, id, person.id).await?;
         if !already {
             if let Some(why) = event.closed_because() {
                 return Err(ServiceError::Conflict(why.into()));
             }
-            calendar_q::join(&mut conn, id, person.id, None).await?;
+            calendar_q::join(&mut tx, id, person.id, None).await?;
         }
     } else {
-        calendar_q::leave(&mut conn, id, person.id).await?;
+        calendar_q::leave(&mut tx, id, person.id).await?;
     }
-    drop(conn);
+    tx.commit().await?;
     get_event_by_id(ctx, id).await
 }
 

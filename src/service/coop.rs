@@ -110,6 +110,21 @@ pub fn check_setup_input(input: &SetupInput) -> ServiceResult<()> {
     errors.take(check_name(&input.coop_name))?;
     errors.take(Handle::parse("handle", &input.handle))?;
     errors.take(accounts::check_username(&input.admin_username))?;
+    let same = input
+        .admin_username
+        .trim()
+        .eq_ignore_ascii_case(input.handle.trim().trim_start_matches('@'));
+    if same
+        || input
+            .admin_username
+            .trim()
+            .eq_ignore_ascii_case(INSTANCE_ACTOR_HANDLE)
+    {
+        errors.add(
+            "admin_username",
+            "Your username must differ from the co-op's handle: members' accounts and the co-op share addresses.",
+        );
+    }
     errors.take(super::types::check_password(&input.password))?;
     errors.finish()
 }

@@ -75,6 +75,8 @@ pub enum DomainEvent {
     ReplyForwarded {
         activity: String,
         from: i64,
+        /// The stored reply: deleting it takes back what is not sent yet.
+        reply: i64,
     },
     /// A local actor's profile changed.
     ProfileUpdated {

@@ -7,6 +7,9 @@ use crate::db::models::{ContentKind, NewObject};
 use crate::db::queries::content;
 use crate::db::PooledConn;
 
+/// Slugs that are pages: `/{path}/new`, and the feed and calendar names.
+const RESERVED: &[&str] = &["new", "edit", "rss", "atom", "ics"];
+
 /// Inserts a local object of `kind` (its `slug`, `ap_id` and `url` are
 /// set here from the title) and returns its id and slug.
 pub async fn insert_local(
@@ -18,7 +21,8 @@ pub async fn insert_local(
     let base = slugify(&row.title);
     let mut slug = base.clone();
     let mut n = 2;
-    while content::slug_taken(conn, kind.as_str(), &slug).await? {
+    // Static pages under the same path (`/events/new`) win over a slug.
+    while RESERVED.contains(&slug.as_str()) || content::slug_taken(conn, kind.as_str(), &slug).await? {
         slug = format!("{base}-{n}");
         n += 1;
     }

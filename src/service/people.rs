@@ -36,6 +36,12 @@ pub async fn person_of(ctx: &Ctx, user_id: i64) -> ServiceResult<Actor> {
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))??
     };
+    // Not listed in directories or search: a member's account exists for
+    // their replies, not as a public profile.
+    let row = crate::db::models::ActorRow {
+        discoverable: false,
+        ..row
+    };
     let mut tx = ctx.db.begin().await?;
     // Two first actions at once: the second finds the first's actor.
     let actor_id = match actors::find_by_ap_id(&mut tx, &row.ap_id).await? {
@@ -51,8 +57,14 @@ pub async fn person_of(ctx: &Ctx, user_id: i64) -> ServiceResult<Actor> {
     Ok(actor)
 }
 
-/// A local Person by username, for its actor document and WebFinger.
+/// A local Person by username, for its actor document and WebFinger: only
+/// once it has published a reply (a vote or an RSVP federates nothing, and
+/// must not make a member's username findable).
 pub async fn find_person(ctx: &Ctx, username: &str) -> ServiceResult<Option<Actor>> {
     let mut conn = ctx.db.conn().await?;
-    Ok(actors::find_local_person(&mut conn, username).await?)
+    let Some(person) = actors::find_local_person(&mut conn, username).await? else {
+        return Ok(None);
+    };
+    let published = crate::db::queries::content::count_by_author(&mut conn, person.id).await?;
+    Ok((published > 0).then_some(person))
 }

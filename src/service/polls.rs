@@ -215,19 +215,33 @@ pub async fn get_poll(ctx: &Ctx, slug: &str) -> ServiceResult<Poll> {
 /// Public polls, newest first; `open_only` keeps those still open.
 pub async fn list_polls(ctx: &Ctx, open_only: bool, page: i64, per_page: i64) -> ServiceResult<Vec<Poll>> {
     let mut conn = ctx.db.conn().await?;
-    let objects = content::list_local(
-        &mut conn,
-        KIND.as_str(),
-        page.clamp(0, 1_000_000) * per_page,
-        per_page,
-    )
-    .await?;
+    let objects = if open_only {
+        // Open ones are chosen in the query, so a page of closed polls
+        // cannot hide older open ones.
+        let mut open = Vec::new();
+        for id in poll_q::open_ids(&mut conn, now(), 200).await? {
+            if let Some(o) = content::find(&mut conn, id).await? {
+                if o.deleted_at.is_none() && super::conversation::servable(&o) && o.visibility == "public" {
+                    open.push(o);
+                }
+            }
+            if open.len() as i64 >= per_page {
+                break;
+            }
+        }
+        open
+    } else {
+        content::list_local(
+            &mut conn,
+            KIND.as_str(),
+            page.clamp(0, 1_000_000) * per_page,
+            per_page,
+        )
+        .await?
+    };
     let mut out = Vec::new();
     for o in objects {
-        let poll = poll_on(&mut conn, o).await?;
-        if !open_only || !poll.is_closed() {
-            out.push(poll);
-        }
+        out.push(poll_on(&mut conn, o).await?);
     }
     Ok(out)
 }
@@ -267,6 +281,7 @@ async fn cast(
         return Ok(VoteOutcome::Refused("Choose an option."));
     }
     let mut tx = ctx.db.begin().await?;
+    poll_q::lock(&mut tx, poll.object.id).await?;
     let before = poll_q::choices_of(&mut tx, poll.object.id, actor.id).await?;
     if !poll.row.multiple && (chosen.len() > 1 || before.iter().any(|b| !chosen.contains(b))) {
         return Ok(if before == chosen {

@@ -168,7 +168,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, forward: Option<&str
         tx.commit().await?;
         return Ok(());
     }
-    content::insert(
+    let reply = content::insert(
         &mut tx,
         &crate::db::models::NewObject {
             ap_id: post.ap_id,
@@ -194,6 +194,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, forward: Option<&str
             &super::events::DomainEvent::ReplyForwarded {
                 activity: activity.to_string(),
                 from: author.id,
+                reply,
             },
             None,
         )

@@ -99,6 +99,31 @@ pub async fn join(
     Ok(n == 1)
 }
 
+pub async fn set_join_id(conn: &mut PooledConn, object_id: i64, actor_id: i64, ap_id: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(
+        participations::table
+            .filter(participations::object_id.eq(object_id))
+            .filter(participations::actor_id.eq(actor_id))
+    )
+    .set(participations::ap_id.eq(Some(ap_id)))
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+/// Takes the row of an event (PostgreSQL: `FOR UPDATE`) so that two Joins
+/// at once cannot both take the last place. SQLite writes one transaction
+/// at a time already.
+pub async fn lock(conn: &mut PooledConn, object_id: i64) -> DbResult<()> {
+    if let PooledConn::Postgres(c) = conn {
+        diesel::sql_query("SELECT object_id FROM events WHERE object_id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(object_id)
+            .execute(&mut **c)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn leave(conn: &mut PooledConn, object_id: i64, actor_id: i64) -> DbResult<bool> {
     let n = q!(conn, |c| diesel::delete(
         participations::table

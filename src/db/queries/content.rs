@@ -155,6 +155,16 @@ pub async fn update_content(conn: &mut PooledConn, id: i64, change: &ContentChan
     Ok(())
 }
 
+/// How many objects an actor authored here (deleted ones too: their
+/// Delete must still verify against the author's key).
+pub async fn count_by_author(conn: &mut PooledConn, author_id: i64) -> DbResult<i64> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::author_id.eq(author_id))
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
 /// Marks an object as changed now (its `updated` for peers).
 pub async fn touch(conn: &mut PooledConn, id: i64) -> DbResult<()> {
     let at = now();

@@ -28,6 +28,29 @@ pub async fn insert(conn: &mut PooledConn, row: &PollRow, options: &[String]) ->
     Ok(())
 }
 
+/// Takes the row of a poll (PostgreSQL: `FOR UPDATE`) so that one voter's
+/// two votes at once cannot both pass the one-choice check.
+pub async fn lock(conn: &mut PooledConn, object_id: i64) -> DbResult<()> {
+    if let PooledConn::Postgres(c) = conn {
+        diesel::sql_query("SELECT object_id FROM polls WHERE object_id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(object_id)
+            .execute(&mut **c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Open polls (closing later than `after`), newest first.
+pub async fn open_ids(conn: &mut PooledConn, after: chrono::NaiveDateTime, limit: i64) -> DbResult<Vec<i64>> {
+    Ok(q!(conn, |c| polls::table
+        .filter(polls::closes_at.gt(after))
+        .order(polls::object_id.desc())
+        .limit(limit)
+        .select(polls::object_id)
+        .load(c)
+        .await)?)
+}
+
 pub async fn find(conn: &mut PooledConn, object_id: i64) -> DbResult<Option<PollRow>> {
     Ok(q!(conn, |c| polls::table
         .find(object_id)

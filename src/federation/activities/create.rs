@@ -20,8 +20,25 @@ pub struct Create {
     pub object: Option<ObjectRef>,
     /// A Linked Data signature by the author's server: present, the Create
     /// can be forwarded and still be trusted by its receivers.
-    #[serde(default)]
-    pub signature: Option<serde::de::IgnoredAny>,
+    #[serde(default, deserialize_with = "ld_signature")]
+    pub signature: Option<LdSignature>,
+}
+
+/// What makes a Linked Data signature (RsaSignature2017, as Mastodon
+/// writes it): we do not verify it (receivers do), but forward only one
+/// of that shape whose key is on the signer's own server.
+#[derive(Deserialize, Debug)]
+pub struct LdSignature {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub creator: String,
+    #[serde(rename = "signatureValue")]
+    pub value: String,
+}
+
+fn ld_signature<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LdSignature>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 /// Keeps a post from an actor the co-op follows, or a reply to something
@@ -99,7 +116,12 @@ impl Activity for Create {
         match self.object {
             Some(ObjectRef::Embedded(o)) => match o.body {
                 ObjectBody::Post(post) => {
-                    let forwardable = self.signature.is_some().then_some(self.id.as_str());
+                    let signed = self.signature.as_ref().is_some_and(|s| {
+                        !s.kind.is_empty()
+                            && !s.value.is_empty()
+                            && super::same_origin(&s.creator, &cx.signer.ap_id)
+                    });
+                    let forwardable = signed.then_some(self.id.as_str());
                     keep_post(cx, *post, forwardable).await
                 }
                 ObjectBody::Actor(_) | ObjectBody::Other => {

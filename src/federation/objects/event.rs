@@ -167,7 +167,12 @@ pub fn document(
             .as_deref()
             .map(|u| crate::federation::json::Image::new(u, o.image_alt.clone(), upload)),
         is_online: e.row.online_url.is_some() && e.row.location_name.is_none() && e.row.address.is_none(),
-        join_mode: e.row.join_mode.clone(),
+        // Mobilizon knows free, restricted and invite: closed is "invite only".
+        join_mode: if e.row.join_mode == crate::service::calendar::JOIN_CLOSED {
+            "invite".into()
+        } else {
+            e.row.join_mode.clone()
+        },
         maximum_attendee_capacity: e.row.capacity,
         remaining_attendee_capacity: e.remaining(),
         participant_count: e.participants,

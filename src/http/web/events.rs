@@ -612,23 +612,14 @@ async fn create(
         Err(r) => return Ok(r),
     };
     let (input, mut errors) = f.fields.input();
-    let result = calendar::create_event(&state.ctx, &caller, &input).await;
-    match result {
-        Ok(e) if errors.is_empty() => {
-            Ok(Redirect::to(&format!("/events/{}", e.object.slug.unwrap_or_default())).into_response())
-        }
-        Ok(e) => {
-            // Saved without the numbers that did not read: say so on its edit form.
-            let form = EventFields {
-                latitude: f.fields.latitude,
-                longitude: f.fields.longitude,
-                capacity: f.fields.capacity,
-                ..EventFields::of(&e)
-            };
-            Ok(form_page(&state, v, Some(&e), form, errors)
-                .await?
-                .respond(StatusCode::UNPROCESSABLE_ENTITY))
-        }
+    if !errors.is_empty() {
+        // A number that does not read is not dropped: nothing is published.
+        return Ok(form_page(&state, v, None, f.fields, errors)
+            .await?
+            .respond(StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    match calendar::create_event(&state.ctx, &caller, &input).await {
+        Ok(e) => Ok(Redirect::to(&format!("/events/{}", e.object.slug.unwrap_or_default())).into_response()),
         Err(e @ ServiceError::Invalid { .. }) => {
             errors.extend(e.field_errors());
             Ok(form_page(&state, v, None, f.fields, errors)
