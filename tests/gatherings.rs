@@ -15,7 +15,8 @@ both_backends!(
     events_with_rsvp,
     polls_with_votes,
     members_reply_as_themselves,
-    replies_are_forwarded_to_followers
+    replies_are_forwarded_to_followers,
+    several_choice_polls
 );
 
 fn coop_actor(app: &TestApp) -> String {
@@ -737,4 +738,86 @@ async fn replies_are_forwarded_to_followers(backend: Backend) {
         .unwrap()
         .iter()
         .any(|a| a["id"] == signed["id"]));
+}
+
+/// `anyOf`: one voter may choose several options, each once; they count as
+/// one voter.
+async fn several_choice_polls(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let api = Api::new(&app).await;
+    let closes =
+        (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, poll) = api
+        .call(
+            reqwest::Method::POST,
+            "/polls",
+            Some(
+                json!({"question": "What shall we bring?", "options": ["Bread", "Jam", "Tea"],
+                        "multiple": true, "closes_at": closes}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{poll}");
+    let url = poll["url"].as_str().unwrap().to_string();
+    let doc = get_ap(&url).await;
+    assert!(doc.get("oneOf").is_none());
+    assert_eq!(doc["anyOf"].as_array().unwrap().len(), 3);
+    let voter = Peer::start().await;
+    for option in ["Bread", "Tea", "Tea"] {
+        assert_eq!(
+            voter
+                .send(&app, "/inbox", &vote(&voter, &app, &url, option), false)
+                .await,
+            202
+        );
+    }
+    let id = poll["id"].as_i64().unwrap();
+    let (_, counted) = api
+        .call(reqwest::Method::GET, &format!("/polls/{id}"), None)
+        .await;
+    assert_eq!(counted["voters_count"], 1, "{counted}");
+    assert_eq!(counted["votes_count"], 2, "{counted}");
+    let votes: Vec<i64> = counted["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["votes_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(votes, [1, 0, 1]);
+    // A member picks two at once on the web.
+    let admin = common::login(&app, ADMIN, common::PASSWORD).await;
+    let slug = poll["slug"].as_str().unwrap();
+    let page = admin
+        .get(app.url(&format!("/polls/{slug}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("type=\"checkbox\""), "{page}");
+    let jam = counted["options"][1]["id"].as_i64().unwrap().to_string();
+    let tea = counted["options"][2]["id"].as_i64().unwrap().to_string();
+    let r = admin
+        .post(app.url(&format!("/polls/{slug}/vote")))
+        .form(&[
+            ("csrf", common::csrf_of(&page).as_str()),
+            ("option", jam.as_str()),
+            ("option", tea.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, counted) = api
+        .call(reqwest::Method::GET, &format!("/polls/{id}"), None)
+        .await;
+    assert_eq!(counted["voters_count"], 2);
+    let votes: Vec<i64> = counted["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["votes_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(votes, [1, 1, 2]);
 }
