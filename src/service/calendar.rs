@@ -443,7 +443,9 @@ pub async fn delete_event(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<
     Ok(())
 }
 
-async fn event_of(conn: &mut crate::db::PooledConn, object: Object) -> ServiceResult<Event> {
+/// An event by its object, with its own fields and its participant count
+/// (federation builds its document from this).
+pub async fn event_on(conn: &mut crate::db::PooledConn, object: Object) -> ServiceResult<Event> {
     let row = calendar_q::find(conn, object.id)
         .await?
         .ok_or_else(|| ServiceError::Internal(format!("event {} has no event row", object.id)))?;
@@ -455,26 +457,16 @@ async fn event_of(conn: &mut crate::db::PooledConn, object: Object) -> ServiceRe
     })
 }
 
-/// An event by its object (federation builds its document from this).
-pub async fn event_on(conn: &mut crate::db::PooledConn, object: Object) -> ServiceResult<Event> {
-    event_of(conn, object).await
-}
-
 pub async fn get_event_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Event> {
     let mut conn = ctx.db.conn().await?;
-    let object = content::find(&mut conn, id)
-        .await?
-        .filter(|o| o.kind == KIND.as_str() && o.local)
-        .ok_or_else(|| ServiceError::NotFound(format!("There is no event with id {id}.")))?;
-    event_of(&mut conn, object).await
+    let object = super::objects::find_local(&mut conn, KIND, id).await?;
+    event_on(&mut conn, object).await
 }
 
 pub async fn get_event(ctx: &Ctx, slug: &str) -> ServiceResult<Event> {
     let mut conn = ctx.db.conn().await?;
-    let object = content::find_local_by_slug(&mut conn, KIND.as_str(), slug)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("There is no event at /events/{slug}.")))?;
-    event_of(&mut conn, object).await
+    let object = super::objects::find_local_by_slug(&mut conn, KIND, slug).await?;
+    event_on(&mut conn, object).await
 }
 
 /// Public events: with `upcoming`, those not over yet, soonest first;
@@ -524,7 +516,7 @@ pub async fn receive_join(
         return Ok(None);
     };
     calendar_q::lock(&mut tx, object.id).await?;
-    let event = event_of(&mut tx, object).await?;
+    let event = event_on(&mut tx, object).await?;
     let already = calendar_q::is_participant(&mut tx, event.object.id, remote.id).await?;
     let outcome = match event.closed_because() {
         _ if already => {
@@ -592,7 +584,7 @@ pub async fn rsvp(ctx: &Ctx, caller: &Caller, id: i64, going: bool) -> ServiceRe
         let object = content::find(&mut tx, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound("This event is gone.".into()))?;
-        let event = event_of(&mut tx, object).await?;
+        let event = event_on(&mut tx, object).await?;
         let already = calendar_q::is_participant(&mut tx, id, person.id).await?;
         if !already {
             if let Some(why) = event.closed_because() {

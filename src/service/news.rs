@@ -248,17 +248,12 @@ pub async fn list_unpublished(ctx: &Ctx) -> ServiceResult<Vec<Object>> {
 
 pub async fn get_news(ctx: &Ctx, slug: &str) -> ServiceResult<Object> {
     let mut conn = ctx.db.conn().await?;
-    content::find_local_by_slug(&mut conn, KIND, slug)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("There is no news at /news/{slug}.")))
+    super::objects::find_local_by_slug(&mut conn, crate::db::models::ContentKind::News, slug).await
 }
 
 pub async fn get_news_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Object> {
     let mut conn = ctx.db.conn().await?;
-    content::find(&mut conn, id)
-        .await?
-        .filter(|o| o.kind == KIND && o.local)
-        .ok_or_else(|| ServiceError::NotFound(format!("There is no news with id {id}.")))
+    super::objects::find_local(&mut conn, crate::db::models::ContentKind::News, id).await
 }
 
 pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Vec<Object>, i64)> {

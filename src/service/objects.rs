@@ -2,7 +2,7 @@
 //! under its path, and the ActivityPub id that the slug gives.
 
 use super::text::slugify;
-use super::ServiceResult;
+use super::{ServiceError, ServiceResult};
 use crate::db::models::{ContentKind, NewObject};
 use crate::db::queries::content;
 use crate::db::PooledConn;
@@ -34,4 +34,39 @@ pub async fn insert_local(
     let id = content::insert(conn, &row).await?;
     content::set_ap_id(conn, id, &config.url(&format!("/{}/{slug}", kind.path()))).await?;
     Ok((id, slug))
+}
+
+/// What people call a kind, in "There is no event at ...".
+fn noun(kind: ContentKind) -> &'static str {
+    match kind {
+        ContentKind::News => "news",
+        ContentKind::Event => "event",
+        ContentKind::Poll => "poll",
+        ContentKind::Note => "reply",
+    }
+}
+
+/// One of our objects of `kind` by row id, or a 404 that says what is missing.
+pub async fn find_local(
+    conn: &mut PooledConn,
+    kind: ContentKind,
+    id: i64,
+) -> ServiceResult<crate::db::models::Object> {
+    content::find(conn, id)
+        .await?
+        .filter(|o| o.kind == kind.as_str() && o.local)
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no {} with id {id}.", noun(kind))))
+}
+
+/// One of our objects of `kind` by slug, or a 404 naming its address.
+pub async fn find_local_by_slug(
+    conn: &mut PooledConn,
+    kind: ContentKind,
+    slug: &str,
+) -> ServiceResult<crate::db::models::Object> {
+    content::find_local_by_slug(conn, kind.as_str(), slug)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("There is no {} at /{}/{slug}.", noun(kind), kind.path()))
+        })
 }

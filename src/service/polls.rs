@@ -197,18 +197,13 @@ pub async fn poll_on(conn: &mut crate::db::PooledConn, object: Object) -> Servic
 
 pub async fn get_poll_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Poll> {
     let mut conn = ctx.db.conn().await?;
-    let object = content::find(&mut conn, id)
-        .await?
-        .filter(|o| o.kind == KIND.as_str() && o.local)
-        .ok_or_else(|| ServiceError::NotFound(format!("There is no poll with id {id}.")))?;
+    let object = super::objects::find_local(&mut conn, KIND, id).await?;
     poll_on(&mut conn, object).await
 }
 
 pub async fn get_poll(ctx: &Ctx, slug: &str) -> ServiceResult<Poll> {
     let mut conn = ctx.db.conn().await?;
-    let object = content::find_local_by_slug(&mut conn, KIND.as_str(), slug)
-        .await?
-        .ok_or_else(|| ServiceError::NotFound(format!("There is no poll at /polls/{slug}.")))?;
+    let object = super::objects::find_local_by_slug(&mut conn, KIND, slug).await?;
     poll_on(&mut conn, object).await
 }
 

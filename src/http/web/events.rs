@@ -11,7 +11,7 @@ use axum::Router;
 use chrono::TimeZone;
 use serde::Deserialize;
 
-use super::{deny, gate, ConfirmPage, Layout, Page, WebForm};
+use super::{deny, gate, Layout, Page, WebForm};
 use crate::db::models::{Actor, Object};
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
@@ -706,9 +706,7 @@ async fn cancel(
     if cancelling && f.confirm != "yes" {
         let heading =
             v.t.fill("events.cancel_heading", &[("title", &event.object.title)]);
-        let coop = coop::get_coop(&state.ctx).await?;
-        let l = Layout::for_visitor(&state, &v, &heading, coop.as_ref());
-        return Ok(ConfirmPage {
+        return super::Confirm {
             consequences: vec![v.t.fill(
                 "events.cancel_consequence",
                 &[("n", &event.participants.to_string())],
@@ -718,10 +716,9 @@ async fn cancel(
             confirm_label: v.t.get("events.cancel").to_string(),
             cancel: format!("/events/{slug}"),
             heading,
-            l,
-            t: v.t,
         }
-        .respond(StatusCode::OK));
+        .page(&state, v)
+        .await;
     }
     calendar::set_cancelled(&state.ctx, &caller, event.object.id, cancelling).await?;
     let done = super::url_encode(v.t.get(if cancelling {
@@ -746,9 +743,7 @@ async fn delete(
     if f.confirm != "yes" {
         let heading =
             v.t.fill("news.delete_confirm_heading", &[("title", &event.object.title)]);
-        let coop = coop::get_coop(&state.ctx).await?;
-        let l = Layout::for_visitor(&state, &v, &heading, coop.as_ref());
-        return Ok(ConfirmPage {
+        return super::Confirm {
             consequences: vec![
                 v.t.get("events.delete_consequence").to_string(),
                 v.t.get("news.delete_irreversible").to_string(),
@@ -758,10 +753,9 @@ async fn delete(
             confirm_label: v.t.get("events.delete").to_string(),
             cancel: format!("/events/{slug}"),
             heading,
-            l,
-            t: v.t,
         }
-        .respond(StatusCode::OK));
+        .page(&state, v)
+        .await;
     }
     calendar::delete_event(&state.ctx, &caller, event.object.id).await?;
     let done = super::url_encode(&v.t.fill("events.deleted", &[("title", &event.object.title)]));

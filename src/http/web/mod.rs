@@ -105,6 +105,34 @@ pub(crate) struct ConfirmPage {
 }
 impl Page for ConfirmPage {}
 
+/// What a confirmation asks; `page` wraps it in the visitor's layout.
+pub(crate) struct Confirm {
+    pub heading: String,
+    pub consequences: Vec<String>,
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+    pub confirm_label: String,
+    pub cancel: String,
+}
+
+impl Confirm {
+    pub async fn page(self, state: &AppState, v: Visitor) -> Result<Response, AppError> {
+        let coop = coop::get_coop(&state.ctx).await?;
+        let l = Layout::for_visitor(state, &v, &self.heading, coop.as_ref());
+        Ok(ConfirmPage {
+            heading: self.heading,
+            consequences: self.consequences,
+            action: self.action,
+            fields: self.fields,
+            confirm_label: self.confirm_label,
+            cancel: self.cancel,
+            l,
+            t: v.t,
+        }
+        .respond(StatusCode::OK))
+    }
+}
+
 pub trait Page: Template + Sized {
     fn respond(self, status: StatusCode) -> Response {
         match self.render() {

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{deny, gate, ConfirmPage, Layout, Page, WebForm};
+use super::{deny, gate, Layout, Page, WebForm};
 use crate::db::models::{Actor, Object};
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
@@ -360,9 +360,7 @@ async fn delete(
     if f.confirm != "yes" {
         let heading =
             v.t.fill("news.delete_confirm_heading", &[("title", &poll.object.title)]);
-        let coop = coop::get_coop(&state.ctx).await?;
-        let l = Layout::for_visitor(&state, &v, &heading, coop.as_ref());
-        return Ok(ConfirmPage {
+        return super::Confirm {
             consequences: vec![
                 v.t.get("polls.delete_consequence").to_string(),
                 v.t.get("news.delete_irreversible").to_string(),
@@ -372,10 +370,9 @@ async fn delete(
             confirm_label: v.t.get("polls.delete").to_string(),
             cancel: format!("/polls/{slug}"),
             heading,
-            l,
-            t: v.t,
         }
-        .respond(StatusCode::OK));
+        .page(&state, v)
+        .await;
     }
     polls::delete_poll(&state.ctx, &caller, poll.object.id).await?;
     let done = super::url_encode(&v.t.fill("events.deleted", &[("title", &poll.object.title)]));

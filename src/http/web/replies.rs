@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{gate, ConfirmPage, Layout, Page, WebForm};
+use super::{gate, Layout, Page, WebForm};
 use crate::db::models::Object;
 use crate::http::error::AppError;
 use crate::service::types::{local_redirect_target, UserRole};
@@ -75,19 +75,16 @@ async fn delete(
     };
     if f.confirm != "yes" {
         let heading = v.t.get("replies.delete_heading").to_string();
-        let coop = coop::get_coop(&state.ctx).await?;
-        let l = Layout::for_visitor(&state, &v, &heading, coop.as_ref());
-        return Ok(ConfirmPage {
+        return super::Confirm {
             consequences: vec![v.t.get("replies.delete_consequence").to_string()],
             action: format!("/replies/{id}/delete"),
             fields: vec![],
             confirm_label: v.t.get("replies.delete").to_string(),
             cancel: "/".into(),
             heading,
-            l,
-            t: v.t,
         }
-        .respond(StatusCode::OK));
+        .page(&state, v)
+        .await;
     }
     let reply = conversation::delete_reply(&state.ctx, &caller, id).await?;
     Ok(back_to(&state, &reply, v.t.get("replies.deleted")))
