@@ -1,8 +1,7 @@
 //! What each role of an instance adds (`roles` in the config): the one
 //! place roles turn into routes and background workers. Every instance
 //! has setup, accounts, discovery, its actors, the inbox and the delivery
-//! workers; the co-op role adds its content (news, events and polls; forums
-//! as they come). The federation and directory roles join here.
+//! workers; the co-op role adds its content (news, events, polls and forums). The federation and directory roles join here.
 
 use axum::Router;
 
@@ -23,6 +22,7 @@ pub fn routes(config: &Config) -> Router<AppState> {
                     .merge(web::news::routes())
                     .merge(web::events::routes())
                     .merge(web::polls::routes())
+                    .merge(web::forums::routes())
                     .merge(web::media::routes())
                     .merge(web::feeds::routes());
                 api_routes = api_routes.merge(api::coop_routes());

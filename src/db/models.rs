@@ -386,14 +386,18 @@ pub enum ContentKind {
     Poll,
     /// A post or reply from another server, or a local user's reply.
     Note,
+    /// A forum thread (a `Page`, Lemmy's shape), ours or another server's,
+    /// with its row in `threads`.
+    Thread,
 }
 
 impl ContentKind {
-    pub const ALL: [ContentKind; 4] = [
+    pub const ALL: [ContentKind; 5] = [
         ContentKind::News,
         ContentKind::Event,
         ContentKind::Poll,
         ContentKind::Note,
+        ContentKind::Thread,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -402,6 +406,7 @@ impl ContentKind {
             ContentKind::Event => "event",
             ContentKind::Poll => "poll",
             ContentKind::Note => "note",
+            ContentKind::Thread => "thread",
         }
     }
 
@@ -410,6 +415,7 @@ impl ContentKind {
             "news" => ContentKind::News,
             "event" => ContentKind::Event,
             "poll" => ContentKind::Poll,
+            "thread" => ContentKind::Thread,
             _ => ContentKind::Note,
         }
     }
@@ -421,6 +427,7 @@ impl ContentKind {
             ContentKind::Event => "events",
             ContentKind::Poll => "polls",
             ContentKind::Note => "notes",
+            ContentKind::Thread => "threads",
         }
     }
 }
@@ -544,4 +551,26 @@ pub struct MediaRow {
     pub blurhash: Option<String>,
     pub bytes: i64,
     pub created_at: NaiveDateTime,
+}
+
+/// A forum: ours, or another server's group a member subscribed to. Its
+/// name, description, keys and handle are on its `actors` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = forums)]
+pub struct ForumRow {
+    pub actor_id: i64,
+    pub visibility: String,
+    pub posting_restricted: bool,
+    pub subscribed_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = threads)]
+pub struct ThreadRow {
+    pub object_id: i64,
+    pub forum_id: i64,
+    pub locked: bool,
+    pub pinned: bool,
+    pub last_activity_at: NaiveDateTime,
 }

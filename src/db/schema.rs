@@ -339,7 +339,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    forums (actor_id) {
+        actor_id -> BigInt,
+        visibility -> Text,
+        posting_restricted -> Bool,
+        subscribed_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    threads (object_id) {
+        object_id -> BigInt,
+        forum_id -> BigInt,
+        locked -> Bool,
+        pinned -> Bool,
+        last_activity_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    forum_bans (id) {
+        id -> BigInt,
+        forum_id -> BigInt,
+        actor_id -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(threads -> objects (object_id));
 diesel::joinable!(events -> objects (object_id));
 diesel::joinable!(polls -> objects (object_id));
 diesel::joinable!(participations -> actors (actor_id));
@@ -376,4 +407,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     poll_options,
     votes,
     media,
+    forums,
+    threads,
+    forum_bans,
 );

@@ -139,19 +139,35 @@ pub async fn followers_inboxes(conn: &mut PooledConn, actor: &Actor) -> DbResult
 pub struct Related {
     pub cc: Vec<String>,
     pub inboxes: Vec<String>,
+    /// The forum's group (FEP-1b12 `audience`) of a thread or a reply in one.
+    pub audience: Option<String>,
 }
 
 pub async fn related(conn: &mut PooledConn, object: &crate::db::models::Object) -> DbResult<Related> {
+    let mut r = related_by_kind(conn, object).await?;
+    // In a forum: the group is named, and another server's group gets the
+    // post in its inbox (ours announces it instead).
+    if let Some((_, _, group)) = crate::db::queries::forums::placement(conn, object).await? {
+        r.cc.insert(0, group.ap_id.clone());
+        if !group.local {
+            r.inboxes.push(group.inbox.clone());
+        }
+        r.audience = Some(group.ap_id);
+    }
+    Ok(r)
+}
+
+async fn related_by_kind(conn: &mut PooledConn, object: &crate::db::models::Object) -> DbResult<Related> {
     use crate::db::models::ContentKind;
     use crate::db::queries::{actors, calendar, content, instance, polls};
     Ok(match ContentKind::from_db(&object.kind) {
         ContentKind::Event => Related {
-            cc: Vec::new(),
             inboxes: calendar::participant_inboxes(conn, object.id).await?,
+            ..Default::default()
         },
         ContentKind::Poll => Related {
-            cc: Vec::new(),
             inboxes: polls::voter_inboxes(conn, object.id).await?,
+            ..Default::default()
         },
         ContentKind::Note if object.local => {
             let mut r = Related::default();
@@ -179,7 +195,7 @@ pub async fn related(conn: &mut PooledConn, object: &crate::db::models::Object) 
             r.cc.dedup();
             r
         }
-        ContentKind::News | ContentKind::Note => Related::default(),
+        ContentKind::News | ContentKind::Note | ContentKind::Thread => Related::default(),
     })
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use activitypub_federation::kinds::activity::{
-    AcceptType, CreateType, DeleteType, FollowType, JoinType, RejectType, UndoType, UpdateType,
+    AcceptType, AnnounceType, CreateType, DeleteType, FollowType, JoinType, RejectType, UndoType, UpdateType,
 };
 use activitypub_federation::protocol::context::WithContext;
 use serde::Serialize;
@@ -123,13 +123,157 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
     // for its transaction (a pool of one must not wait on itself).
     let outgoing = {
         let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
-        build(fed, &mut conn, event).await?
+        let first = build(fed, &mut conn, event).await?;
+        // What our members do in our forums, the group announces.
+        let announce = match &first {
+            Some(o) => group_announce(fed, &mut conn, o).await?,
+            None => None,
+        };
+        first.into_iter().chain(announce).collect::<Vec<_>>()
     };
-    let outgoing = outgoing.map(|mut o| {
-        o.inboxes.retain(|i| policy.allows_url(i));
-        o
-    });
+    let outgoing = outgoing
+        .into_iter()
+        .map(|mut o| {
+            o.inboxes.retain(|i| policy.allows_url(i));
+            o
+        })
+        .collect();
     finish(fed, event, outgoing).await
+}
+
+/// The Announce by one of our forums' groups of an activity (FEP-1b12),
+/// embedded as it is, to the group's followers.
+fn announce(
+    fed: &Federation,
+    group: &Actor,
+    activity: serde_json::Value,
+    inboxes: Vec<String>,
+) -> Result<Outgoing, String> {
+    let (ap_id, kind, body) = wrap(
+        fed,
+        None,
+        AnnounceType::Announce,
+        group,
+        activity,
+        Audience::of(Visibility::Public, group, &[]),
+    )?;
+    Ok(Outgoing {
+        ap_id,
+        actor_id: group.id,
+        kind,
+        object_id: None,
+        json: body,
+        public: true,
+        inboxes,
+    })
+}
+
+/// When an activity we built (a member's thread, reply, edit, delete, or a
+/// moderator's removal) is about an object in one of our forums: the
+/// group's Announce of it.
+async fn group_announce(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    outgoing: &Outgoing,
+) -> Result<Option<Outgoing>, String> {
+    let Some(object_id) = outgoing.object_id else {
+        return Ok(None);
+    };
+    if outgoing.kind == AnnounceType::Announce.to_string() {
+        return Ok(None);
+    }
+    let Some(object) = content::find(conn, object_id).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let Some((_, _, group)) = crate::db::queries::forums::placement(conn, &object)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    if !group.local || group.id == outgoing.actor_id {
+        return Ok(None);
+    }
+    let activity: serde_json::Value = serde_json::from_str(&outgoing.json).map_err(|e| e.to_string())?;
+    let inboxes = audience::followers_inboxes(conn, &group)
+        .await
+        .map_err(|e| e.to_string())?;
+    announce(fed, &group, activity, inboxes).map(Some)
+}
+
+/// A moderator's removal of a post from one of our forums: a Delete by
+/// their Person naming the post, with the reason as `summary` (Lemmy's
+/// shape for a mod removal). The group's Announce carries it to the
+/// followers (`group_announce`).
+async fn removal(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    object_id: i64,
+    forum_id: i64,
+    moderator_id: i64,
+    reason: &str,
+) -> Result<Option<Outgoing>, String> {
+    let (Some(object), Some(group), Some(moderator)) = (
+        content::find(conn, object_id).await.map_err(|e| e.to_string())?,
+        actors::find(conn, forum_id).await.map_err(|e| e.to_string())?,
+        actors::find(conn, moderator_id)
+            .await
+            .map_err(|e| e.to_string())?,
+    ) else {
+        return Ok(None);
+    };
+    let id = activity_id(fed);
+    let mut audience = Audience::of(Visibility::Public, &moderator, std::slice::from_ref(&group.ap_id));
+    audience.cc.retain(|c| *c != audience::followers_of(&moderator));
+    let doc = WithContext::new(
+        serde_json::json!({
+            "id": id,
+            "type": "Delete",
+            "actor": moderator.ap_id,
+            "object": object.ap_id,
+            "summary": reason,
+            "to": audience.to,
+            "cc": audience.cc,
+            "audience": group.ap_id,
+            "published": published(),
+        }),
+        json::context(),
+    );
+    let body = serde_json::to_string(&doc).map_err(|e| e.to_string())?;
+    Ok(Some(Outgoing {
+        ap_id: id,
+        actor_id: moderator.id,
+        kind: DeleteType::Delete.to_string(),
+        object_id: Some(object.id),
+        json: body,
+        public: false,
+        inboxes: Vec::new(),
+    }))
+}
+
+/// An activity received for one of our forums, announced as received
+/// (from the inbox log) to the forum's followers.
+async fn announce_received(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    forum_id: i64,
+    activity_id: &str,
+) -> Result<Option<Outgoing>, String> {
+    let Some(group) = actors::find(conn, forum_id).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let raw = crate::db::queries::inbox_log::raw_of(conn, activity_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let Ok(activity) = serde_json::from_str::<serde_json::Value>(&raw) else {
+        // Too large to keep, or pruned: nothing to pass on.
+        return Ok(None);
+    };
+    let inboxes = audience::followers_inboxes(conn, &group)
+        .await
+        .map_err(|e| e.to_string())?;
+    announce(fed, &group, activity, inboxes).map(Some)
 }
 
 /// The activity for an event, or None when there is nothing to send. The
@@ -152,10 +296,21 @@ async fn build(
         DomainEvent::NewsPublished { id }
         | DomainEvent::EventPublished { id }
         | DomainEvent::PollPublished { id }
-        | DomainEvent::ReplyPublished { id } => object_activity(fed, conn, id, Change::Create).await,
+        | DomainEvent::ReplyPublished { id }
+        | DomainEvent::ThreadPublished { id } => object_activity(fed, conn, id, Change::Create).await,
         DomainEvent::NewsUpdated { id }
         | DomainEvent::EventUpdated { id }
-        | DomainEvent::PollUpdated { id } => object_activity(fed, conn, id, Change::Update).await,
+        | DomainEvent::PollUpdated { id }
+        | DomainEvent::ThreadUpdated { id } => object_activity(fed, conn, id, Change::Update).await,
+        DomainEvent::PostRemoved {
+            id,
+            forum,
+            moderator,
+            reason,
+        } => removal(fed, conn, id, forum, moderator, &reason).await,
+        DomainEvent::ForumAnnounce { forum, activity } => {
+            announce_received(fed, conn, forum, &activity).await
+        }
         DomainEvent::NewsDeleted { id }
         | DomainEvent::EventDeleted { id }
         | DomainEvent::PollDeleted { id }
@@ -379,7 +534,11 @@ async fn profile_update(
     let Some(actor) = actors::find(conn, actor_id).await.map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    let doc = super::actors::coop::for_config(&fed.ctx.config, &actor);
+    let forum = crate::db::queries::forums::find(conn, actor.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|f| f.posting_restricted);
+    let doc = super::actors::coop::for_config(&fed.ctx.config, &actor, forum);
     let (ap_id, kind, body) = wrap(
         fed,
         None,
@@ -472,13 +631,9 @@ async fn follow_activity(
 }
 
 /// Stores the activity and its deliveries and marks the event done, in one transaction.
-async fn finish(
-    fed: &Arc<Federation>,
-    event: &OutgoingEvent,
-    outgoing: Option<Outgoing>,
-) -> Result<(), String> {
+async fn finish(fed: &Arc<Federation>, event: &OutgoingEvent, outgoing: Vec<Outgoing>) -> Result<(), String> {
     let mut tx = fed.ctx.db.begin().await.map_err(|e| e.to_string())?;
-    if let Some(o) = outgoing {
+    for o in outgoing {
         let outbox_id = outbox_q::insert_outbox(
             &mut tx,
             &outbox_q::NewOutbox {

@@ -17,7 +17,7 @@ use super::objects::tombstone;
 use crate::db::models::{Actor, Object};
 use crate::http::error::AppError;
 use crate::service::coop::{self, INSTANCE_ACTOR_PATH};
-use crate::service::{conversation, follows, news, people, Caller};
+use crate::service::{conversation, follows, forums, news, people, Caller};
 use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 20;
@@ -46,6 +46,8 @@ pub fn routes() -> Router<AppState> {
         .route("/news/{slug}/{which}", get(content_collection))
         .route("/events/{slug}/{which}", get(content_collection))
         .route("/polls/{slug}/{which}", get(content_collection))
+        .route("/threads/{slug}/{which}", get(content_collection))
+        .route("/actors/{handle}/moderators", get(moderators))
         .route("/inbox", post(super::inbox::shared_inbox))
         .route("/actors/{handle}/inbox", post(super::inbox::actor_inbox))
         .route(
@@ -208,7 +210,11 @@ async fn webfinger(
         ));
     };
     let config = &state.ctx.config;
-    let profile = config.url("/");
+    let profile = if actor.kind == "Group" {
+        config.url(&format!("/forums/{}", actor.handle))
+    } else {
+        config.url("/")
+    };
     let jrd = Jrd {
         subject: format!("acct:{}@{}", actor.handle, config.domain()),
         aliases: vec![actor.ap_id.clone(), profile.clone()],
@@ -291,6 +297,8 @@ async fn nodeinfo(State(state): State<AppState>, Path(version): Path<String>) ->
             "nodeDescription": coop.as_ref().map(|c| c.summary.clone()).unwrap_or_default(),
             "roles": c.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
             "coop": coop.as_ref().map(|c| format!("@{}@{}", c.handle, c.domain)),
+            // Public forums, as fediverse apps follow them.
+            "forums": forums::public_local_forums(&state.ctx).await?.iter().map(|f| format!("@{}@{}", f.actor.handle, c.domain())).collect::<Vec<_>>(),
         }
     });
     let profile =
@@ -313,8 +321,19 @@ async fn local_actor(state: &AppState, uri: &axum::http::Uri, handle: &str) -> R
         .ok_or_else(AppError::not_found)
 }
 
-fn render_actor(state: &AppState, a: &Actor) -> Response {
-    ap_json(&super::actors::coop::served(&state.ctx.config, a))
+async fn render_actor(state: &AppState, a: &Actor) -> Result<Response, AppError> {
+    let forum = forums::forum_of_actor(&state.ctx, a).await?;
+    if forum.as_ref().is_some_and(|f| !f.is_public()) {
+        // A members-only forum's profile is for signed fetches of members
+        // (see the members issue); until then it is not served.
+        return Err(AppError::not_found());
+    }
+    let restricted = forum.map(|f| f.row.posting_restricted);
+    Ok(ap_json(&super::actors::coop::served(
+        &state.ctx.config,
+        a,
+        restricted,
+    )))
 }
 
 async fn actor(
@@ -325,17 +344,22 @@ async fn actor(
 ) -> Result<Response, AppError> {
     let a = local_actor(&state, &uri, &handle).await?;
     if !wants_activity_json(&headers) {
-        return Ok(Redirect::to("/").into_response());
+        let page = if a.kind == "Group" {
+            format!("/forums/{}", a.handle)
+        } else {
+            "/".to_string()
+        };
+        return Ok(Redirect::to(&page).into_response());
     }
     authorize_fetch(&state, &headers, uri.path()).await?;
-    Ok(render_actor(&state, &a))
+    render_actor(&state, &a).await
 }
 
 async fn instance_actor(State(state): State<AppState>) -> Result<Response, AppError> {
     let a = coop::instance_actor(&state.ctx)
         .await?
         .ok_or_else(AppError::not_found)?;
-    Ok(render_actor(&state, &a))
+    render_actor(&state, &a).await
 }
 
 #[derive(Deserialize)]
@@ -457,7 +481,33 @@ async fn featured(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, AppError> {
     let a = local_actor(&state, &uri, &handle).await?;
-    Ok(ap_json(&collection(format!("{}/featured", a.ap_id), 0, false)))
+    let id = format!("{}/featured", a.ap_id);
+    // A forum's pinned threads; other actors pin nothing yet.
+    let pinned = match forums::forum_of_actor(&state.ctx, &a).await? {
+        Some(f) if f.is_public() => forums::pinned(&state.ctx, &f).await?,
+        _ => Vec::new(),
+    };
+    let mut c = collection(id, pinned.len() as i64, false);
+    c.ordered_items = Some(pinned.into_iter().map(Value::String).collect());
+    Ok(ap_json(&c))
+}
+
+/// A forum's moderators (`attributedTo` of its Group), as Lemmy reads them.
+async fn moderators(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let a = local_actor(&state, &uri, &handle).await?;
+    authorize_fetch(&state, &headers, uri.path()).await?;
+    if forums::forum_of_actor(&state.ctx, &a).await?.is_none() {
+        return Err(AppError::not_found());
+    }
+    let list = forums::moderators(&state.ctx).await?;
+    let mut c = collection(format!("{}/moderators", a.ap_id), list.len() as i64, false);
+    c.ordered_items = Some(list.into_iter().map(Value::String).collect());
+    Ok(ap_json(&c))
 }
 
 /// A public activity we sent, by id.

@@ -178,8 +178,9 @@ pub async fn delete_reply(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<
 /// Where members' replies live: `/notes/{id}`.
 pub const NOTE_PATH: &str = "/notes";
 
-/// What a member may answer: something readable here that is ours, or a
-/// reply in one of our conversations; not hidden, not deleted.
+/// What a member may answer: something readable here that is ours, a
+/// reply in one of our conversations, or a thread of a forum (ours or
+/// another server's); not hidden, not deleted.
 async fn answerable(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
     content::find(conn, id)
         .await?
@@ -187,7 +188,7 @@ async fn answerable(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
             o.deleted_at.is_none()
                 && o.hidden_at.is_none()
                 && servable(o)
-                && (o.local || o.in_reply_to.is_some())
+                && (o.local || o.in_reply_to.is_some() || o.kind == ContentKind::Thread.as_str())
         })
         .ok_or_else(|| {
             ServiceError::NotFound("There is nothing to reply to there (it may have been deleted).".into())
@@ -225,6 +226,19 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
     let person = people::person_of(ctx, *user_id).await?;
     let at = crate::db::now();
     let mut tx = ctx.db.begin().await?;
+    // In a forum: not when banned or the thread is locked; the thread
+    // moves up.
+    if let Some((forum, thread, _)) = super::forums::placement_of(&mut tx, &parent).await? {
+        super::forums::check_post(
+            &mut tx,
+            &forum,
+            Some(&thread),
+            &person,
+            caller.can(UserRole::Moderator),
+        )
+        .await?;
+        super::forums::touch_thread(&mut tx, &thread).await?;
+    }
     let id = content::insert(
         &mut tx,
         &NewObject {
@@ -253,8 +267,8 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
     Ok(reply)
 }
 
-/// The page a reply is shown on: the local object at the root of its
-/// conversation (replies of replies climb to it).
+/// The page a reply is shown on: the local object (or forum thread) at
+/// the root of its conversation (replies of replies climb to it).
 pub async fn root_of(ctx: &Ctx, reply: &Object) -> ServiceResult<Option<Object>> {
     let mut conn = ctx.db.conn().await?;
     let mut current = reply.clone();
@@ -266,7 +280,7 @@ pub async fn root_of(ctx: &Ctx, reply: &Object) -> ServiceResult<Option<Object>>
             Some(p) => current = p,
             None => return Ok(None),
         }
-        if current.local && current.in_reply_to.is_none() {
+        if (current.local || current.kind == ContentKind::Thread.as_str()) && current.in_reply_to.is_none() {
             return Ok(Some(current));
         }
     }

@@ -212,7 +212,13 @@ pub async fn usage(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
     // published local objects.
     let mut posts = 0;
     for kind in crate::db::models::ContentKind::ALL {
-        posts += crate::db::queries::content::count_local(&mut conn, kind.as_str()).await?;
+        posts += match kind {
+            // Threads of members-only forums are not counted.
+            crate::db::models::ContentKind::Thread => {
+                crate::db::queries::forums::count_public_local_threads(&mut conn).await?
+            }
+            _ => crate::db::queries::content::count_local(&mut conn, kind.as_str()).await?,
+        };
     }
     Ok((users, posts))
 }

@@ -106,6 +106,29 @@ pub enum DomainEvent {
         remote: i64,
         follow_id: String,
     },
+    /// A member started a thread in a forum (ours: the group announces it;
+    /// another server's: it goes to that group).
+    ThreadPublished {
+        id: i64,
+    },
+    /// A thread was locked, unlocked, pinned or unpinned.
+    ThreadUpdated {
+        id: i64,
+    },
+    /// A moderator removed a thread or a reply from one of our forums:
+    /// a Delete by the moderator's Person, announced by the group.
+    PostRemoved {
+        id: i64,
+        forum: i64,
+        moderator: i64,
+        reason: String,
+    },
+    /// An activity received for one of our forums (`activity` names it in
+    /// the inbox log), to announce as received to the forum's followers.
+    ForumAnnounce {
+        forum: i64,
+        activity: String,
+    },
 }
 
 /// A channel that reads domain events. Email and SMS join here; a new
@@ -146,7 +169,11 @@ impl DomainEvent {
             | DomainEvent::FollowAccepted { .. }
             | DomainEvent::FollowRejected { .. }
             | DomainEvent::FollowRequested { .. }
-            | DomainEvent::FollowUndone { .. } => &[Consumer::Federation],
+            | DomainEvent::FollowUndone { .. }
+            | DomainEvent::ThreadPublished { .. }
+            | DomainEvent::ThreadUpdated { .. }
+            | DomainEvent::PostRemoved { .. }
+            | DomainEvent::ForumAnnounce { .. } => &[Consumer::Federation],
         }
     }
 
@@ -172,6 +199,10 @@ impl DomainEvent {
             DomainEvent::FollowRejected { .. } => "follow.rejected",
             DomainEvent::FollowRequested { .. } => "follow.requested",
             DomainEvent::FollowUndone { .. } => "follow.undone",
+            DomainEvent::ThreadPublished { .. } => "thread.created",
+            DomainEvent::ThreadUpdated { .. } => "thread.updated",
+            DomainEvent::PostRemoved { .. } => "forum.removed",
+            DomainEvent::ForumAnnounce { .. } => "forum.announce",
         }
     }
 
@@ -188,7 +219,11 @@ impl DomainEvent {
             | DomainEvent::PollUpdated { id }
             | DomainEvent::PollDeleted { id }
             | DomainEvent::ReplyPublished { id }
-            | DomainEvent::ReplyDeleted { id } => *id,
+            | DomainEvent::ReplyDeleted { id }
+            | DomainEvent::ThreadPublished { id }
+            | DomainEvent::ThreadUpdated { id }
+            | DomainEvent::PostRemoved { id, .. } => *id,
+            DomainEvent::ForumAnnounce { forum, .. } => *forum,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ReplyForwarded { from, .. } => *from,
             DomainEvent::ProfileUpdated { actor } => *actor,

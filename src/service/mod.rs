@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod coop;
 pub mod events;
 pub mod follows;
+pub mod forums;
 pub mod media;
 pub mod moderation;
 pub mod news;

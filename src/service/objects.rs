@@ -8,7 +8,7 @@ use crate::db::queries::content;
 use crate::db::PooledConn;
 
 /// Slugs that are pages: `/{path}/new`, and the feed and calendar names.
-const RESERVED: &[&str] = &["new", "edit", "rss", "atom", "ics"];
+const RESERVED: &[&str] = &["new", "edit", "rss", "atom", "ics", "remote"];
 
 /// Inserts a local object of `kind` (its `slug`, `ap_id` and `url` are
 /// set here from the title) and returns its id and slug.
@@ -43,6 +43,7 @@ fn noun(kind: ContentKind) -> &'static str {
         ContentKind::Event => "event",
         ContentKind::Poll => "poll",
         ContentKind::Note => "reply",
+        ContentKind::Thread => "thread",
     }
 }
 

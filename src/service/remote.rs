@@ -120,7 +120,31 @@ pub struct RemotePost {
 }
 
 pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceResult<()> {
-    store(ctx, author, post, None).await
+    store(ctx, author, post, After::Nothing).await
+}
+
+/// A thread or reply posted in a forum (ours, or another server's that the
+/// co-op subscribed to): stored with its thread's row (a new thread) or
+/// moving its thread up (a reply). `thread` is the thread answered.
+pub async fn store_in_forum(
+    ctx: &Ctx,
+    author: &Actor,
+    post: RemotePost,
+    forum_id: i64,
+    thread: Option<&crate::db::models::ThreadRow>,
+) -> ServiceResult<()> {
+    store(ctx, author, post, After::Forum { forum_id, thread }).await
+}
+
+/// What else storing a remote post does, in the same transaction.
+enum After<'a> {
+    Nothing,
+    /// Forward the received Create (by its id in the inbox log).
+    Forward(&'a str),
+    Forum {
+        forum_id: i64,
+        thread: Option<&'a crate::db::models::ThreadRow>,
+    },
 }
 
 /// A public reply to one of our objects that its author's server signed
@@ -134,10 +158,10 @@ pub async fn store_and_forward(
     post: RemotePost,
     activity_id: &str,
 ) -> ServiceResult<()> {
-    store(ctx, author, post, Some(activity_id)).await
+    store(ctx, author, post, After::Forward(activity_id)).await
 }
 
-async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, forward: Option<&str>) -> ServiceResult<()> {
+async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) -> ServiceResult<()> {
     let mut tx = ctx.db.begin().await?;
     let html = crate::service::text::sanitize_html(&post.content_html);
     if let Some(existing) = content::find_by_ap_id(&mut tx, &post.ap_id).await? {
@@ -168,6 +192,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, forward: Option<&str
         tx.commit().await?;
         return Ok(());
     }
+    let at = crate::db::now();
     let reply = content::insert(
         &mut tx,
         &crate::db::models::NewObject {
@@ -188,17 +213,39 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, forward: Option<&str
         },
     )
     .await?;
-    if let Some(activity) = forward {
-        super::events::record(
-            &mut tx,
-            &super::events::DomainEvent::ReplyForwarded {
-                activity: activity.to_string(),
-                from: author.id,
-                reply,
-            },
-            None,
-        )
-        .await?;
+    match after {
+        After::Nothing => {}
+        After::Forward(activity) => {
+            super::events::record(
+                &mut tx,
+                &super::events::DomainEvent::ReplyForwarded {
+                    activity: activity.to_string(),
+                    from: author.id,
+                    reply,
+                },
+                None,
+            )
+            .await?;
+        }
+        After::Forum {
+            thread: Some(thread), ..
+        } => crate::db::queries::forums::touch(&mut tx, thread.object_id, at).await?,
+        After::Forum {
+            forum_id,
+            thread: None,
+        } => {
+            crate::db::queries::forums::insert_thread(
+                &mut tx,
+                &crate::db::models::ThreadRow {
+                    object_id: reply,
+                    forum_id,
+                    locked: false,
+                    pinned: false,
+                    last_activity_at: at,
+                },
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -220,3 +220,38 @@ pub fn percent_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A thread's title from a post that has none (a Mastodon user starting a
+/// thread by mentioning a forum): the first line of its text, without the
+/// mentions it starts with, at most 200 characters.
+pub fn title_from_html(html: &str) -> String {
+    let lines = html
+        .replace("</p>", "\n")
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n");
+    let text = ammonia::Builder::empty().clean(&lines).to_string();
+    let text = text
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ");
+    let first = text
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .skip_while(|w| w.starts_with('@'))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    if first.chars().count() > 200 {
+        let cut: String = first.chars().take(197).collect();
+        format!("{}...", cut.trim_end())
+    } else {
+        first
+    }
+}

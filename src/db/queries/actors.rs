@@ -130,3 +130,41 @@ pub async fn find_by_inbox(conn: &mut PooledConn, inbox: &str) -> DbResult<Optio
         .await
         .optional())?)
 }
+
+/// One of our groups' name, description and audience (a public forum is
+/// discoverable and takes followers at once; a members-only one approves them).
+pub async fn set_group_profile(
+    conn: &mut PooledConn,
+    id: i64,
+    name: &str,
+    summary: &str,
+    public: bool,
+) -> DbResult<()> {
+    q!(conn, |c| diesel::update(actors::table.find(id))
+        .set((
+            actors::name.eq(name),
+            actors::summary.eq(summary),
+            actors::discoverable.eq(public),
+            actors::manually_approves_followers.eq(!public),
+            actors::updated_at.eq(crate::db::now()),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// A remote actor by `handle@domain` (a forum of another server).
+pub async fn find_remote_by_handle(
+    conn: &mut PooledConn,
+    handle: &str,
+    domain: &str,
+) -> DbResult<Option<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::local.eq(false))
+        .filter(actors::handle.eq(handle))
+        .filter(actors::domain.eq(domain))
+        .select(Actor::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}

@@ -298,6 +298,8 @@ pub async fn list_remote(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(Obj
         .filter(objects::local.eq(false))
         .filter(objects::deleted_at.is_null())
         .filter(objects::in_reply_to.is_null())
+        // Forum threads are shown in their forum.
+        .filter(objects::kind.ne(crate::db::models::ContentKind::Thread.as_str()))
         .filter(objects::hidden_at.is_null())
         .filter(objects::visibility.eq(Visibility::Public.as_str()))
         .order(objects::id.desc())

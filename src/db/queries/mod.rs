@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod domains;
 pub mod events;
 pub mod follows;
+pub mod forums;
 pub mod inbox_log;
 pub mod instance;
 pub mod media;

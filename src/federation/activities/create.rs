@@ -6,11 +6,12 @@
 use serde::Deserialize;
 
 use super::{own_object, Activity, Handled, Inbound, ObjectRef};
+use crate::db::models::ContentKind;
 use crate::federation::json::IdRef;
 use crate::federation::objects::note::Post;
 use crate::federation::objects::ObjectBody;
 use crate::service::polls::{self, VoteOutcome};
-use crate::service::{coop, follows, remote};
+use crate::service::{coop, follows, forums, remote, text};
 
 #[derive(Deserialize, Debug)]
 pub struct Create {
@@ -48,6 +49,7 @@ pub(super) async fn keep_post(
     cx: &Inbound<'_>,
     post: Post,
     forwardable: Option<&str>,
+    activity_id: &str,
 ) -> Result<(), Handled> {
     let ctx = cx.ctx();
     if let Some(outcome) = vote(cx, &post).await? {
@@ -58,6 +60,9 @@ pub(super) async fn keep_post(
                 why.into(),
             )),
         };
+    }
+    if let Some(place) = forums::place_incoming(ctx, &post.addressed(), post.in_reply_to.as_deref()).await? {
+        return keep_in_forum(cx, post, place, activity_id).await;
     }
     let ours = match post.in_reply_to.as_deref() {
         Some(r) => remote::object_exists(ctx, r).await?,
@@ -95,6 +100,48 @@ pub(super) async fn keep_post(
     Ok(())
 }
 
+/// A thread or reply in a forum. In ours: refused (403) from a banned
+/// actor, in a locked thread, or as a new thread of an announcements-only
+/// forum; else stored and announced by the group (FEP-1b12). In another
+/// server's forum that the co-op follows: stored (its group decides).
+async fn keep_in_forum(
+    cx: &Inbound<'_>,
+    post: Post,
+    place: forums::Placement,
+    activity_id: &str,
+) -> Result<(), Handled> {
+    let ctx = cx.ctx();
+    let forum = &place.forum;
+    if forum.actor.local {
+        forums::refuse_banned(ctx, forum, cx.signer).await?;
+        let mut conn = ctx.db.conn().await.map_err(|e| Handled::Failed(e.to_string()))?;
+        forums::check_post(&mut conn, forum, place.thread.as_ref(), cx.signer, false).await?;
+    }
+    let visibility = post.visibility(cx.signer);
+    if !visibility.is_open() {
+        tracing::debug!(object = ?post.id, ?visibility, "non-public forum post not stored");
+        return Ok(());
+    }
+    let new_thread = place.thread.is_none();
+    let mut remote = post.into_remote(visibility);
+    if new_thread {
+        remote.kind = ContentKind::Thread.as_str();
+        if remote.title.trim().is_empty() {
+            remote.title = text::title_from_html(&remote.content_html);
+        }
+        if remote.title.trim().is_empty() {
+            return Err(Handled::bad_request(
+                "A new thread needs a title: a `name`, or a first line of text.",
+            ));
+        }
+    } else {
+        remote.kind = ContentKind::Note.as_str();
+    }
+    remote::store_in_forum(ctx, cx.signer, remote, forum.actor.id, place.thread.as_ref()).await?;
+    forums::announce_received(ctx, forum, activity_id).await?;
+    Ok(())
+}
+
 /// A poll vote: a Note with a `name` (the option) and no text, in reply to
 /// one of our Questions. None when it is not one.
 async fn vote(cx: &Inbound<'_>, post: &Post) -> Result<Option<VoteOutcome>, Handled> {
@@ -122,7 +169,7 @@ impl Activity for Create {
                             && super::same_origin(&s.creator, &cx.signer.ap_id)
                     });
                     let forwardable = signed.then_some(self.id.as_str());
-                    keep_post(cx, *post, forwardable).await
+                    keep_post(cx, *post, forwardable, &self.id).await
                 }
                 ObjectBody::Actor(_) | ObjectBody::Other => {
                     tracing::info!(kind = %o.kind, object = ?o.id, "content activity logged");

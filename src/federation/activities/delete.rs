@@ -26,7 +26,11 @@ impl Activity for Delete {
             remote::remove_actor(cx.ctx(), cx.signer).await?;
             cx.fed.forget_actor(cx.signer.id);
         } else {
-            remote::delete_post(cx.ctx(), cx.signer, id).await?;
+            super::in_forum(cx, id, &self.id, || async {
+                remote::delete_post(cx.ctx(), cx.signer, id).await?;
+                Ok(())
+            })
+            .await?;
         }
         Ok(())
     }

@@ -24,8 +24,11 @@ pub(super) async fn react(
     id: &str,
 ) -> Result<(), Handled> {
     let object = object.unwrap_or_default();
-    remote::add_reaction(cx.ctx(), kind, cx.signer, &object, id).await?;
-    Ok(())
+    super::in_forum(cx, &object, id, || async {
+        remote::add_reaction(cx.ctx(), kind, cx.signer, &object, id).await?;
+        Ok(())
+    })
+    .await
 }
 
 impl Activity for Like {

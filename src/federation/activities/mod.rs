@@ -76,6 +76,9 @@ impl From<ServiceError> for Handled {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid { message, .. } => Handled::bad_request(message),
+            ServiceError::Forbidden(message) => Handled::forbidden(message),
+            ServiceError::NotFound(message) => Handled::Refused(StatusCode::NOT_FOUND, message),
+            ServiceError::Conflict(message) => Handled::Refused(StatusCode::CONFLICT, message),
             other => Handled::Failed(other.to_string()),
         }
     }
@@ -173,6 +176,30 @@ impl ObjectRef {
     }
 }
 
+/// An activity about an object in one of our forums (a Like, a Delete, an
+/// Undo): refused from an actor banned there; `apply` runs, then the group
+/// announces the activity to its followers.
+pub(super) async fn in_forum<F, Fut>(
+    cx: &Inbound<'_>,
+    object: &str,
+    activity_id: &str,
+    apply: F,
+) -> Result<(), Handled>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Handled>>,
+{
+    let forum = crate::service::forums::local_forum_of(cx.ctx(), object).await?;
+    if let Some(f) = &forum {
+        crate::service::forums::refuse_banned(cx.ctx(), f, cx.signer).await?;
+    }
+    apply().await?;
+    if let Some(f) = &forum {
+        crate::service::forums::announce_received(cx.ctx(), f, activity_id).await?;
+    }
+    Ok(())
+}
+
 /// Whether two URLs share an origin (scheme, host, port).
 pub fn same_origin(a: &str, b: &str) -> bool {
     json::origin(a).is_some() && json::origin(a) == json::origin(b)
@@ -237,7 +264,7 @@ impl InboxActivity {
             InboxActivity::Update(a) => a.object.as_ref().and_then(|o| o.id()).map(String::from),
             InboxActivity::Delete(a) => a.object.as_ref().and_then(|o| o.id()).map(String::from),
             InboxActivity::Like(a) => a.object.clone(),
-            InboxActivity::Announce(a) => a.object.clone(),
+            InboxActivity::Announce(a) => a.object.id.clone(),
             InboxActivity::Flag(a) => a.object.first().cloned(),
             InboxActivity::Block(a) => a.object.clone(),
             InboxActivity::Join(a) => a.object.clone(),

@@ -46,6 +46,16 @@ impl Activity for Undo {
                 let event = join.object.as_deref().unwrap_or_default();
                 calendar::receive_leave(ctx, cx.signer, event).await?;
             }
+            // Undo(Like) of something in one of our forums: announced too.
+            ActivityRef::Embedded(like) if like.kind.as_deref() == Some("Like") && like.object.is_some() => {
+                let object = like.object.as_deref().unwrap_or_default();
+                let like_id = like.id.as_deref().unwrap_or_default();
+                super::in_forum(cx, object, &self.id, || async {
+                    remote::remove_reaction(ctx, cx.signer, like_id).await?;
+                    Ok(())
+                })
+                .await?;
+            }
             // Undo(Like), Undo(Announce), or an Undo naming only the id.
             other => {
                 let id = other.id();

@@ -35,7 +35,7 @@ impl Activity for Update {
                 Ok(())
             }
             ObjectBody::Actor(_) => Ok(()),
-            ObjectBody::Post(post) => keep_post(cx, *post, None).await,
+            ObjectBody::Post(post) => keep_post(cx, *post, None, &self.id).await,
             ObjectBody::Other => {
                 tracing::info!(kind = %o.kind, object = ?o.id, "content activity logged");
                 Ok(())

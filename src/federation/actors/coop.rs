@@ -55,6 +55,15 @@ pub struct ActorJson {
     pub icon: Option<Image>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachment: Vec<PropertyValue>,
+    /// A forum's moderators collection (Lemmy reads `attributedTo`, older
+    /// Lemmy and Mbin `moderators`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moderators: Option<String>,
+    /// An announcements-only forum: only moderators start threads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posting_restricted_to_mods: Option<bool>,
 }
 
 /// A local actor as an ActivityPub document: the co-op as `Organization`,
@@ -124,16 +133,38 @@ pub fn document(a: &Actor, profile_url: &str, shared_inbox: &str) -> ActorJson {
         published: rfc3339(a.created_at),
         icon: a.icon_url.as_ref().map(|u| Image::new(u, None, None)),
         attachment,
+        attributed_to: None,
+        moderators: None,
+        posting_restricted_to_mods: None,
     }
 }
 
+/// A forum's Group: its moderators collection and posting rule added.
+pub fn with_forum(mut doc: ActorJson, posting_restricted: bool) -> ActorJson {
+    let moderators = format!("{}/moderators", doc.id);
+    doc.attributed_to = Some(moderators.clone());
+    doc.moderators = Some(moderators);
+    doc.posting_restricted_to_mods = Some(posting_restricted);
+    doc
+}
+
 /// A local actor's document with the shared inbox, as embedded in an
-/// Update (no `@context`; `served` adds it).
-pub fn for_config(config: &crate::config::Config, a: &Actor) -> ActorJson {
-    document(a, &config.url("/"), &config.url("/inbox"))
+/// Update (no `@context`; `served` adds it). `forum`: a forum's posting
+/// rule, when the actor is one of our forums.
+pub fn for_config(config: &crate::config::Config, a: &Actor, forum: Option<bool>) -> ActorJson {
+    let profile = if a.kind == "Group" {
+        config.url(&format!("/forums/{}", a.handle))
+    } else {
+        config.url("/")
+    };
+    let doc = document(a, &profile, &config.url("/inbox"));
+    match forum {
+        Some(restricted) => with_forum(doc, restricted),
+        None => doc,
+    }
 }
 
 /// A local actor's document as served at its id.
-pub fn served(config: &crate::config::Config, a: &Actor) -> WithContext<ActorJson> {
-    WithContext::new(for_config(config, a), crate::federation::json::context())
+pub fn served(config: &crate::config::Config, a: &Actor, forum: Option<bool>) -> WithContext<ActorJson> {
+    WithContext::new(for_config(config, a, forum), crate::federation::json::context())
 }

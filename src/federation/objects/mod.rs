@@ -5,6 +5,7 @@
 pub mod article;
 pub mod event;
 pub mod note;
+pub mod page;
 pub mod question;
 pub mod tombstone;
 
@@ -116,6 +117,20 @@ pub mod lenient {
         })
     }
 
+    /// The `href`s of Mention tags.
+    pub fn tag_hrefs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        let v = Value::deserialize(d)?;
+        let items = match v {
+            Value::Array(items) => items,
+            other => vec![other],
+        };
+        Ok(items
+            .iter()
+            .filter(|t| t.get("type").and_then(Value::as_str) == Some("Mention"))
+            .filter_map(|t| t.get("href").and_then(Value::as_str).map(String::from))
+            .collect())
+    }
+
     /// An activity's `object` that is an activity: any shape reads.
     pub fn activity_ref<'de, D: Deserializer<'de>>(
         d: D,
@@ -184,6 +199,7 @@ pub enum Document {
     Event(Box<event::EventJson>),
     Question(Box<question::QuestionJson>),
     Note(Box<note::NoteJson>),
+    Page(Box<page::PageJson>),
 }
 
 /// The document of a local object by its kind, with its current counts;
@@ -222,9 +238,23 @@ pub async fn document(
                 object,
                 author,
                 &related.cc,
+                related.audience.as_deref(),
                 &counts,
             ))))
         }
         ContentKind::Note => None,
+        ContentKind::Thread if object.local => {
+            use crate::db::queries::{actors, forums};
+            let Some(thread) = forums::find_thread(conn, object.id).await? else {
+                return Ok(None);
+            };
+            let Some(group) = actors::find(conn, thread.forum_id).await? else {
+                return Ok(None);
+            };
+            Some(Document::Page(Box::new(page::document(
+                object, &thread, author, &group, &counts,
+            ))))
+        }
+        ContentKind::Thread => None,
     })
 }

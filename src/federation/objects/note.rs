@@ -37,9 +37,26 @@ pub struct Post {
     pub to: Vec<String>,
     #[serde(default, deserialize_with = "lenient::ids")]
     pub cc: Vec<String>,
+    /// FEP-1b12: the group it is posted in.
+    #[serde(default, deserialize_with = "lenient::id")]
+    pub audience: Option<String>,
+    /// Mentions (a Mastodon user starting a thread by mentioning a group).
+    #[serde(default, deserialize_with = "lenient::tag_hrefs")]
+    pub tag: Vec<String>,
 }
 
 impl Post {
+    /// Everyone it names: its audience, `to`, `cc` and mentions.
+    pub fn addressed(&self) -> Vec<String> {
+        self.audience
+            .iter()
+            .chain(&self.to)
+            .chain(&self.cc)
+            .chain(&self.tag)
+            .cloned()
+            .collect()
+    }
+
     /// Who may see it, read from its addressing.
     pub fn visibility(&self, author: &Actor) -> Visibility {
         Audience {
@@ -84,6 +101,9 @@ pub struct NoteJson {
     pub in_reply_to: Option<String>,
     pub url: String,
     pub to: Vec<String>,
+    /// The forum's group, for a reply in a forum thread (FEP-1b12).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     pub cc: Vec<String>,
     pub published: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,7 +114,13 @@ pub struct NoteJson {
     pub replies: CountedCollection,
 }
 
-pub fn document(o: &Object, author: &Actor, cc: &[String], counts: &Interactions) -> NoteJson {
+pub fn document(
+    o: &Object,
+    author: &Actor,
+    cc: &[String],
+    group: Option<&str>,
+    counts: &Interactions,
+) -> NoteJson {
     let audience = Audience::of(Visibility::from_db(&o.visibility), author, cc);
     let [likes, shares, replies] = collections(counts, &o.ap_id);
     NoteJson {
@@ -106,6 +132,7 @@ pub fn document(o: &Object, author: &Actor, cc: &[String], counts: &Interactions
         in_reply_to: o.in_reply_to.clone(),
         url: o.ap_id.clone(),
         to: audience.to,
+        audience: group.map(String::from),
         cc: audience.cc,
         published: crate::federation::json::rfc3339(o.published_at.unwrap_or(o.created_at)),
         updated: o.updated_at.map(crate::federation::json::rfc3339),

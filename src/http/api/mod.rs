@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 mod events;
+mod forums;
 mod polls;
 
 use super::auth::ApiUser;
@@ -38,6 +39,7 @@ pub fn coop_routes() -> Router<AppState> {
         .route("/news/{id}", get(get_news).patch(patch_news).delete(delete_news))
         .merge(events::routes())
         .merge(polls::routes())
+        .merge(forums::routes())
 }
 
 #[derive(Serialize)]

@@ -4,7 +4,7 @@
 //! account. Public, published items only, newest first; advertised on the
 //! pages with `<link rel="alternate">`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use axum::Router;
 
 use crate::db::models::Object;
 use crate::http::error::AppError;
-use crate::service::{calendar, coop, news, polls, ServiceError};
+use crate::service::{calendar, coop, forums, news, polls, ServiceError};
 use crate::state::AppState;
 
 /// How many items a feed carries.
@@ -24,6 +24,18 @@ pub fn routes() -> Router<AppState> {
         .route("/news.atom", get(|s| atom(s, Which::News)))
         .route("/feed.rss", get(|s| rss(s, Which::Everything)))
         .route("/feed.atom", get(|s| atom(s, Which::Everything)))
+        .route(
+            "/forums/{key}/feed.rss",
+            get(|State(s): State<AppState>, Path(key): Path<String>| async move {
+                forum_feed(&s, &key, false).await
+            }),
+        )
+        .route(
+            "/forums/{key}/feed.atom",
+            get(|State(s): State<AppState>, Path(key): Path<String>| async move {
+                forum_feed(&s, &key, true).await
+            }),
+        )
 }
 
 #[derive(Clone, Copy)]
@@ -132,6 +144,10 @@ async fn feed(state: &AppState, which: Which) -> Result<Feed, AppError> {
 async fn rss(State(state): State<AppState>, which: Which) -> Result<Response, AppError> {
     let f = feed(&state, which).await?;
     let self_url = state.ctx.config.url(&which.path("rss"));
+    Ok(rss_response(f, self_url))
+}
+
+fn rss_response(f: Feed, self_url: String) -> Response {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\n<channel>\n",
     );
@@ -160,16 +176,20 @@ async fn rss(State(state): State<AppState>, which: Which) -> Result<Response, Ap
         );
     }
     out += "</channel>\n</rss>\n";
-    Ok((
+    (
         [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
         out,
     )
-        .into_response())
+        .into_response()
 }
 
 async fn atom(State(state): State<AppState>, which: Which) -> Result<Response, AppError> {
     let f = feed(&state, which).await?;
     let self_url = state.ctx.config.url(&which.path("atom"));
+    Ok(atom_response(f, self_url))
+}
+
+fn atom_response(f: Feed, self_url: String) -> Response {
     let updated = f
         .items
         .iter()
@@ -203,9 +223,32 @@ async fn atom(State(state): State<AppState>, which: Which) -> Result<Response, A
         );
     }
     out += "</feed>\n";
-    Ok((
+    (
         [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         out,
     )
-        .into_response())
+        .into_response()
+}
+
+/// A forum's threads, newest first, as RSS (`/forums/{key}/feed.rss`) or
+/// Atom (`/forums/{key}/feed.atom`); public forums only.
+async fn forum_feed(state: &AppState, key: &str, atom: bool) -> Result<Response, AppError> {
+    let forum = forums::find_forum(&state.ctx, &crate::service::Caller::Anonymous, key).await?;
+    let (threads, _) = forums::threads(&state.ctx, &forum, 1).await?;
+    let mut items: Vec<Item> = threads.iter().map(|t| item(&t.object, None)).collect();
+    items.sort_by_key(|i| std::cmp::Reverse(i.published));
+    let home = state.ctx.config.url(&format!("/forums/{key}"));
+    let f = Feed {
+        title: forum.actor.name.clone(),
+        description: crate::service::text::first_paragraph(&forum.actor.summary),
+        home,
+        items,
+    };
+    let ext = if atom { "atom" } else { "rss" };
+    let self_url = state.ctx.config.url(&format!("/forums/{key}/feed.{ext}"));
+    Ok(if atom {
+        atom_response(f, self_url)
+    } else {
+        rss_response(f, self_url)
+    })
 }

@@ -24,6 +24,7 @@ mod accounts;
 pub mod events;
 mod federation_admin;
 pub mod feeds;
+pub mod forums;
 pub mod media;
 pub mod news;
 pub mod polls;
@@ -238,6 +239,7 @@ struct HomePage {
     news: Vec<Teaser>,
     events: Vec<events::EventTeaser>,
     polls: Vec<polls::PollTeaser>,
+    forums: Vec<forums::ForumTeaser>,
     remote_posts: Vec<(crate::db::models::Object, Actor)>,
     can_write: bool,
     summary_html: String,
@@ -360,6 +362,11 @@ pub(crate) async fn render_home(
         news: news.iter().map(teaser).collect(),
         events: upcoming.iter().map(events::teaser).collect(),
         polls: open_polls,
+        forums: crate::service::forums::public_local_forums(&state.ctx)
+            .await?
+            .iter()
+            .map(|f| forums::teaser(state, f, false))
+            .collect(),
         remote_posts,
         can_write,
         map_url,

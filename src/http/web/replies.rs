@@ -109,6 +109,10 @@ async fn page_of(state: &AppState, object: &Object) -> Result<String, AppError> 
     } else {
         conversation::root_of(&state.ctx, object).await?
     };
+    // Another server's forum thread is shown here at /threads/remote/{id}.
+    if let Some(r) = root.as_ref().filter(|r| !r.local) {
+        return Ok(format!("/threads/remote/{}", r.id));
+    }
     Ok(root
         .and_then(|r| local_redirect_target(&state.ctx.config.url("/"), &r.ap_id))
         .unwrap_or_else(|| "/".into()))

@@ -1,0 +1,3 @@
+DROP TABLE forum_bans;
+DROP TABLE threads;
+DROP TABLE forums;
