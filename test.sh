@@ -42,6 +42,16 @@ step "federation peers (Node 22 + Fedify, Python bovine)"
 need_deb npm npm
 federation-tests/setup-peers.sh
 
+step "Lemmy 0.17.4 (built once into ~/.cache/intercoop-peers)"
+if [ ! -f /usr/include/postgresql/libpq-fe.h ] || [ ! -f /usr/include/openssl/ssl.h ]; then
+  step "installing Debian packages: libpq-dev libssl-dev pkg-config"
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libpq-dev libssl-dev pkg-config >/dev/null
+fi
+lemmy_line=$(federation-tests/setup-lemmy.sh | tail -1)
+export LEMMY="${lemmy_line#LEMMY=}"
+echo "Lemmy at $LEMMY"
+
 step "tests"
 cargo test --workspace --locked --no-fail-fast
 

@@ -51,4 +51,19 @@ if [[ ! -x "$BIN" ]]; then
   # Lemmy runs its migrations from the binary; nothing else is needed.
 fi
 
+# Lemmy compares hosts without their ports and refuses IP addresses, so
+# it runs as lemmy.test, a loopback name (the co-op is localhost).
+if ! getent hosts lemmy.test >/dev/null 2>&1; then
+  line="127.0.0.1 lemmy.test"
+  if [[ "$(id -u)" == 0 ]]; then
+    echo "$line" >>/etc/hosts
+  else
+    echo "$line" | sudo tee -a /etc/hosts >/dev/null
+  fi
+fi
+[[ "$(getent hosts lemmy.test | awk '{print $1}')" == 127.0.0.1 ]] || {
+  echo "setup-lemmy: lemmy.test must resolve to 127.0.0.1 (add it to /etc/hosts)" >&2
+  exit 1
+}
+
 echo "LEMMY=$BIN"

@@ -82,13 +82,19 @@ pub struct Instance {
 
 impl Instance {
     pub async fn start(backend: Backend, handle: &str) -> Instance {
+        Self::start_on(backend, handle, "127.0.0.1").await
+    }
+
+    /// An instance whose public URL names `host` (Lemmy refuses IP
+    /// addresses in ids: `localhost` then).
+    pub async fn start_on(backend: Backend, handle: &str, host: &str) -> Instance {
         intercoop::server::init_tls();
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database(backend, dir.path());
         let port = free_port();
         let mut inst = Instance {
             port,
-            base: format!("http://127.0.0.1:{port}"),
+            base: format!("http://{host}:{port}"),
             token: String::new(),
             handle: handle.to_string(),
             database_url,
