@@ -603,6 +603,10 @@ struct Fx {
     /// An event (capacity 2) and a one-choice poll (Friday, Saturday).
     event: String,
     poll: String,
+    /// The forum's group (@general), one of its threads, and a locked one.
+    forum: String,
+    thread: String,
+    locked: String,
     a: Who,
     b: Who,
     c: Who,
@@ -702,6 +706,39 @@ impl Fx {
         .unwrap()
         .object
         .ap_id;
+        let general = intercoop::service::forums::create_forum(
+            &app.ctx,
+            &common::admin(),
+            &intercoop::service::forums::ForumInput {
+                handle: "general".into(),
+                name: "General".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let thread_of = |title: &'static str| {
+            let general = general.clone();
+            let ctx = app.ctx.clone();
+            async move {
+                intercoop::service::forums::post_thread(
+                    &ctx,
+                    &common::admin(),
+                    &general,
+                    &intercoop::service::forums::ThreadInput {
+                        title: title.into(),
+                        body: "Text.".into(),
+                    },
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let thread = thread_of("Open thread").await.ap_id;
+        let locked_thread = thread_of("Locked thread").await;
+        intercoop::service::forums::set_locked(&app.ctx, &common::admin(), &locked_thread, true)
+            .await
+            .unwrap();
         let fx = Fx {
             addr: app.addr,
             base: app.base.clone(),
@@ -710,6 +747,9 @@ impl Fx {
             news,
             event,
             poll,
+            forum: general.actor.ap_id.clone(),
+            thread,
+            locked: locked_thread.ap_id,
             a,
             b,
             c,
@@ -1131,6 +1171,7 @@ both_backends!(
     authorization,
     hostile_html,
     gatherings,
+    forum_posts,
     replays_and_retries,
     rate_limit_per_actor,
     rate_limit_per_domain,
@@ -1202,6 +1243,11 @@ async fn hostile_html(backend: Backend) {
 
 async fn gatherings(backend: Backend) {
     let tables = vec![("gatherings", gathering_cases())];
+    scenario(backend, unlimited, Setup::Warm, tables).await;
+}
+
+async fn forum_posts(backend: Backend) {
+    let tables = vec![("forums", forum_cases())];
     scenario(backend, unlimited, Setup::Warm, tables).await;
 }
 
@@ -1864,6 +1910,68 @@ fn gathering_cases() -> Vec<Case> {
             note["name"] = json!("Friday");
             let id = str_of(&note["id"]);
             f.send_as(&f.c, "Create", note).check(Check::Clean(id))
+        }),
+    ]
+}
+
+/// Posts into a forum, in the shapes Lemmy and Mastodon send and in
+/// broken ones, and group announces from actors that are no group.
+#[rustfmt::skip]
+fn forum_cases() -> Vec<Case> {
+    let stored = d(0, 0, 1, 1, 0, 0);
+    let refused = d(0, 0, ANY, 0, 0, 0);
+    vec![
+        row("b posts a Lemmy-shaped Page to the forum", S202, stored, |f| {
+            let id = format!("{}/post/{}", f.b.origin, intercoop::crypto::random_token());
+            let page = json!({"id": id, "type": "Page", "attributedTo": f.b.actor, "to": [f.forum, PUBLIC],
+                              "audience": f.forum, "name": "Seeds", "content": "<p>Who has seeds?</p>"});
+            f.send_as(&f.b, "Create", page).check(Check::Clean(id))
+        }),
+        row("a Page to the forum with hostile HTML is sanitised", S202, stored, |f| {
+            let id = format!("{}/post/{}", f.a.origin, intercoop::crypto::random_token());
+            let page = json!({"id": id, "type": "Page", "attributedTo": f.a.actor, "to": [f.forum, PUBLIC],
+                              "name": "<img src=x onerror=alert(1)>Hi",
+                              "content": "<p>Hi<script>alert(1)</script><iframe src=\"http://x\"></iframe></p>"});
+            f.send_as(&f.a, "Create", page).check(Check::Clean(id))
+        }),
+        row("a Page to the forum with no name and no text", S400, refused, |f| {
+            let id = format!("{}/post/{}", f.a.origin, intercoop::crypto::random_token());
+            let page = json!({"id": id, "type": "Page", "attributedTo": f.a.actor, "to": [f.forum, PUBLIC]});
+            f.send_as(&f.a, "Create", page)
+        }),
+        row("a Mastodon mention of the forum that is only the mention", S400, refused, |f| {
+            let mut note = f.note(&f.c, "<p><a href=\"x\">@general</a></p>", None);
+            note["cc"] = json!([f.forum]);
+            f.send_as(&f.c, "Create", note)
+        }),
+        row("a Page with a 10 KB name is kept, its title cut", S202, stored, |f| {
+            let id = format!("{}/post/{}", f.c.origin, intercoop::crypto::random_token());
+            let page = json!({"id": id, "type": "Page", "attributedTo": f.c.actor, "to": [f.forum, PUBLIC],
+                              "name": "N".repeat(10_000), "content": "x"});
+            f.send_as(&f.c, "Create", page)
+        }),
+        row("a reply in the open thread", S202, stored, |f| {
+            let note = f.note(&f.b, "<p>Me too.</p>", Some(&f.thread));
+            f.send_as(&f.b, "Create", note)
+        }),
+        row("a reply in the locked thread is refused", S403, refused, |f| {
+            let note = f.note(&f.b, "<p>Late.</p>", Some(&f.locked));
+            let id = str_of(&note["id"]);
+            f.send_as(&f.b, "Create", note).check(Check::NotStored(id))
+        }),
+        row("a followers-only post to the forum is not kept", S202, refused, |f| {
+            let mut note = f.note(&f.a, "<p>Psst</p>", None);
+            note["to"] = json!([format!("{}/followers", f.a.actor)]);
+            note["cc"] = json!([f.forum]);
+            f.send_as(&f.a, "Create", note)
+        }),
+        row("a Person announcing an embedded Create is only logged", S202, refused, |f| {
+            let inner = f.act(&f.c, "Create", f.note(&f.c, "<p>Forged</p>", Some(&f.thread)));
+            f.send_as(&f.a, "Announce", inner)
+        }),
+        row("an Announce embedding an Announce is only logged", S202, refused, |f| {
+            let inner = f.act(&f.a, "Announce", json!(f.thread));
+            f.send_as(&f.a, "Announce", inner)
         }),
     ]
 }
