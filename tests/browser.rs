@@ -755,3 +755,73 @@ async fn events_polls_and_replies_in_a_real_browser() {
     }
     b.quit().await;
 }
+
+/// An admin opens a forum, a member starts a thread and replies, and a
+/// moderator pins and locks it, all on a 320 px phone without JavaScript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forums_in_a_real_browser() {
+    let app = TestApp::with_coop(Backend::Sqlite).await;
+    let b = Browser::start().await;
+    b.log_in(&app).await;
+
+    b.goto(&app.url("/forums/new")).await;
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.fill("#handle", "general").await;
+    b.fill("#name", "General talk").await;
+    b.fill("#description", "Anything about the **co-op**.").await;
+    b.screenshot("forum-new-320").await;
+    b.click("main form button[type=submit]").await;
+    b.wait_for_url(|u| u.ends_with("/forums/general")).await;
+    assert!(b.text("main").await.contains("@general@"));
+
+    b.fill("#title", "Bulk order of seeds").await;
+    b.fill("#body", "Who wants to share an order?").await;
+    b.click("form[action$='/threads'] button").await;
+    b.wait_for_url(|u| u.ends_with("/threads/bulk-order-of-seeds"))
+        .await;
+    b.fill("#reply-text", "Count me in for two bags.").await;
+    b.click("form[action='/replies/new'] button").await;
+    b.wait_for_url(|u| u.contains("#reply-")).await;
+    assert!(b.text(".reply").await.contains("Count me in for two bags."));
+    b.click("form[action$='/pin'] button").await;
+    b.wait_for_url(|u| u.ends_with("/threads/bulk-order-of-seeds"))
+        .await;
+    b.click("form[action$='/lock'] button").await;
+    b.wait_for_url(|u| u.ends_with("/threads/bulk-order-of-seeds"))
+        .await;
+    assert!(b.text("main").await.contains("This thread is locked"));
+    assert!(
+        !b.text("main").await.contains("Send the reply"),
+        "a locked thread has no reply form"
+    );
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("thread-320").await;
+
+    b.goto(&app.url("/forums/general")).await;
+    let page = b.text("main").await;
+    assert!(
+        page.contains("Pinned") && page.contains("Locked") && page.contains("1 reply"),
+        "{page}"
+    );
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("forum-320").await;
+    b.goto(&app.url("/forums")).await;
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("forums-320").await;
+    for path in [
+        "/forums",
+        "/forums/general",
+        "/threads/bulk-order-of-seeds",
+        "/forums/new",
+    ] {
+        let size = reqwest::get(app.url(path))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len();
+        assert!(size < 30_000, "{path} is {size} bytes");
+    }
+    b.quit().await;
+}

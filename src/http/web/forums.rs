@@ -221,9 +221,11 @@ async fn render_forum(
             title: th.object.title.clone(),
             by: v.t.fill("forums.by", &[("who", &who(&th.author))]),
             when: date(th.thread.last_activity_at),
-            replies: v
-                .t
-                .fill("forums.replies_count", &[("n", &th.replies.to_string())]),
+            replies: if th.replies == 1 {
+                v.t.get("forums.replies_one").to_string()
+            } else {
+                v.t.fill("forums.replies_count", &[("n", &th.replies.to_string())])
+            },
             pinned: th.thread.pinned,
             locked: th.thread.locked,
         })
