@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 both_backends!(
     forum_group_federates,
     peers_post_in_forums,
-    two_instances_share_a_forum
+    two_instances_share_a_forum,
+    members_only_forums_stay_inside
 );
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
@@ -175,6 +176,11 @@ async fn forum_group_federates(backend: Backend) {
         .as_str()
         .unwrap()
         .contains("<strong>share</strong>"));
+
+    // The group's outbox lists its announces of threads inline (Lemmy's backfill).
+    let (_, outbox) = get_ap(&format!("{group}/outbox")).await;
+    assert_eq!(outbox["totalItems"], 1, "{outbox}");
+    assert_eq!(outbox["orderedItems"][0]["object"]["object"]["id"], page_id);
 
     // The thread is served as its Page, and shown on its page and in the forum.
     let (status, served) = get_ap(&page_id).await;
@@ -506,5 +512,100 @@ async fn two_instances_share_a_forum(backend: Backend) {
     assert!(
         html.contains(&format!("@{ADMIN}@{}", b.addr)),
         "as B's member's own account"
+    );
+}
+
+/// A members-only forum: nothing of it reaches anyone outside the co-op,
+/// and members read and write in it on the web.
+async fn members_only_forums_stay_inside(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let api = Api::new(&app).await;
+    // A peer follows the co-op, so it would hear of anything public.
+    let peer = Peer::start().await;
+    let f = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("follow"),
+                   "type": "Follow", "actor": peer.actor, "object": app.url("/actors/tea")});
+    assert_eq!(peer.send(&app, "/actors/tea/inbox", &f, false).await, 202);
+    peer.wait_for("Accept", |_| true).await;
+    let (status, forum) = api
+        .call(
+            reqwest::Method::POST,
+            "/forums",
+            Some(json!({"handle": "board", "name": "Board room", "visibility": "members"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{forum}");
+    let group = forum["actor_id"].as_str().unwrap().to_string();
+    let (status, thread) = api
+        .call(
+            reqwest::Method::POST,
+            "/forums/board/threads",
+            Some(json!({"title": "Salary review", "body": "Confidential figures."})),
+        )
+        .await;
+    assert_eq!(status, 201, "{thread}");
+    let id = thread["id"].as_i64().unwrap();
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/forums/board/threads/{id}/replies"),
+            Some(json!({"text": "Agreed, in confidence."})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let page = thread["ap_id"].as_str().unwrap().to_string();
+
+    // Members read it on the web, replies included.
+    let member = common::login(&app, ADMIN, PASSWORD).await;
+    let html = member.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Confidential figures.") && html.contains("Agreed, in confidence."));
+
+    // Nobody else gets anything: pages, JSON, WebFinger, feeds, lists.
+    for url in [
+        page.clone(),
+        app.url("/forums/board"),
+        app.url("/forums/board/feed.rss"),
+        app.url("/api/v1/forums/board"),
+    ] {
+        assert_eq!(text(&url).await.0, 404, "{url}");
+    }
+    assert_eq!(get_ap(&page).await.0, 404);
+    assert_eq!(get_ap(&group).await.0, 404);
+    assert_eq!(get_ap(&format!("{page}/replies")).await.0, 404);
+    assert_eq!(
+        get_ap(&app.url(&format!(
+            "/.well-known/webfinger?resource=acct:board@{}",
+            app.addr
+        )))
+        .await
+        .0,
+        404
+    );
+    let (_, nodeinfo) = get_ap(&app.url("/nodeinfo/2.1")).await;
+    assert!(!nodeinfo.to_string().contains("board"), "{nodeinfo}");
+    assert_eq!(nodeinfo["usage"]["localPosts"], 0, "{nodeinfo}");
+    let (_, home) = text(&app.url("/")).await;
+    assert!(!home.contains("Board room"));
+    let (_, list) = text(&app.url("/forums")).await;
+    assert!(!list.contains("Board room"));
+    let (_, outbox) = get_ap(&app.url(&format!("/users/{ADMIN}/outbox?page=1"))).await;
+    assert!(!outbox.to_string().contains("Salary"), "{outbox}");
+
+    // Peers may neither follow it nor post in it.
+    let follow = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("follow"),
+                        "type": "Follow", "actor": peer.actor, "object": group});
+    assert_eq!(peer.send(&app, "/inbox", &follow, false).await, 403);
+    let post = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("create"),
+                      "type": "Create", "actor": peer.actor, "to": [PUBLIC], "cc": [group],
+                      "object": {"id": format!("{}/post/1", peer.base), "type": "Page", "attributedTo": peer.actor,
+                                 "to": [group, PUBLIC], "audience": group, "name": "Let me in", "content": "x"}});
+    assert_eq!(peer.send(&app, "/inbox", &post, false).await, 403);
+
+    // And the follower of the co-op heard nothing of the thread or its reply.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let got = peer.inbox.lock().unwrap().clone();
+    assert!(
+        !got.iter()
+            .any(|a| a.to_string().contains("Salary") || a.to_string().contains("in confidence")),
+        "{got:?}"
     );
 }

@@ -188,6 +188,20 @@ async fn forums_with_a_real_lemmy() {
         .await;
     assert_eq!(status, 201, "{forum}");
     let group = forum["actor_id"].as_str().unwrap().to_string();
+    // A thread from before anyone on Lemmy knew the forum.
+    let (status, _) = coop
+        .api(
+            reqwest::Method::POST,
+            "/forums/general/threads",
+            Some(json!({"title": "Welcome to the bakers' forum", "body": "Introduce yourself."})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    eventually("the welcome thread is announced", 10, || async {
+        let doc = coop.ap_get(&format!("{group}/outbox")).await;
+        (doc["totalItems"] == 1).then_some(())
+    })
+    .await;
 
     // A Lemmy user subscribes to the forum: Lemmy fetches the Group, sends
     // Follow, and our Accept makes the subscription.
@@ -233,6 +247,14 @@ async fn forums_with_a_real_lemmy() {
     })
     .await;
     assert_eq!(seen["post"]["ap_id"], thread["ap_id"]);
+    // Lemmy read the group's outbox when it first fetched it.
+    assert!(
+        posts()
+            .await
+            .iter()
+            .any(|p| p["post"]["name"] == "Welcome to the bakers' forum"),
+        "Lemmy backfills the threads from before the subscription"
+    );
 
     // A Lemmy user's post and comment in the forum appear on our thread page.
     let created = lemmy

@@ -143,10 +143,13 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
 
 /// The Announce by one of our forums' groups of an activity (FEP-1b12),
 /// embedded as it is, to the group's followers.
+/// `object_id`: the object the announced activity is about, so that the
+/// Announce is blanked with it when it is deleted or removed.
 fn announce(
     fed: &Federation,
     group: &Actor,
     activity: serde_json::Value,
+    object_id: Option<i64>,
     inboxes: Vec<String>,
 ) -> Result<Outgoing, String> {
     let (ap_id, kind, body) = wrap(
@@ -161,7 +164,7 @@ fn announce(
         ap_id,
         actor_id: group.id,
         kind,
-        object_id: None,
+        object_id,
         json: body,
         public: true,
         inboxes,
@@ -194,11 +197,17 @@ async fn group_announce(
     if !group.local || group.id == outgoing.actor_id {
         return Ok(None);
     }
+    // A members-only forum's posts are not announced to anyone yet (its
+    // members' accounts come with the members work).
+    let open = Visibility::from_db(&object.visibility).is_open();
+    if !open {
+        return Ok(None);
+    }
     let activity: serde_json::Value = serde_json::from_str(&outgoing.json).map_err(|e| e.to_string())?;
     let inboxes = audience::followers_inboxes(conn, &group)
         .await
         .map_err(|e| e.to_string())?;
-    announce(fed, &group, activity, inboxes).map(Some)
+    announce(fed, &group, activity, Some(object.id), inboxes).map(Some)
 }
 
 /// A moderator's removal of a post from one of our forums: a Delete by
@@ -273,7 +282,20 @@ async fn announce_received(
     let inboxes = audience::followers_inboxes(conn, &group)
         .await
         .map_err(|e| e.to_string())?;
-    announce(fed, &group, activity, inboxes).map(Some)
+    // What it is about, by id (embedded or bare).
+    let about = activity
+        .get("object")
+        .and_then(|o| o.get("id").or(Some(o)))
+        .and_then(serde_json::Value::as_str)
+        .map(String::from);
+    let object_id = match about {
+        Some(ap_id) => content::find_by_ap_id(conn, &ap_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|o| o.id),
+        None => None,
+    };
+    announce(fed, &group, activity, object_id, inboxes).map(Some)
 }
 
 /// The activity for an event, or None when there is nothing to send. The
@@ -413,7 +435,10 @@ async fn object_activity(
     let mut inboxes = audience::inboxes(conn, visibility, &author, &[])
         .await
         .map_err(|e| e.to_string())?;
-    inboxes.extend(related.inboxes);
+    // Those it concerns hear of it only when it is not members-only.
+    if visibility.is_open() {
+        inboxes.extend(related.inboxes);
+    }
     inboxes.sort();
     inboxes.dedup();
     Ok(Some(Outgoing {

@@ -187,6 +187,14 @@ async fn resolve_resource(state: &AppState, resource: &str) -> Result<Option<Act
     // The co-op's handle first; members' accounts by username after
     // (an `/actors/` URL names the co-op only).
     match coop::find_local_actor(&state.ctx, &handle).await? {
+        // A members-only forum is not found by WebFinger.
+        Some(a)
+            if forums::forum_of_actor(&state.ctx, &a)
+                .await?
+                .is_some_and(|f| !f.is_public()) =>
+        {
+            Ok(None)
+        }
         Some(a) => Ok(Some(a)),
         None if by_acct => Ok(people::find_person(&state.ctx, &handle).await?),
         None => Ok(None),
@@ -408,6 +416,12 @@ async fn outbox(
     let a = local_actor(&state, &uri, &handle).await?;
     authorize_fetch(&state, &headers, path_of(&uri)).await?;
     let id = format!("{}/outbox", a.ap_id);
+    if let Some(forum) = forums::forum_of_actor(&state.ctx, &a).await? {
+        if !forum.is_public() {
+            return Err(AppError::not_found());
+        }
+        return Ok(ap_json(&group_outbox(&state, &a, id).await?));
+    }
     let n = q.page.unwrap_or(1).max(1);
     let (items, total) = news::public_activities(&state.ctx, a.id, n - 1, PAGE_SIZE).await?;
     match q.page {
@@ -426,6 +440,31 @@ async fn outbox(
             Ok(ap_json(&page(&id, n, total, items)))
         }
     }
+}
+
+/// A forum group's outbox: its newest announces of threads, inline and
+/// unpaged, as Lemmy reads a community's outbox (every item an Announce of
+/// a Create of a Page) to show a new subscriber the recent threads.
+async fn group_outbox(state: &AppState, group: &Actor, id: String) -> Result<OrderedCollection, AppError> {
+    let (items, _) = news::public_activities(&state.ctx, group.id, 0, PAGE_SIZE).await?;
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter_map(|o| serde_json::from_str::<Value>(&o.json).ok())
+        .filter(|v| {
+            v["type"] == "Announce"
+                && v["object"]["type"] == "Create"
+                && v["object"]["object"]["type"] == "Page"
+        })
+        .map(|mut v| {
+            if let Some(m) = v.as_object_mut() {
+                m.remove("@context");
+            }
+            v
+        })
+        .collect();
+    let mut c = collection(id, items.len() as i64, false);
+    c.ordered_items = Some(items);
+    Ok(c)
 }
 
 async fn follow_collection(
@@ -501,7 +540,10 @@ async fn moderators(
 ) -> Result<Response, AppError> {
     let a = local_actor(&state, &uri, &handle).await?;
     authorize_fetch(&state, &headers, uri.path()).await?;
-    if forums::forum_of_actor(&state.ctx, &a).await?.is_none() {
+    if !forums::forum_of_actor(&state.ctx, &a)
+        .await?
+        .is_some_and(|f| f.is_public())
+    {
         return Err(AppError::not_found());
     }
     let list = forums::moderators(&state.ctx).await?;

@@ -59,12 +59,21 @@ async fn readable_replies(
     page: i64,
     per_page: i64,
 ) -> ServiceResult<Vec<(Object, Actor)>> {
-    let open = [Visibility::Public.as_str(), Visibility::Unlisted.as_str()];
+    // Members also read the members-only replies (of members-only forums).
+    let open: &[&str] = if caller.can(UserRole::Member) {
+        &[
+            Visibility::Public.as_str(),
+            Visibility::Unlisted.as_str(),
+            Visibility::Members.as_str(),
+        ]
+    } else {
+        &[Visibility::Public.as_str(), Visibility::Unlisted.as_str()]
+    };
     let with_hidden = caller.can(UserRole::Moderator);
     Ok(content::list_replies(
         conn,
         ap_id,
-        &open,
+        open,
         with_hidden,
         page.clamp(0, 1_000_000) * per_page,
         per_page,
@@ -166,8 +175,9 @@ pub async fn delete_reply(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<
     let mut tx = ctx.db.begin().await?;
     let reply = find_reply(&mut tx, id).await?;
     content::mark_deleted(&mut tx, id).await?;
+    // Our Creates of it, or a forum's Announces of a remote one.
+    outbox_q::redact_outbox_for_object(&mut tx, id).await?;
     if reply.local {
-        outbox_q::redact_outbox_for_object(&mut tx, id).await?;
         events::record(&mut tx, &DomainEvent::ReplyDeleted { id }, None).await?;
     }
     accounts_q::audit(&mut tx, Some(by_user), "reply.delete", &reply.ap_id).await?;
@@ -187,7 +197,7 @@ async fn answerable(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
         .filter(|o| {
             o.deleted_at.is_none()
                 && o.hidden_at.is_none()
-                && servable(o)
+                && (servable(o) || Visibility::from_db(&o.visibility) == Visibility::Members)
                 && (o.local || o.in_reply_to.is_some() || o.kind == ContentKind::Thread.as_str())
         })
         .ok_or_else(|| {
@@ -247,7 +257,15 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
             ap_type: "Note".into(),
             author_id: person.id,
             in_reply_to: Some(parent.ap_id.clone()),
-            visibility: Visibility::Public.as_str().into(),
+            // In a members-only conversation (a members-only forum), the
+            // reply is members-only too.
+            visibility: if Visibility::from_db(&parent.visibility) == Visibility::Members {
+                Visibility::Members
+            } else {
+                Visibility::Public
+            }
+            .as_str()
+            .into(),
             content_html: super::text::render_markdown(&text),
             source: Some(text),
             local: true,

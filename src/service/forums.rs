@@ -393,7 +393,13 @@ pub async fn post_thread(
         NewObject {
             ap_type: "Page".into(),
             author_id: person.id,
-            visibility: crate::db::models::Visibility::Public.as_str().into(),
+            visibility: if forum.is_public() {
+                crate::db::models::Visibility::Public
+            } else {
+                crate::db::models::Visibility::Members
+            }
+            .as_str()
+            .into(),
             title,
             content_html: super::text::render_markdown(&body),
             source: Some(body),
@@ -499,9 +505,8 @@ pub async fn remove_post(ctx: &Ctx, caller: &Caller, object: &Object, reason: &s
     let moderator = people::person_of(ctx, *user_id).await?;
     let mut tx = ctx.db.begin().await?;
     content::mark_deleted(&mut tx, object.id).await?;
-    if object.local {
-        crate::db::queries::outbox::redact_outbox_for_object(&mut tx, object.id).await?;
-    }
+    // Our Creates of it and the group's Announces of it are no longer served.
+    crate::db::queries::outbox::redact_outbox_for_object(&mut tx, object.id).await?;
     events::record(
         &mut tx,
         &DomainEvent::PostRemoved {
@@ -519,7 +524,8 @@ pub async fn remove_post(ctx: &Ctx, caller: &Caller, object: &Object, reason: &s
 }
 
 /// A moderator bans an actor from one of our forums: their activities to
-/// it are refused from now on (403) and not announced.
+/// it are refused from now on (403) and not announced, and their follow of
+/// the group ends.
 pub async fn ban(
     ctx: &Ctx,
     caller: &Caller,
@@ -535,6 +541,8 @@ pub async fn ban(
     }
     let mut tx = ctx.db.begin().await?;
     forum_q::ban(&mut tx, forum.actor.id, actor.id, reason.trim()).await?;
+    // Nor does it hear from the forum any more.
+    follow_q::delete_follow(&mut tx, actor.id, forum.actor.id).await?;
     accounts_q::audit(&mut tx, Some(by_user), "forum.ban", &actor.ap_id).await?;
     tx.commit().await?;
     Ok(())
@@ -619,6 +627,36 @@ pub async fn subscribe(ctx: &Ctx, caller: &Caller, group: &Actor) -> ServiceResu
     forum_by_actor(ctx, group.id).await
 }
 
+/// A moderator stops following another server's group: its server gets
+/// Undo(Follow), and the forum leaves our list (its threads stay stored
+/// but are no longer listed; a new subscription shows them again).
+pub async fn unsubscribe(ctx: &Ctx, caller: &Caller, forum: &Forum) -> ServiceResult<()> {
+    let by_user = caller.require(UserRole::Moderator)?;
+    if forum.actor.local {
+        return Err(ServiceError::invalid("forum", "That forum is this co-op's own."));
+    }
+    let mut tx = ctx.db.begin().await?;
+    if let Some(follower) = forum.row.subscribed_by {
+        if let Some(follow) = follow_q::find_follow(&mut tx, follower, forum.actor.id).await? {
+            follow_q::delete_follow(&mut tx, follower, forum.actor.id).await?;
+            events::record(
+                &mut tx,
+                &DomainEvent::FollowUndone {
+                    local: follower,
+                    remote: forum.actor.id,
+                    follow_id: follow.ap_id.unwrap_or_default(),
+                },
+                None,
+            )
+            .await?;
+        }
+    }
+    forum_q::delete(&mut tx, forum.actor.id).await?;
+    accounts_q::audit(&mut tx, Some(by_user), "forum.unsubscribe", &forum.actor.ap_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Whether the subscription to another server's group was accepted.
 pub async fn subscription_state(ctx: &Ctx, forum: &Forum) -> ServiceResult<Option<FollowState>> {
     let Some(by) = forum.row.subscribed_by else {
@@ -684,6 +722,12 @@ pub async fn local_forum_of(ctx: &Ctx, object_ap_id: &str) -> ServiceResult<Opti
 
 /// Refuses an actor banned from `forum` (403 to the sender).
 pub async fn refuse_banned(ctx: &Ctx, forum: &Forum, actor: &Actor) -> ServiceResult<()> {
+    if forum.actor.local && !forum.is_public() && !actor.local {
+        return Err(ServiceError::Forbidden(format!(
+            "{} is for the co-op's members.",
+            forum.actor.name
+        )));
+    }
     let mut conn = ctx.db.conn().await?;
     if forum_q::is_banned(&mut conn, forum.actor.id, actor.id).await? {
         return Err(ServiceError::Forbidden(format!(

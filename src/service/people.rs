@@ -58,13 +58,15 @@ pub async fn person_of(ctx: &Ctx, user_id: i64) -> ServiceResult<Actor> {
 }
 
 /// A local Person by username, for its actor document and WebFinger: only
-/// once it has published a reply (a vote or an RSVP federates nothing, and
-/// must not make a member's username findable).
+/// once it has published (a reply, a thread, a moderator's removal; a vote
+/// or an RSVP federates nothing, and must not make a member's username
+/// findable).
 pub async fn find_person(ctx: &Ctx, username: &str) -> ServiceResult<Option<Actor>> {
     let mut conn = ctx.db.conn().await?;
     let Some(person) = actors::find_local_person(&mut conn, username).await? else {
         return Ok(None);
     };
-    let published = crate::db::queries::content::count_by_author(&mut conn, person.id).await?;
+    let published = crate::db::queries::content::count_by_author(&mut conn, person.id).await?
+        + crate::db::queries::outbox::count_by_actor(&mut conn, person.id).await?;
     Ok((published > 0).then_some(person))
 }

@@ -264,7 +264,11 @@ pub async fn delete_post(ctx: &Ctx, author: &Actor, ap_id: &str) -> ServiceResul
     let mut conn = ctx.db.conn().await?;
     match content::find_by_ap_id(&mut conn, ap_id).await? {
         Some(o) if o.author_id == author.id && !o.local => {
-            content::mark_deleted(&mut conn, o.id).await?;
+            let mut tx = ctx.db.begin().await?;
+            content::mark_deleted(&mut tx, o.id).await?;
+            // A forum's Announces of it are no longer served.
+            crate::db::queries::outbox::redact_outbox_for_object(&mut tx, o.id).await?;
+            tx.commit().await?;
             Ok(true)
         }
         _ => Ok(false),

@@ -62,7 +62,8 @@ pub async fn public_outbox(
     Ok(q!(conn, |c| outbox::table
         .filter(outbox::actor_id.eq(actor_id))
         .filter(outbox::public.eq(true))
-        .filter(outbox::kind.eq("Create"))
+        // A forum group's outbox is its Announces.
+        .filter(outbox::kind.eq_any(["Create", "Announce"]))
         .order(outbox::id.desc())
         .offset(offset)
         .limit(limit)
@@ -75,7 +76,8 @@ pub async fn count_public_outbox(conn: &mut PooledConn, actor_id: i64) -> DbResu
     Ok(q!(conn, |c| outbox::table
         .filter(outbox::actor_id.eq(actor_id))
         .filter(outbox::public.eq(true))
-        .filter(outbox::kind.eq("Create"))
+        // A forum group's outbox is its Announces.
+        .filter(outbox::kind.eq_any(["Create", "Announce"]))
         .count()
         .get_result(c)
         .await)?)
@@ -89,7 +91,7 @@ pub async fn redact_outbox_for_object(conn: &mut PooledConn, object_id: i64) -> 
     let n = q!(conn, |c| diesel::update(
         outbox::table
             .filter(outbox::object_id.eq(object_id))
-            .filter(outbox::kind.eq_any(["Create", "Update"]))
+            .filter(outbox::kind.eq_any(["Create", "Update", "Announce"]))
     )
     .set((outbox::json.eq(""), outbox::public.eq(false)))
     .execute(c)
@@ -101,7 +103,7 @@ pub async fn redact_outbox_for_object(conn: &mut PooledConn, object_id: i64) -> 
                 deliveries::outbox_id.eq_any(
                     outbox::table
                         .filter(outbox::object_id.eq(object_id))
-                        .filter(outbox::kind.eq_any(["Create", "Update"]))
+                        .filter(outbox::kind.eq_any(["Create", "Update", "Announce"]))
                         .select(outbox::id)
                 )
             )
@@ -122,5 +124,15 @@ pub async fn outbox_for_object(conn: &mut PooledConn, object_id: i64) -> DbResul
         .order(outbox::id.asc())
         .select(OutboxItem::as_select())
         .load(c)
+        .await)?)
+}
+
+/// How many activities an actor has in the outbox (a moderator's removal
+/// makes their Person one that peers must be able to fetch).
+pub async fn count_by_actor(conn: &mut PooledConn, actor_id: i64) -> DbResult<i64> {
+    Ok(q!(conn, |c| outbox::table
+        .filter(outbox::actor_id.eq(actor_id))
+        .count()
+        .get_result(c)
         .await)?)
 }

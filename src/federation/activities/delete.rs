@@ -27,8 +27,7 @@ impl Activity for Delete {
             cx.fed.forget_actor(cx.signer.id);
         } else {
             super::in_forum(cx, id, &self.id, || async {
-                remote::delete_post(cx.ctx(), cx.signer, id).await?;
-                Ok(())
+                Ok(remote::delete_post(cx.ctx(), cx.signer, id).await?)
             })
             .await?;
         }

@@ -37,6 +37,11 @@ impl Activity for Follow {
         if instance::is_instance(&target) {
             return Err(Handled::bad_request("The instance actor cannot be followed."));
         }
+        // A forum's banned actors and, for a members-only forum, everyone
+        // from elsewhere (members' accounts come with the members work).
+        if let Some(forum) = crate::service::forums::forum_of_actor(cx.ctx(), &target).await? {
+            crate::service::forums::refuse_banned(cx.ctx(), &forum, cx.signer).await?;
+        }
         follows::receive_follow(cx.ctx(), cx.signer, &target, &self.id).await?;
         Ok(())
     }

@@ -25,8 +25,7 @@ pub(super) async fn react(
 ) -> Result<(), Handled> {
     let object = object.unwrap_or_default();
     super::in_forum(cx, &object, id, || async {
-        remote::add_reaction(cx.ctx(), kind, cx.signer, &object, id).await?;
-        Ok(())
+        Ok(remote::add_reaction(cx.ctx(), kind, cx.signer, &object, id).await?)
     })
     .await
 }

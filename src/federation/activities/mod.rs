@@ -177,8 +177,8 @@ impl ObjectRef {
 }
 
 /// An activity about an object in one of our forums (a Like, a Delete, an
-/// Undo): refused from an actor banned there; `apply` runs, then the group
-/// announces the activity to its followers.
+/// Undo): refused from an actor banned there; `apply` runs, and when it
+/// changed something the group announces the activity to its followers.
 pub(super) async fn in_forum<F, Fut>(
     cx: &Inbound<'_>,
     object: &str,
@@ -187,15 +187,16 @@ pub(super) async fn in_forum<F, Fut>(
 ) -> Result<(), Handled>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<(), Handled>>,
+    Fut: std::future::Future<Output = Result<bool, Handled>>,
 {
     let forum = crate::service::forums::local_forum_of(cx.ctx(), object).await?;
     if let Some(f) = &forum {
         crate::service::forums::refuse_banned(cx.ctx(), f, cx.signer).await?;
     }
-    apply().await?;
-    if let Some(f) = &forum {
-        crate::service::forums::announce_received(cx.ctx(), f, activity_id).await?;
+    let changed = apply().await?;
+    match &forum {
+        Some(f) if changed => crate::service::forums::announce_received(cx.ctx(), f, activity_id).await?,
+        _ => {}
     }
     Ok(())
 }

@@ -51,8 +51,7 @@ impl Activity for Undo {
                 let object = like.object.as_deref().unwrap_or_default();
                 let like_id = like.id.as_deref().unwrap_or_default();
                 super::in_forum(cx, object, &self.id, || async {
-                    remote::remove_reaction(ctx, cx.signer, like_id).await?;
-                    Ok(())
+                    Ok(remote::remove_reaction(ctx, cx.signer, like_id).await?)
                 })
                 .await?;
             }

@@ -253,6 +253,18 @@ async fn reply(
     let caller = user.caller();
     let (_, thread) = find(&state, &caller, &handle, id).await?;
     let parent = r.in_reply_to.unwrap_or(thread.id);
+    if parent != thread.id {
+        let mut conn = state.ctx.db.conn().await?;
+        let in_thread = match crate::db::queries::content::find(&mut conn, parent).await? {
+            Some(p) => forums::placement_of(&mut conn, &p)
+                .await?
+                .is_some_and(|(_, t, _)| t.object_id == thread.id),
+            None => false,
+        };
+        if !in_thread {
+            return Err(ServiceError::NotFound(format!("There is no reply {parent} in thread {id}.")).into());
+        }
+    }
     let o = conversation::reply(&state.ctx, &caller, parent, &r.text).await?;
     Ok((
         StatusCode::CREATED,

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/forums/{key}/threads", post(post_thread))
         .route("/forums/{key}/bans", get(bans_page).post(ban))
         .route("/forums/{key}/bans/{actor}/delete", post(unban))
+        .route("/forums/{key}/unsubscribe", post(unsubscribe))
         .route("/threads/{slug}", get(show_local_thread))
         .route("/threads/remote/{id}", get(show_remote_thread))
         .route("/threads/{slug}/lock", post(lock))
@@ -931,4 +932,35 @@ async fn unban(
     let forum = forums::find_forum(&state.ctx, &caller, &key).await?;
     forums::unban(&state.ctx, &caller, &forum, actor).await?;
     Ok(Redirect::to(&format!("/forums/{key}/bans")).into_response())
+}
+
+/// Stops following another server's forum (a confirmation first).
+async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    v: Visitor,
+    WebForm(f): WebForm<RemoveForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Moderator, &format!("/forums/{key}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let forum = forums::find_forum(&state.ctx, &caller, &key).await?;
+    if f.confirm != "yes" {
+        return super::Confirm {
+            heading: v
+                .t
+                .fill("forums.unsubscribe_confirm", &[("name", &forum.actor.name)]),
+            consequences: vec![v.t.get("forums.unsubscribe_consequence").to_string()],
+            action: format!("/forums/{key}/unsubscribe"),
+            fields: vec![],
+            confirm_label: v.t.get("forums.unsubscribe").to_string(),
+            cancel: format!("/forums/{key}"),
+        }
+        .page(&state, v)
+        .await;
+    }
+    forums::unsubscribe(&state.ctx, &caller, &forum).await?;
+    let done = super::url_encode(&v.t.fill("forums.unsubscribed", &[("name", &forum.actor.name)]));
+    Ok(Redirect::to(&format!("/forums?done={done}")).into_response())
 }
