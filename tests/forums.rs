@@ -340,6 +340,41 @@ async fn peers_post_in_forums(backend: Backend) {
     fan.wait_for("Announce", |a| a["object"]["id"] == mention["id"])
         .await;
 
+    // A post naming another author than its sender is refused: the group
+    // would vouch for it.
+    let forged = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": lemmy.id("create"), "type": "Create", "actor": lemmy.actor, "to": [PUBLIC], "cc": [group],
+        "object": {"id": format!("{}/post/forged", lemmy.base), "type": "Page",
+                   "attributedTo": "https://victim.example/users/bob",
+                   "to": [group, PUBLIC], "audience": group, "name": "Said by bob", "content": "x"}
+    });
+    assert_eq!(lemmy.send(&app, "/inbox", &forged, false).await, 403);
+    // The same post again under a new activity id is not announced twice.
+    let mut again = create.clone();
+    again["id"] = json!(lemmy.id("create"));
+    assert_eq!(lemmy.send(&app, "/inbox", &again, false).await, 202);
+
+    // A forum with threads keeps its audience.
+    let forum = forums::find_forum(&app.ctx, &common::admin(), "general")
+        .await
+        .unwrap();
+    let change = forums::update_forum(
+        &app.ctx,
+        &common::admin(),
+        &forum,
+        &forums::ForumInput {
+            name: "General talk".into(),
+            visibility: "members".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        matches!(&change, Err(e) if e.field_errors().iter().any(|(f, _)| *f == "visibility")),
+        "{change:?}"
+    );
+
     // A moderator's removal reaches the followers, as Lemmy shapes it.
     let mut conn = app.ctx.db.conn().await.unwrap();
     let stored =
@@ -362,6 +397,36 @@ async fn peers_post_in_forums(backend: Backend) {
     assert!(
         !html.contains("I know an installer."),
         "removed replies are not shown"
+    );
+    let comment_announce = fan
+        .wait_for("Announce", |a| a["object"]["id"] == comment["id"])
+        .await;
+    let (status, _) = get_ap(comment_announce["id"].as_str().unwrap()).await;
+    assert_eq!(
+        status, 410,
+        "the group's Announce of a removed post is no longer served"
+    );
+    let (status, moderator) = get_ap(&app.url(&format!("/users/{ADMIN}"))).await;
+    assert_eq!(status, 200, "peers can check the moderator who removed it");
+    assert_eq!(moderator["type"], "Person");
+    assert!(
+        !fan.inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|a| a["object"]["id"] == again["id"]),
+        "a repeat is not announced"
+    );
+    let late = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": lemmy.id("create"), "type": "Create", "actor": lemmy.actor, "to": [PUBLIC], "cc": [group],
+        "object": {"id": format!("{}/comment/2", lemmy.base), "type": "Note", "attributedTo": lemmy.actor,
+                   "to": [PUBLIC], "cc": [group], "inReplyTo": stored.ap_id, "content": "<p>Why removed?</p>"}
+    });
+    assert_eq!(
+        lemmy.send(&app, "/inbox", &late, false).await,
+        403,
+        "no replies under a removed post"
     );
 
     // Banned: the next post is refused with 403 and not announced.
@@ -402,6 +467,13 @@ async fn peers_post_in_forums(backend: Backend) {
         .call(reqwest::Method::GET, "/forums/general/threads", None)
         .await;
     assert!(!list.to_string().contains("Buy cheap watches"));
+    let follow = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": lemmy.id("follow"),
+                        "type": "Follow", "actor": lemmy.actor, "object": group});
+    assert_eq!(
+        lemmy.send(&app, "/inbox", &follow, false).await,
+        403,
+        "nor may it follow the forum"
+    );
 
     // An announcements-only forum takes replies but no new threads from peers.
     let (news_group, _) = forum_with_follower(&app, &api, "notices", true).await;
@@ -467,6 +539,18 @@ async fn two_instances_share_a_forum(backend: Backend) {
     assert_eq!(status, 201);
     let api_b = Api::new(&b).await;
     let on_b_id = thread_id(&api_b, &key, "Joint training day").await;
+    // A thread for A's forum sent to B by anyone but A's group is not B's to keep.
+    let stranger = Peer::start().await;
+    let sneaky = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": stranger.id("create"),
+                        "type": "Create", "actor": stranger.actor, "to": [PUBLIC], "cc": [group],
+                        "object": {"id": format!("{}/post/1", stranger.base), "type": "Page",
+                                   "attributedTo": stranger.actor, "to": [group, PUBLIC], "audience": group,
+                                   "name": "Not announced", "content": "x"}});
+    assert_eq!(stranger.send(&b, "/inbox", &sneaky, false).await, 202);
+    let (_, list) = api_b
+        .call(reqwest::Method::GET, &format!("/forums/{key}/threads"), None)
+        .await;
+    assert!(!list.to_string().contains("Not announced"), "{list}");
 
     // B's member replies on B's copy of the thread.
     let page = on_b

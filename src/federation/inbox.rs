@@ -248,7 +248,13 @@ async fn receive(
     if !activity.is_handled() {
         tracing::debug!(%kind, id = %envelope.id, "activity type not handled; accepted and ignored");
     }
-    let outcome = activity.run(&Inbound { fed, signer: &signer }).await;
+    let outcome = activity
+        .run(&Inbound {
+            fed,
+            signer: &signer,
+            announced_by: None,
+        })
+        .await;
     if !matches!(outcome, Ok(())) {
         // Not processed: forget the id so that a corrected or retried copy is not taken for a duplicate.
         if let Err(e) = remote::forget_activity(&state.ctx, &envelope.id).await {

@@ -476,6 +476,12 @@ async fn follow_collection(
     followers: bool,
 ) -> Result<Response, AppError> {
     let a = local_actor(state, uri, handle).await?;
+    if forums::forum_of_actor(&state.ctx, &a)
+        .await?
+        .is_some_and(|f| !f.is_public())
+    {
+        return Err(AppError::not_found());
+    }
     let suffix = if followers { "followers" } else { "following" };
     authorize_fetch(state, headers, path_of(uri)).await?;
     let id = format!("{}/{suffix}", a.ap_id);

@@ -617,19 +617,7 @@ pub async fn attendees(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Vec
 
 /// The attendee list as CSV (RFC 4180), for a spreadsheet.
 pub fn attendees_csv(list: &[(NaiveDateTime, Actor)]) -> String {
-    fn field(s: &str) -> String {
-        // A leading = + - @ would run as a formula in a spreadsheet.
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_string()
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
-    }
+    let field = super::text::csv_field;
     let mut out = String::from("name,account,profile,joined_at\r\n");
     for (at, actor) in list {
         // Without the leading @, which spreadsheets read as a formula.

@@ -155,8 +155,25 @@ pub async fn update_forum(
     }
     let mut errors = FieldErrors::default();
     let (name, description, visibility) = check_input(input, &mut errors);
-    errors.finish()?;
     let mut tx = ctx.db.begin().await?;
+    // What was posted was posted for that audience: a forum with threads
+    // keeps it (a members-only discussion must not become public, nor a
+    // public one pretend it was never public).
+    if visibility != forum.row.visibility
+        && !visibility.is_empty()
+        && forum_q::count_threads(&mut tx, forum.actor.id).await? > 0
+    {
+        errors.add(
+            "visibility",
+            "A forum with threads keeps who can read it: open a new forum for the other audience.",
+        );
+    }
+    errors.finish()?;
+    let members_only = visibility == "members";
+    if members_only {
+        // Nobody outside hears from it any more.
+        crate::db::queries::follows::delete_follows_of_followed(&mut tx, forum.actor.id).await?;
+    }
     actors::set_group_profile(
         &mut tx,
         forum.actor.id,
@@ -166,14 +183,16 @@ pub async fn update_forum(
     )
     .await?;
     forum_q::update(&mut tx, forum.actor.id, &visibility, input.posting_restricted).await?;
-    events::record(
-        &mut tx,
-        &DomainEvent::ProfileUpdated {
-            actor: forum.actor.id,
-        },
-        None,
-    )
-    .await?;
+    if !members_only {
+        events::record(
+            &mut tx,
+            &DomainEvent::ProfileUpdated {
+                actor: forum.actor.id,
+            },
+            None,
+        )
+        .await?;
+    }
     accounts_q::audit(&mut tx, Some(by_user), "forum.update", &forum.actor.handle).await?;
     tx.commit().await?;
     forum_by_actor(ctx, forum.actor.id).await
@@ -343,6 +362,14 @@ pub async fn check_post(
             "{} is banned from the forum {}.",
             author.ap_id, forum.actor.name
         )));
+    }
+    if let Some(t) = thread {
+        let root = content::find(conn, t.object_id).await?;
+        if root.is_none_or(|r| r.deleted_at.is_some() || r.hidden_at.is_some()) {
+            return Err(ServiceError::Forbidden(
+                "This thread was removed: it takes no replies.".into(),
+            ));
+        }
     }
     match thread {
         Some(t) if t.locked => Err(ServiceError::Forbidden(
@@ -688,12 +715,18 @@ pub async fn place_incoming(
         let Some(parent) = content::find_by_ap_id(&mut conn, parent).await? else {
             return Ok(None);
         };
-        return Ok(placement_of(&mut conn, &parent)
-            .await?
-            .map(|(forum, thread, _)| Placement {
-                forum,
-                thread: Some(thread),
-            }));
+        let Some((forum, thread, _)) = placement_of(&mut conn, &parent).await? else {
+            return Ok(None);
+        };
+        if forum.actor.local && (parent.deleted_at.is_some() || parent.hidden_at.is_some()) {
+            return Err(ServiceError::Forbidden(
+                "What this answers was removed from the forum: it takes no replies.".into(),
+            ));
+        }
+        return Ok(Some(Placement {
+            forum,
+            thread: Some(thread),
+        }));
     }
     for id in addressed {
         if let Some(actor) = actors::find_by_ap_id(&mut conn, id).await? {

@@ -120,19 +120,20 @@ pub struct RemotePost {
 }
 
 pub async fn store_post(ctx: &Ctx, author: &Actor, post: RemotePost) -> ServiceResult<()> {
-    store(ctx, author, post, After::Nothing).await
+    store(ctx, author, post, After::Nothing).await.map(|_| ())
 }
 
 /// A thread or reply posted in a forum (ours, or another server's that the
 /// co-op subscribed to): stored with its thread's row (a new thread) or
 /// moving its thread up (a reply). `thread` is the thread answered.
+/// Whether anything changed (false for a repeat, or a removed post).
 pub async fn store_in_forum(
     ctx: &Ctx,
     author: &Actor,
     post: RemotePost,
     forum_id: i64,
     thread: Option<&crate::db::models::ThreadRow>,
-) -> ServiceResult<()> {
+) -> ServiceResult<bool> {
     store(ctx, author, post, After::Forum { forum_id, thread }).await
 }
 
@@ -158,10 +159,13 @@ pub async fn store_and_forward(
     post: RemotePost,
     activity_id: &str,
 ) -> ServiceResult<()> {
-    store(ctx, author, post, After::Forward(activity_id)).await
+    store(ctx, author, post, After::Forward(activity_id))
+        .await
+        .map(|_| ())
 }
 
-async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) -> ServiceResult<()> {
+/// Stores or updates; whether anything changed.
+async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) -> ServiceResult<bool> {
     let mut tx = ctx.db.begin().await?;
     let html = crate::service::text::sanitize_html(&post.content_html);
     if let Some(existing) = content::find_by_ap_id(&mut tx, &post.ap_id).await? {
@@ -174,7 +178,12 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
         // Deleted here (by its author, or by a moderator): an Update does
         // not bring it back.
         if existing.deleted_at.is_some() {
-            return Ok(());
+            return Ok(false);
+        }
+        let title: String = post.title.chars().take(300).collect();
+        let summary: String = post.summary.chars().take(2000).collect();
+        if existing.title == title && existing.summary == summary && existing.content_html == html {
+            return Ok(false);
         }
         content::update_content(
             &mut tx,
@@ -190,7 +199,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
         )
         .await?;
         tx.commit().await?;
-        return Ok(());
+        return Ok(true);
     }
     let at = crate::db::now();
     let reply = content::insert(
@@ -248,7 +257,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
         }
     }
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Whether `ap_id` is one of our own objects (not deleted).

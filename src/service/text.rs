@@ -255,3 +255,19 @@ pub fn title_from_html(html: &str) -> String {
         first
     }
 }
+
+/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
+/// break; a leading = + - @ (which a spreadsheet would run as a formula)
+/// is defused with a quote mark.
+pub fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}

@@ -208,3 +208,12 @@ pub async fn count_follows_of(conn: &mut PooledConn, actor_id: i64) -> DbResult<
         .await)?;
     Ok((as_follower, as_followed))
 }
+
+/// Ends every follow of an actor (a forum that became members-only).
+pub async fn delete_follows_of_followed(conn: &mut PooledConn, followed_id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(
+        follows::table.filter(follows::followed_id.eq(followed_id))
+    )
+    .execute(c)
+    .await)?)
+}

@@ -117,7 +117,14 @@ async fn receive_announced(cx: &Inbound<'_>, activity: Value) -> Result<(), Hand
             .get(&object_id)
             .await
             .map_err(|e| Handled::bad_request(e.to_string()))?;
-        crate::federation::check_identity(&object_id, &fetched)?;
+        // The document must be the object named, served from where its id says.
+        let doc_id = fetched.doc.get("id").and_then(Value::as_str).unwrap_or_default();
+        if doc_id != object_id {
+            return Err(Handled::forbidden(
+                "The announced object's origin serves another id.",
+            ));
+        }
+        crate::federation::check_identity(doc_id, &fetched)?;
         let doc = fetched.doc.clone();
         let author = doc
             .get("attributedTo")
@@ -148,6 +155,7 @@ async fn receive_announced(cx: &Inbound<'_>, activity: Value) -> Result<(), Hand
     let inner_cx = Inbound {
         fed: cx.fed,
         signer: &actor,
+        announced_by: Some(cx.signer.id),
     };
     Box::pin(inner.run(&inner_cx)).await
 }

@@ -112,6 +112,23 @@ async fn keep_in_forum(
 ) -> Result<(), Handled> {
     let ctx = cx.ctx();
     let forum = &place.forum;
+    // A group passes posts on as received: the author named must be the signer.
+    if post
+        .attributed_to
+        .as_deref()
+        .is_some_and(|a| a != cx.signer.ap_id)
+    {
+        return Err(Handled::forbidden(
+            "The post's attributedTo is not the actor who sent it.",
+        ));
+    }
+    // Another server's forum: its group decides what is a thread there, so
+    // a new thread comes only through its Announce (or from the group).
+    let from_group = cx.announced_by == Some(forum.actor.id) || cx.signer.id == forum.actor.id;
+    if !forum.actor.local && place.thread.is_none() && !from_group {
+        tracing::info!(group = %forum.actor.ap_id, actor = %cx.signer.ap_id, "thread for a followed forum not announced by its group; not stored");
+        return Ok(());
+    }
     if forum.actor.local {
         forums::refuse_banned(ctx, forum, cx.signer).await?;
         let mut conn = ctx.db.conn().await.map_err(|e| Handled::Failed(e.to_string()))?;
@@ -137,8 +154,12 @@ async fn keep_in_forum(
     } else {
         remote.kind = ContentKind::Note.as_str();
     }
-    remote::store_in_forum(ctx, cx.signer, remote, forum.actor.id, place.thread.as_ref()).await?;
-    forums::announce_received(ctx, forum, activity_id).await?;
+    let changed =
+        remote::store_in_forum(ctx, cx.signer, remote, forum.actor.id, place.thread.as_ref()).await?;
+    // A repeat (the same post under a new activity id) is not announced again.
+    if changed {
+        forums::announce_received(ctx, forum, activity_id).await?;
+    }
     Ok(())
 }
 

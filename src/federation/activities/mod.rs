@@ -37,6 +37,9 @@ use crate::service::{remote, Ctx, ServiceError};
 pub struct Inbound<'a> {
     pub fed: &'a Arc<Federation>,
     pub signer: &'a Actor,
+    /// The followed group whose Announce carried this activity, if any:
+    /// only its announces (or the group itself) start threads in its forum.
+    pub announced_by: Option<i64>,
 }
 
 impl Inbound<'_> {

@@ -37,6 +37,10 @@ pub struct Post {
     pub to: Vec<String>,
     #[serde(default, deserialize_with = "lenient::ids")]
     pub cc: Vec<String>,
+    /// Its author (one actor; Lemmy also writes a Peertube-style list,
+    /// read as absent).
+    #[serde(default, deserialize_with = "lenient::id")]
+    pub attributed_to: Option<String>,
     /// FEP-1b12: the group it is posted in.
     #[serde(default, deserialize_with = "lenient::id")]
     pub audience: Option<String>,
