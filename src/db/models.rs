@@ -574,3 +574,38 @@ pub struct ThreadRow {
     pub pinned: bool,
     pub last_activity_at: NaiveDateTime,
 }
+
+/// A member in the register (with or without an account here).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = members)]
+pub struct Member {
+    pub id: i64,
+    pub name: String,
+    pub member_number: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub joined_on: Option<String>,
+    pub status: String,
+    pub role: String,
+    pub groups: String,
+    pub notes: String,
+    pub user_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A member's fields as stored, whole (a new record, or a changed one).
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = members, treat_none_as_null = true)]
+pub struct MemberFields {
+    pub name: String,
+    pub member_number: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub joined_on: Option<String>,
+    pub status: String,
+    pub role: String,
+    pub groups: String,
+    pub notes: String,
+    pub updated_at: NaiveDateTime,
+}

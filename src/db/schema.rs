@@ -369,6 +369,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    members (id) {
+        id -> BigInt,
+        name -> Text,
+        member_number -> Nullable<Text>,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        joined_on -> Nullable<Text>,
+        status -> Text,
+        role -> Text,
+        groups -> Text,
+        notes -> Text,
+        user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        member_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> objects (object_id));
 diesel::joinable!(events -> objects (object_id));
@@ -410,4 +439,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     forums,
     threads,
     forum_bans,
+    members,
+    invitations,
 );

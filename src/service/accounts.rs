@@ -30,7 +30,7 @@ pub fn check_username(raw: &str) -> ServiceResult<String> {
     super::types::Handle::parse("username", raw).map(|h| h.as_str().to_string())
 }
 
-fn check_email(raw: Option<&str>) -> ServiceResult<Option<String>> {
+pub(super) fn check_email(raw: Option<&str>) -> ServiceResult<Option<String>> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(e) if e.len() <= 254 && e.contains('@') && !e.contains(char::is_whitespace) => {

@@ -358,3 +358,13 @@ pub async fn delete_password_resets(conn: &mut PooledConn, user_id: i64) -> DbRe
     .execute(c)
     .await)?)
 }
+
+/// The newest audit entries: (action, detail), newest first.
+pub async fn recent_audit(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(String, String)>> {
+    Ok(q!(conn, |c| audit_log::table
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select((audit_log::action, audit_log::detail))
+        .load(c)
+        .await)?)
+}

@@ -14,5 +14,6 @@ pub mod forums;
 pub mod inbox_log;
 pub mod instance;
 pub mod media;
+pub mod members;
 pub mod outbox;
 pub mod polls;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 mod events;
 mod forums;
+mod members;
 mod polls;
 
 use super::auth::ApiUser;
@@ -40,6 +41,7 @@ pub fn coop_routes() -> Router<AppState> {
         .merge(events::routes())
         .merge(polls::routes())
         .merge(forums::routes())
+        .merge(members::routes())
 }
 
 #[derive(Serialize)]

@@ -26,6 +26,7 @@ mod federation_admin;
 pub mod feeds;
 pub mod forums;
 pub mod media;
+pub mod members;
 pub mod news;
 pub mod polls;
 mod replies;

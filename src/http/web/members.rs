@@ -1,0 +1,494 @@
+//! The secretary's pages: the member register (search, filter by status,
+//! add), a member's record (edit, invite, remove), its CSV export, and
+//! `/join/{code}`, where an invited member sets up their account.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::{deny, gate, Layout, Page, WebForm};
+use crate::db::models::Member;
+use crate::http::auth::Visitor;
+use crate::http::error::AppError;
+use crate::i18n::Tr;
+use crate::service::members::{self, MemberInput, STATUSES};
+use crate::service::types::UserRole;
+use crate::service::{coop, ServiceError};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/members", get(list).post(create))
+        .route("/admin/members.csv", get(export))
+        .route("/admin/members/{id}", get(show).post(save))
+        .route("/admin/members/{id}/invite", post(invite))
+        .route("/admin/members/{id}/delete", post(delete))
+        .route("/join/{code}", get(join_page).post(join))
+}
+
+const ROLES: [&str; 4] = ["member", "editor", "moderator", "admin"];
+
+/// A record's fields as the form shows them.
+#[derive(Deserialize, Default, Clone)]
+struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    member_number: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    joined_on: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    notes: String,
+}
+
+impl MemberForm {
+    fn of(m: &Member) -> MemberForm {
+        MemberForm {
+            csrf: String::new(),
+            name: m.name.clone(),
+            member_number: m.member_number.clone().unwrap_or_default(),
+            email: m.email.clone().unwrap_or_default(),
+            phone: m.phone.clone().unwrap_or_default(),
+            joined_on: m.joined_on.clone().unwrap_or_default(),
+            status: m.status.clone(),
+            role: m.role.clone(),
+            groups: m.groups.clone(),
+            notes: m.notes.clone(),
+        }
+    }
+
+    fn input(&self) -> MemberInput {
+        MemberInput {
+            name: Some(self.name.clone()),
+            member_number: Some(self.member_number.clone()),
+            email: Some(self.email.clone()),
+            phone: Some(self.phone.clone()),
+            joined_on: Some(self.joined_on.clone()),
+            status: Some(self.status.clone()),
+            role: Some(self.role.clone()),
+            groups: Some(self.groups.clone()),
+            notes: Some(self.notes.clone()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct ListPage {
+    t: Tr,
+    l: Layout,
+    notice: Option<String>,
+    error: Option<String>,
+    q: String,
+    status: String,
+    count: String,
+    items: Vec<Member>,
+    statuses: &'static [&'static str],
+    roles: &'static [&'static str],
+    form: MemberForm,
+    errors: Vec<(&'static str, String)>,
+}
+impl Page for ListPage {}
+impl ListPage {
+    fn field_error(&self, field: &str) -> Option<String> {
+        super::field_messages(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Filter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    done: Option<String>,
+}
+
+async fn list_page(
+    state: &AppState,
+    v: Visitor,
+    filter: Filter,
+    form: MemberForm,
+    errors: Vec<(&'static str, String)>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let items = members::list(&state.ctx, &v.caller(), &filter.q, Some(&filter.status)).await?;
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("members.title"), coop.as_ref());
+    let error = (!errors.is_empty()).then(|| v.t.fill("news.fix", &[("n", &errors.len().to_string())]));
+    let form = MemberForm {
+        status: if form.status.is_empty() {
+            "active".into()
+        } else {
+            form.status
+        },
+        role: if form.role.is_empty() {
+            "member".into()
+        } else {
+            form.role
+        },
+        ..form
+    };
+    Ok(ListPage {
+        notice: filter.done,
+        error,
+        count: v.t.fill("members.count", &[("n", &items.len().to_string())]),
+        q: filter.q,
+        status: filter.status,
+        items,
+        statuses: &STATUSES,
+        roles: &ROLES,
+        form,
+        errors,
+        t: v.t,
+        l,
+    }
+    .respond(status))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(f): Query<Filter>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/members") {
+        return Ok(r);
+    }
+    list_page(&state, v, f, MemberForm::default(), Vec::new(), StatusCode::OK).await
+}
+
+async fn export(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(f): Query<Filter>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/members") {
+        return Ok(r);
+    }
+    let items = members::list(&state.ctx, &v.caller(), &f.q, Some(&f.status)).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"members.csv\"",
+            ),
+        ],
+        members::to_csv(&items),
+    )
+        .into_response())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<MemberForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, "/admin/members", &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    match members::create(&state.ctx, &caller, f.input()).await {
+        Ok(m) => {
+            let done = super::url_encode(&v.t.fill("members.added", &[("name", &m.name)]));
+            Ok(Redirect::to(&format!("/admin/members/{}?done={done}", m.id)).into_response())
+        }
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let errors = e.field_errors();
+            list_page(
+                &state,
+                v,
+                Filter::default(),
+                f,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+struct RecordPage {
+    t: Tr,
+    l: Layout,
+    notice: Option<String>,
+    error: Option<String>,
+    heading: String,
+    id: i64,
+    has_account: bool,
+    invitation: Option<String>,
+    invitation_help: String,
+    statuses: &'static [&'static str],
+    roles: &'static [&'static str],
+    form: MemberForm,
+    errors: Vec<(&'static str, String)>,
+}
+impl Page for RecordPage {}
+impl RecordPage {
+    fn field_error(&self, field: &str) -> Option<String> {
+        super::field_messages(&self.errors, field)
+    }
+}
+
+/// What a record page shows besides the record.
+#[derive(Default)]
+struct Shown {
+    notice: Option<String>,
+    error: Option<String>,
+    invitation: Option<(String, String)>,
+    form: Option<MemberForm>,
+    errors: Vec<(&'static str, String)>,
+}
+
+async fn record_page(
+    state: &AppState,
+    v: Visitor,
+    id: i64,
+    shown: Shown,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let m = members::get(&state.ctx, &v.caller(), id).await?;
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, &m.name, coop.as_ref());
+    let (invitation, until) = match shown.invitation {
+        Some((link, until)) => (Some(link), until),
+        None => (None, String::new()),
+    };
+    Ok(RecordPage {
+        notice: shown.notice,
+        error: shown.error,
+        heading: m.name.clone(),
+        id: m.id,
+        has_account: m.user_id.is_some(),
+        invitation,
+        invitation_help: v.t.fill("members.invitation_help", &[("until", &until)]),
+        statuses: &STATUSES,
+        roles: &ROLES,
+        form: shown.form.unwrap_or_else(|| MemberForm::of(&m)),
+        errors: shown.errors,
+        t: v.t,
+        l,
+    }
+    .respond(status))
+}
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<Done>,
+    v: Visitor,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, &format!("/admin/members/{id}")) {
+        return Ok(r);
+    }
+    let shown = Shown {
+        notice: q.done,
+        ..Default::default()
+    };
+    record_page(&state, v, id, shown, StatusCode::OK).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<MemberForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    match members::update(&state.ctx, &caller, id, f.input()).await {
+        Ok(_) => {
+            let done = super::url_encode(v.t.get("members.saved"));
+            Ok(Redirect::to(&format!("/admin/members/{id}?done={done}")).into_response())
+        }
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let shown = Shown {
+                errors: e.field_errors(),
+                form: Some(f),
+                ..Default::default()
+            };
+            record_page(&state, v, id, shown, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(ServiceError::Conflict(msg)) => {
+            let shown = Shown {
+                error: Some(msg),
+                form: Some(f),
+                ..Default::default()
+            };
+            record_page(&state, v, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    match members::invite(&state.ctx, &caller, id).await {
+        // The code is shown on this answer only (its hash is kept).
+        Ok((code, until)) => {
+            let shown = Shown {
+                invitation: Some((
+                    state.ctx.config.url(&format!("/join/{code}")),
+                    until.format("%Y-%m-%d %H:%M UTC").to_string(),
+                )),
+                ..Default::default()
+            };
+            record_page(&state, v, id, shown, StatusCode::OK).await
+        }
+        Err(ServiceError::Conflict(msg)) => {
+            let shown = Shown {
+                error: Some(msg),
+                ..Default::default()
+            };
+            record_page(&state, v, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let m = members::get(&state.ctx, &caller, id).await?;
+    if f.confirm != "yes" {
+        return super::Confirm {
+            heading: v.t.fill("members.delete_confirm", &[("name", &m.name)]),
+            consequences: vec![v.t.get("members.delete_consequence").to_string()],
+            action: format!("/admin/members/{id}/delete"),
+            fields: vec![],
+            confirm_label: v.t.get("members.delete").to_string(),
+            cancel: format!("/admin/members/{id}"),
+        }
+        .page(&state, v)
+        .await;
+    }
+    members::delete(&state.ctx, &caller, id).await?;
+    let done = super::url_encode(&v.t.fill("members.deleted", &[("name", &m.name)]));
+    Ok(Redirect::to(&format!("/admin/members?done={done}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "join.html")]
+struct JoinPage {
+    t: Tr,
+    l: Layout,
+    intro: String,
+    code: String,
+    username: String,
+    error: Option<String>,
+}
+impl Page for JoinPage {}
+
+async fn join_form(
+    state: &AppState,
+    v: Visitor,
+    code: String,
+    username: String,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let member = members::invited(&state.ctx, &code).await?;
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("join.title"), coop.as_ref());
+    let coop_name = coop.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(JoinPage {
+        intro: v
+            .t
+            .fill("join.intro", &[("name", &member.name), ("coop", &coop_name)]),
+        code,
+        username,
+        error,
+        t: v.t,
+        l,
+    }
+    .respond(status))
+}
+
+async fn join_page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    v: Visitor,
+) -> Result<Response, AppError> {
+    join_form(&state, v, code, String::new(), None).await
+}
+
+#[derive(Deserialize)]
+struct JoinForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+async fn join(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    v: Visitor,
+    WebForm(f): WebForm<JoinForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&f.csrf)?;
+    match members::accept_invitation(&state.ctx, &code, &f.username, &f.password, &f.password_confirm).await {
+        Ok(logged_in) => Ok(super::redirect_with_session(&state, "/account", &logged_in)),
+        Err(ServiceError::Invalid { message, .. }) => {
+            join_form(&state, v, code, f.username, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,432 @@
+//! The member register: the secretary's list of members (with or without
+//! an account here), each member's record, CSV export, and invitations
+//! that let a member set up their account. A member's status rules their
+//! account: suspended or left, it is deactivated; their role is the
+//! account's role.
+
+use chrono::NaiveDateTime;
+
+use super::types::UserRole;
+use super::{accounts, Caller, Ctx, FieldErrors, ServiceError, ServiceResult};
+use crate::db::models::{Member, MemberFields};
+use crate::db::now;
+use crate::db::queries::{accounts as accounts_q, members as members_q};
+
+/// The statuses a member has, in the order of a membership.
+pub const STATUSES: [&str; 4] = ["applicant", "active", "suspended", "left"];
+
+/// How long an invitation works.
+pub const INVITATION_DAYS: i64 = 14;
+
+/// What an admin types or sends for a member. For a change, an absent
+/// field keeps the stored value; `null` or `""` clears an optional one.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub member_number: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub phone: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub joined_on: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub groups: Option<String>,
+    #[serde(default, deserialize_with = "null_is_empty")]
+    pub notes: Option<String>,
+}
+
+/// A present `null` reads as an empty value (clear it), unlike an absent
+/// field (keep it).
+fn null_is_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(Some(v.unwrap_or_default()))
+}
+
+fn optional(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// E.164: a plus, a country code that does not start with 0, at most 15
+/// digits in all. Spaces, dots, dashes and brackets typed are dropped.
+pub fn check_phone(raw: &str) -> ServiceResult<String> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let digits = cleaned.strip_prefix('+').unwrap_or("");
+    if digits.len() < 7
+        || digits.len() > 15
+        || !digits.chars().all(|c| c.is_ascii_digit())
+        || digits.starts_with('0')
+    {
+        return Err(ServiceError::invalid(
+            "phone",
+            "Enter the phone number in international form, like +44 7700 900123 (a plus, the country code, then the number).",
+        ));
+    }
+    Ok(format!("+{digits}"))
+}
+
+/// The stored fields after `input` is applied to `base` (None for a new
+/// member), every problem gathered for its field.
+async fn fields(
+    conn: &mut crate::db::PooledConn,
+    base: Option<&Member>,
+    input: MemberInput,
+) -> ServiceResult<MemberFields> {
+    let mut errors = FieldErrors::default();
+    let keep = |new: Option<String>, old: Option<&Option<String>>| match new {
+        Some(v) => optional(Some(v)),
+        None => old.cloned().flatten(),
+    };
+    let name = match input.name {
+        Some(n) => n.trim().to_string(),
+        None => base.map(|b| b.name.clone()).unwrap_or_default(),
+    };
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.add("name", "Give the member's name (at most 200 characters).");
+    }
+    let member_number = keep(input.member_number, base.map(|b| &b.member_number));
+    if let Some(n) = &member_number {
+        if n.chars().count() > 50 {
+            errors.add("member_number", "Keep the member number under 50 characters.");
+        } else if members_q::number_taken(conn, n, base.map(|b| b.id)).await? {
+            errors.add(
+                "member_number",
+                format!("Member number {n} is already another member's: check the number."),
+            );
+        }
+    }
+    let email = match keep(input.email, base.map(|b| &b.email)) {
+        Some(e) => errors.take(accounts::check_email(Some(&e)))?.flatten(),
+        None => None,
+    };
+    let phone = match keep(input.phone, base.map(|b| &b.phone)) {
+        Some(p) => errors.take(check_phone(&p))?,
+        None => None,
+    };
+    let joined_on = keep(input.joined_on, base.map(|b| &b.joined_on));
+    if let Some(d) = &joined_on {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            errors.add("joined_on", "Enter the join date as YYYY-MM-DD, like 2024-03-31.");
+        }
+    }
+    let status = match input.status {
+        Some(s) => s.trim().to_ascii_lowercase(),
+        None => base.map(|b| b.status.clone()).unwrap_or_else(|| "active".into()),
+    };
+    if !STATUSES.contains(&status.as_str()) {
+        errors.add("status", "Choose a status: applicant, active, suspended or left.");
+    }
+    let role = match input.role {
+        Some(r) => r.trim().to_ascii_lowercase(),
+        None => base.map(|b| b.role.clone()).unwrap_or_else(|| "member".into()),
+    };
+    if let Err(e) = UserRole::parse(&role) {
+        errors.add("role", e.to_string());
+    }
+    let groups = match input.groups {
+        Some(g) => super::text::normalize_newlines(g.trim()),
+        None => base.map(|b| b.groups.clone()).unwrap_or_default(),
+    };
+    let notes = match input.notes {
+        Some(n) => super::text::normalize_newlines(n.trim()),
+        None => base.map(|b| b.notes.clone()).unwrap_or_default(),
+    };
+    if groups.chars().count() > 2000 || notes.chars().count() > 10_000 {
+        errors.add(
+            "notes",
+            "Keep groups under 2,000 and notes under 10,000 characters.",
+        );
+    }
+    errors.finish()?;
+    Ok(MemberFields {
+        name,
+        member_number,
+        email,
+        phone,
+        joined_on,
+        status,
+        role,
+        groups,
+        notes,
+        updated_at: now(),
+    })
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    caller: &Caller,
+    search: &str,
+    status: Option<&str>,
+) -> ServiceResult<Vec<Member>> {
+    caller.require(UserRole::Admin)?;
+    let status = status.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(s) = status {
+        if !STATUSES.contains(&s) {
+            return Err(ServiceError::invalid(
+                "status",
+                "Filter by applicant, active, suspended or left.",
+            ));
+        }
+    }
+    let mut conn = ctx.db.conn().await?;
+    Ok(members_q::list(&mut conn, search.trim(), status).await?)
+}
+
+pub async fn get(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Member> {
+    caller.require(UserRole::Admin)?;
+    let mut conn = ctx.db.conn().await?;
+    members_q::find(&mut conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))
+}
+
+pub async fn create(ctx: &Ctx, caller: &Caller, input: MemberInput) -> ServiceResult<Member> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let f = fields(&mut tx, None, input).await?;
+    let id = members_q::insert(&mut tx, &f).await?;
+    accounts_q::audit(&mut tx, Some(by), "member.create", &format!("{id} {}", f.name)).await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("member vanished after insert".into()))?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Changes a record. A member with an account: their role becomes the
+/// account's, and a suspended or departed member's account is
+/// deactivated (active again when they are).
+pub async fn update(ctx: &Ctx, caller: &Caller, id: i64, input: MemberInput) -> ServiceResult<Member> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let old = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
+    let f = fields(&mut tx, Some(&old), input).await?;
+    if let Some(user_id) = old.user_id {
+        let role = UserRole::parse(&f.role)?;
+        let disabled = f.status == "suspended" || f.status == "left";
+        let was_admin = old.role == "admin" && old.status == "active";
+        if was_admin
+            && (role != UserRole::Admin || disabled)
+            && accounts_q::count_active_admins(&mut tx).await? <= 1
+        {
+            return Err(ServiceError::Conflict(
+                "This is the co-op's last admin: make another member admin first.".into(),
+            ));
+        }
+        accounts_q::set_role(&mut tx, user_id, role.as_str()).await?;
+        accounts_q::set_disabled(&mut tx, user_id, disabled).await?;
+        if disabled {
+            accounts_q::delete_sessions_of_user(&mut tx, user_id).await?;
+        }
+    }
+    members_q::update(&mut tx, id, &f).await?;
+    let what = changes(&old, &f);
+    accounts_q::audit(
+        &mut tx,
+        Some(by),
+        "member.update",
+        &format!("{id} {}: {what}", f.name),
+    )
+    .await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("member vanished after update".into()))?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+/// Which fields changed, for the audit log (values of status and role;
+/// only the names of the others, which may be private).
+fn changes(old: &Member, new: &MemberFields) -> String {
+    let mut out = Vec::new();
+    if old.status != new.status {
+        out.push(format!("status {} -> {}", old.status, new.status));
+    }
+    if old.role != new.role {
+        out.push(format!("role {} -> {}", old.role, new.role));
+    }
+    for (name, changed) in [
+        ("name", old.name != new.name),
+        ("member_number", old.member_number != new.member_number),
+        ("email", old.email != new.email),
+        ("phone", old.phone != new.phone),
+        ("joined_on", old.joined_on != new.joined_on),
+        ("groups", old.groups != new.groups),
+        ("notes", old.notes != new.notes),
+    ] {
+        if changed {
+            out.push(name.to_string());
+        }
+    }
+    if out.is_empty() {
+        "no change".into()
+    } else {
+        out.join(", ")
+    }
+}
+
+/// Removes a record from the register. Their account, if any, stays (an
+/// admin deactivates it on the users page): their posts are the co-op's
+/// history.
+pub async fn delete(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
+    members_q::delete(&mut tx, id).await?;
+    accounts_q::audit(&mut tx, Some(by), "member.delete", &format!("{id} {}", m.name)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The register as CSV (RFC 4180), for a spreadsheet.
+pub fn to_csv(list: &[Member]) -> String {
+    let f = super::text::csv_field;
+    let mut out = String::from("member_number,name,email,phone,joined_on,status,role,groups,notes\r\n");
+    for m in list {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\r\n",
+            f(m.member_number.as_deref().unwrap_or("")),
+            f(&m.name),
+            f(m.email.as_deref().unwrap_or("")),
+            f(m.phone.as_deref().unwrap_or("")),
+            f(m.joined_on.as_deref().unwrap_or("")),
+            f(&m.status),
+            f(&m.role),
+            f(&m.groups.replace('\n', "; ")),
+            f(&m.notes),
+        ));
+    }
+    out
+}
+
+/// A new single-use invitation for a member without an account: the code
+/// (shown once: only its hash is kept) and when it expires.
+pub async fn invite(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(String, NaiveDateTime)> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
+    if m.user_id.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "{} already has an account: a password link from the users page helps them back in.",
+            m.name
+        )));
+    }
+    if m.status == "suspended" || m.status == "left" {
+        return Err(ServiceError::Conflict(format!(
+            "{} is {}: make them an applicant or active member first.",
+            m.name, m.status
+        )));
+    }
+    let code = crate::crypto::random_token();
+    let expires = now() + chrono::Duration::days(INVITATION_DAYS);
+    members_q::insert_invitation(&mut tx, m.id, &crate::crypto::token_hash(&code), expires).await?;
+    accounts_q::audit(
+        &mut tx,
+        Some(by),
+        "member.invite",
+        &format!("{} {}", m.id, m.name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((code, expires))
+}
+
+/// The member an invitation code is for, while it works.
+pub async fn invited(ctx: &Ctx, code: &str) -> ServiceResult<Member> {
+    let gone = || {
+        ServiceError::NotFound(
+            "This invitation has expired or was already used: ask the co-op's secretary for a new one."
+                .into(),
+        )
+    };
+    let mut conn = ctx.db.conn().await?;
+    let id = members_q::invitation_member(&mut conn, &crate::crypto::token_hash(code))
+        .await?
+        .ok_or_else(gone)?;
+    members_q::find(&mut conn, id).await?.ok_or_else(gone)
+}
+
+/// The invited person chooses a username and password: their account is
+/// made with the member's role, linked to their record (an applicant
+/// becomes active), the code is spent, and they are logged in.
+pub async fn accept_invitation(
+    ctx: &Ctx,
+    code: &str,
+    username: &str,
+    password: &str,
+    confirm: &str,
+) -> ServiceResult<accounts::LoggedIn> {
+    let member = invited(ctx, code).await?;
+    if password != confirm {
+        return Err(ServiceError::invalid(
+            "password_confirm",
+            "The two passwords differ: type the same password twice.",
+        ));
+    }
+    let mut tx = ctx.db.begin().await?;
+    if !members_q::use_invitation(&mut tx, &crate::crypto::token_hash(code)).await? {
+        return Err(ServiceError::NotFound(
+            "This invitation was used a moment ago: ask the co-op's secretary for a new one.".into(),
+        ));
+    }
+    let user = accounts::create_user_on(
+        &mut tx,
+        accounts::NewAccount {
+            username: username.to_string(),
+            email: member.email.clone(),
+            display_name: member.name.clone(),
+            password: password.to_string(),
+            role: UserRole::parse(&member.role)?,
+        },
+    )
+    .await?;
+    members_q::set_user(&mut tx, member.id, user.id).await?;
+    if member.status == "applicant" {
+        members_q::update(
+            &mut tx,
+            member.id,
+            &MemberFields {
+                name: member.name.clone(),
+                member_number: member.member_number.clone(),
+                email: member.email.clone(),
+                phone: member.phone.clone(),
+                joined_on: member
+                    .joined_on
+                    .clone()
+                    .or_else(|| Some(now().format("%Y-%m-%d").to_string())),
+                status: "active".into(),
+                role: member.role.clone(),
+                groups: member.groups.clone(),
+                notes: member.notes.clone(),
+                updated_at: now(),
+            },
+        )
+        .await?;
+    }
+    accounts_q::audit(
+        &mut tx,
+        Some(user.id),
+        "member.joined",
+        &format!("{} {}", member.id, user.username),
+    )
+    .await?;
+    let logged_in = accounts::start_session(&mut tx, user).await?;
+    tx.commit().await?;
+    Ok(logged_in)
+}

@@ -1,0 +1,396 @@
+//! The member register end to end on both databases: the API (admins
+//! only, every field checked), the CSV export, invitations that set up an
+//! account, and a status that rules the account.
+
+mod common;
+
+use common::{Backend, TestApp, ADMIN, PASSWORD};
+use intercoop::service::accounts;
+use serde_json::{json, Value};
+
+both_backends!(
+    register_through_the_api,
+    invitation_makes_an_account,
+    secretary_uses_the_web_pages
+);
+
+/// The secretary adds a member on the web, sees the record and makes an
+/// invitation link; a bad phone number is shown next to its field.
+async fn secretary_uses_the_web_pages(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let c = common::login(&app, ADMIN, PASSWORD).await;
+    let page = c
+        .get(app.url("/admin/members"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Add a member"));
+    let csrf = common::csrf_of(&page);
+    let bad = c
+        .post(app.url("/admin/members"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Cai"),
+            ("phone", "12"),
+            ("status", "active"),
+            ("role", "member"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("international form"),
+        "the phone's message is shown"
+    );
+    assert!(html.contains("value=\"Cai\""), "what was typed is kept");
+    let r = c
+        .post(app.url("/admin/members"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Cai Jones"),
+            ("member_number", "7"),
+            ("phone", "+33 6 12 34 56 78"),
+            ("status", "applicant"),
+            ("role", "member"),
+            ("groups", "Board"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let record_url = app.url(r.headers()["location"].to_str().unwrap());
+    let record = c.get(&record_url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        record.contains("Cai Jones") && record.contains("+33612345678"),
+        "{record}"
+    );
+    let id = record_url
+        .split("/admin/members/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let invited = c
+        .post(app.url(&format!("/admin/members/{id}/invite")))
+        .form(&[("csrf", common::csrf_of(&record).as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(invited.contains(&app.url("/join/")), "the link is shown once");
+    let list = c
+        .get(app.url("/admin/members?q=cai"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("Cai Jones"));
+    let csv = c
+        .get(app.url("/admin/members.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("7,Cai Jones"), "{csv}");
+}
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn register_through_the_api(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let token = accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap();
+    use reqwest::Method as M;
+
+    let (status, ana) = call(
+        &app,
+        &token,
+        M::POST,
+        "/members",
+        Some(
+            json!({"name": "Ana Souza", "member_number": "0042", "email": "ana@example.org",
+                    "phone": "+44 7700 900123", "status": "active", "role": "member"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{ana}");
+    assert_eq!(ana["phone"], "+447700900123", "stored in E.164");
+    assert_eq!(ana["has_account"], false);
+    let id = ana["id"].as_i64().unwrap();
+
+    // Every bad field at once, each named.
+    let (status, bad) = call(
+        &app,
+        &token,
+        M::POST,
+        "/members",
+        Some(json!({"name": "", "member_number": "0042", "email": "not an email",
+                    "phone": "07700 900123", "status": "honorary", "role": "king", "joined_on": "31/03/2024"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    let fields: Vec<&str> = bad["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for f in [
+        "name",
+        "member_number",
+        "email",
+        "phone",
+        "status",
+        "role",
+        "joined_on",
+    ] {
+        assert!(fields.contains(&f), "{f} is reported: {bad}");
+    }
+    let (status, _) = call(
+        &app,
+        &token,
+        M::POST,
+        "/members",
+        Some(json!({"name": "X", "shoe_size": 42})),
+    )
+    .await;
+    assert_eq!(status, 422, "unknown fields are refused");
+
+    // PATCH changes what it names; null clears an optional field.
+    let (status, patched) = call(
+        &app,
+        &token,
+        M::PATCH,
+        &format!("/members/{id}"),
+        Some(json!({"status": "suspended", "email": null, "groups": "Board\nHarvest team"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["status"], "suspended");
+    assert_eq!(patched["email"], Value::Null);
+    assert_eq!(patched["member_number"], "0042", "untouched fields stay");
+    assert_eq!(patched["groups"], json!(["Board", "Harvest team"]));
+
+    // Search and filter.
+    call(
+        &app,
+        &token,
+        M::POST,
+        "/members",
+        Some(json!({"name": "=HYPERLINK(\"http://x\")", "status": "applicant"})),
+    )
+    .await;
+    let (_, found) = call(&app, &token, M::GET, "/members?q=souza", None).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let (_, applicants) = call(&app, &token, M::GET, "/members?status=applicant", None).await;
+    assert_eq!(applicants["items"].as_array().unwrap().len(), 1);
+
+    // CSV: one row per member; formulas (and a leading +, which a
+    // spreadsheet reads as one) are defused with a quote mark.
+    let csv = reqwest::Client::new()
+        .get(app.url("/api/v1/members/export.csv"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("member_number,name,email,phone,joined_on,status,role,groups,notes\r\n"));
+    assert!(
+        csv.contains("0042,Ana Souza,,'+447700900123,,suspended,member,Board; Harvest team,"),
+        "{csv}"
+    );
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
+
+    // Members of lower roles see nothing of the register.
+    accounts::create_user(
+        &app.ctx,
+        accounts::NewAccount {
+            username: "ed".into(),
+            email: None,
+            display_name: "Ed".into(),
+            password: PASSWORD.into(),
+            role: intercoop::service::types::UserRole::Editor,
+        },
+    )
+    .await
+    .unwrap();
+    let ed = accounts::create_api_token(&app.ctx, "ed", "test").await.unwrap();
+    for (m, path) in [
+        (M::GET, "/members".to_string()),
+        (M::GET, format!("/members/{id}")),
+        (M::DELETE, format!("/members/{id}")),
+    ] {
+        let (status, _) = call(&app, &ed, m, &path, None).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let anonymous = common::client()
+        .get(app.url("/admin/members"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303, "the register page needs a login");
+    let csv = common::client()
+        .get(app.url("/admin/members.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 303, "so does its CSV");
+
+    let (status, _) = call(&app, &token, M::DELETE, &format!("/members/{id}"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&app, &token, M::GET, &format!("/members/{id}"), None).await;
+    assert_eq!(status, 404);
+
+    // Each change is in the audit log.
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    let actions: Vec<String> = intercoop::db::queries::accounts::recent_audit(&mut conn, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(action, _)| action)
+        .collect();
+    for a in ["member.create", "member.update", "member.delete"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+async fn invitation_makes_an_account(backend: Backend) {
+    let app = TestApp::with_coop(backend).await;
+    let token = accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap();
+    use reqwest::Method as M;
+    let (_, bea) = call(
+        &app,
+        &token,
+        M::POST,
+        "/members",
+        Some(
+            json!({"name": "Bea Lind", "status": "applicant", "role": "editor", "email": "bea@example.org"}),
+        ),
+    )
+    .await;
+    let id = bea["id"].as_i64().unwrap();
+    let (status, inv) = call(&app, &token, M::POST, &format!("/members/{id}/invitations"), None).await;
+    assert_eq!(status, 201, "{inv}");
+    let url = inv["url"].as_str().unwrap().to_string();
+
+    // The invited person sets up their account on the web and is logged in.
+    let c = common::client();
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Bea Lind"), "{page}");
+    let r = c
+        .post(&url)
+        .form(&[
+            ("csrf", common::csrf_of(&page).as_str()),
+            ("username", "bea"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let account = c.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(account.status(), 200, "logged in after joining");
+    let (_, record) = call(&app, &token, M::GET, &format!("/members/{id}"), None).await;
+    assert_eq!(record["has_account"], true);
+    assert_eq!(record["status"], "active", "an applicant who joins is active");
+    let user = accounts::list_users(&app.ctx)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "bea")
+        .unwrap();
+    assert_eq!(user.role, "editor", "the account takes the member's role");
+
+    // The code works once.
+    let again = common::client().get(&url).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+    let (status, _) = call(&app, &token, M::POST, &format!("/members/{id}/invitations"), None).await;
+    assert_eq!(status, 409, "a member with an account gets no invitation");
+
+    // Suspended: the account is deactivated and its sessions end.
+    let (status, _) = call(
+        &app,
+        &token,
+        M::PATCH,
+        &format!("/members/{id}"),
+        Some(json!({"status": "suspended"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let after = c.get(app.url("/account")).send().await.unwrap();
+    assert_ne!(after.status(), 200, "a suspended member's session ends");
+    let login = accounts::log_in(&app.ctx, "bea", PASSWORD, "127.0.0.1").await;
+    assert!(login.is_err(), "and they cannot log in");
+    let (status, _) = call(
+        &app,
+        &token,
+        M::PATCH,
+        &format!("/members/{id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        accounts::log_in(&app.ctx, "bea", PASSWORD, "127.0.0.1")
+            .await
+            .is_ok(),
+        "active again"
+    );
+
+    // The last admin cannot be demoted through the register.
+    let (_, admin_record) = call(
+        &app,
+        &token,
+        M::POST,
+        "/members",
+        Some(json!({"name": "Admin", "role": "admin"})),
+    )
+    .await;
+    let admin_id = admin_record["id"].as_i64().unwrap();
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    intercoop::db::queries::members::set_user(&mut conn, admin_id, 1)
+        .await
+        .unwrap();
+    drop(conn);
+    let (status, body) = call(
+        &app,
+        &token,
+        M::PATCH,
+        &format!("/members/{admin_id}"),
+        Some(json!({"role": "member"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+}
