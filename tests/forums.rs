@@ -7,8 +7,8 @@
 mod common;
 
 use common::peer::Peer;
-use common::{Backend, TestApp, ADMIN, PASSWORD};
-use intercoop::service::{accounts, forums};
+use common::{Api, Backend, TestApp, ADMIN, PASSWORD};
+use intercoop::service::forums;
 use serde_json::{json, Value};
 
 both_backends!(
@@ -19,36 +19,6 @@ both_backends!(
 );
 
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
-
-struct Api {
-    client: reqwest::Client,
-    token: String,
-    base: String,
-}
-
-impl Api {
-    async fn new(app: &TestApp) -> Api {
-        Api {
-            client: reqwest::Client::new(),
-            token: accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap(),
-            base: app.url("/api/v1"),
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-}
 
 async fn get_ap(url: &str) -> (u16, Value) {
     let r = reqwest::Client::new()

@@ -273,3 +273,47 @@ pub fn admin() -> intercoop::service::Caller {
         role: intercoop::service::types::UserRole::Admin,
     }
 }
+
+/// The JSON API with an admin's token.
+#[allow(dead_code)]
+pub struct Api {
+    pub client: reqwest::Client,
+    pub token: String,
+    pub base: String,
+}
+
+#[allow(dead_code)]
+impl Api {
+    pub async fn new(app: &TestApp) -> Api {
+        Api {
+            client: reqwest::Client::new(),
+            token: intercoop::service::accounts::create_api_token(&app.ctx, ADMIN, "test")
+                .await
+                .unwrap(),
+            base: app.url("/api/v1"),
+        }
+    }
+
+    /// The status and the body (JSON, or the text as a JSON string).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiJson;
 use crate::db::models::Object;
+use crate::federation::json::rfc3339;
 use crate::http::auth::ApiUser;
 use crate::http::error::AppError;
 use crate::service::forums::{self, Forum, ForumInput, ThreadInput};
@@ -72,10 +73,6 @@ struct ThreadJson {
     last_activity_at: String,
 }
 
-fn stamp(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn thread_json(state: &AppState, item: &forums::ThreadItem) -> ThreadJson {
     ThreadJson {
         id: item.object.id,
@@ -90,8 +87,8 @@ fn thread_json(state: &AppState, item: &forums::ThreadItem) -> ThreadJson {
         pinned: item.thread.pinned,
         locked: item.thread.locked,
         replies_count: item.replies,
-        published_at: stamp(item.object.published_at.unwrap_or(item.object.created_at)),
-        last_activity_at: stamp(item.thread.last_activity_at),
+        published_at: rfc3339(item.object.published_at.unwrap_or(item.object.created_at)),
+        last_activity_at: rfc3339(item.thread.last_activity_at),
     }
 }
 

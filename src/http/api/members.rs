@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiJson;
 use crate::db::models::Member;
+use crate::federation::json::rfc3339;
 use crate::http::auth::ApiUser;
 use crate::http::error::AppError;
 use crate::service::members::{self, MemberInput};
@@ -40,10 +41,6 @@ pub struct MemberJson {
     updated_at: String,
 }
 
-fn stamp(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 impl From<Member> for MemberJson {
     fn from(m: Member) -> Self {
         MemberJson {
@@ -64,8 +61,8 @@ impl From<Member> for MemberJson {
             role: m.role,
             notes: m.notes,
             has_account: m.user_id.is_some(),
-            created_at: stamp(m.created_at),
-            updated_at: stamp(m.updated_at),
+            created_at: rfc3339(m.created_at),
+            updated_at: rfc3339(m.updated_at),
         }
     }
 }
@@ -157,7 +154,7 @@ async fn invite(
         Json(serde_json::json!({
             "code": code,
             "url": state.ctx.config.url(&format!("/join/{code}")),
-            "expires_at": stamp(expires),
+            "expires_at": rfc3339(expires),
         })),
     ))
 }
