@@ -16,6 +16,29 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A short code a person types from another screen: eight characters
+/// (about 40 bits) from an alphabet without look-alikes (no 0/O, 1/I/L),
+/// written `K7Q2-M9XD`. Only for codes that expire and allow few tries.
+pub fn short_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    let chars: String = (0..8)
+        .map(|_| ALPHABET[rand::Rng::gen_range(&mut rng, 0..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}", &chars[..4], &chars[4..])
+}
+
+/// A short code as typed (any case, spaces or dashes anywhere), in the
+/// form `short_code` writes; None when it cannot be one.
+pub fn normalize_short_code(typed: &str) -> Option<String> {
+    let chars: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    (chars.len() == 8).then(|| format!("{}-{}", &chars[..4], &chars[4..]))
+}
+
 /// The stored form of a token: hex SHA-256. Fast on purpose: tokens are long
 /// random values, unlike passwords.
 pub fn token_hash(token: &str) -> String {

@@ -700,6 +700,7 @@ impl Fx {
                 closes_at: (intercoop::db::now() + chrono::Duration::days(30))
                     .format("%Y-%m-%dT%H:%M")
                     .to_string(),
+                ..Default::default()
             },
         )
         .await

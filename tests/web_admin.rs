@@ -200,7 +200,9 @@ async fn news_from_the_form(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let (items, _) = news::list_news(&app.ctx, 0, 10).await.unwrap();
+    let (items, _) = news::list_news(&app.ctx, &intercoop::service::Caller::Anonymous, 0, 10)
+        .await
+        .unwrap();
     let item = &items[0];
     assert_eq!(item.summary, "The general meeting is on Friday.");
     assert!(!item.source.as_deref().unwrap().contains('\r'));
@@ -353,7 +355,13 @@ async fn drafts_schedules_and_previews(backend: Backend) {
     assert!(page.contains("Summary shown on Mastodon: First line."), "{page}");
     assert!(page.contains(">First **line**."), "the form keeps the text");
     assert!(news::list_unpublished(&app.ctx).await.unwrap().is_empty());
-    assert_eq!(news::list_news(&app.ctx, 0, 10).await.unwrap().1, 0);
+    assert_eq!(
+        news::list_news(&app.ctx, &intercoop::service::Caller::Anonymous, 0, 10)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
 
     // A draft: saved, not public, not federated.
     let r = c

@@ -61,7 +61,9 @@ async fn archive_and_previews(backend: Backend) {
     );
 
     // A news page previews in chat apps and Mastodon.
-    let (items, _) = news::list_news(&app.ctx, 0, 1).await.unwrap();
+    let (items, _) = news::list_news(&app.ctx, &intercoop::service::Caller::Anonymous, 0, 1)
+        .await
+        .unwrap();
     let item = &items[0];
     let (_, page) = text(&app.url(&format!("/news/{}", item.slug.as_deref().unwrap()))).await;
     for tag in [

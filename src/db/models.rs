@@ -594,6 +594,21 @@ pub struct Member {
     pub updated_at: NaiveDateTime,
 }
 
+/// A fediverse account a member linked to their record; it counts once
+/// `verified_at` is set (the member proved they control it).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = member_accounts)]
+pub struct MemberAccount {
+    pub id: i64,
+    pub member_id: i64,
+    pub actor_id: i64,
+    pub code_hash: Option<String>,
+    pub code_expires_at: Option<NaiveDateTime>,
+    pub attempts: i64,
+    pub verified_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
 /// A member's fields as stored, whole (a new record, or a changed one).
 #[derive(Debug, Clone, Insertable, AsChangeset)]
 #[diesel(table_name = members, treat_none_as_null = true)]

@@ -398,6 +398,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    member_accounts (id) {
+        id -> BigInt,
+        member_id -> BigInt,
+        actor_id -> BigInt,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<Timestamp>,
+        attempts -> BigInt,
+        verified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(member_accounts -> members (member_id));
+diesel::joinable!(member_accounts -> actors (actor_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(threads -> objects (object_id));
 diesel::joinable!(events -> objects (object_id));
@@ -441,4 +456,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     forum_bans,
     members,
     invitations,
+    member_accounts,
 );

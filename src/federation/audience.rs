@@ -26,10 +26,37 @@ pub fn followers_of(actor: &Actor) -> String {
         .unwrap_or_else(|| format!("{}/followers", actor.ap_id))
 }
 
-/// The members collection of a co-op actor: members-only objects are
-/// addressed to it and never to the public collection.
+/// The members collection: members-only objects are addressed to it and
+/// never to the public collection. One per instance (the co-op's members),
+/// whoever the author is (the co-op, or a member's Person in a
+/// members-only forum). An address only: it is not served.
 pub fn members_of(actor: &Actor) -> String {
-    format!("{}/members", actor.ap_id)
+    format!(
+        "{}/collections/members",
+        super::json::origin(&actor.ap_id).unwrap_or_default()
+    )
+}
+
+/// Who receives a members-only object: the members' proved accounts,
+/// grouped by server. Each server gets its own copy naming only its own
+/// members (Mastodon shows a non-public post to the accounts of its own
+/// that `to` and `cc` name; naming every member to every server would
+/// publish the register). (actor ids, inboxes) per server.
+pub async fn member_recipients(conn: &mut PooledConn) -> DbResult<Vec<(Vec<String>, Vec<String>)>> {
+    let mut by_host: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> = Default::default();
+    for a in crate::db::queries::members::linked_actors(conn).await? {
+        let entry = by_host.entry(a.domain.clone()).or_default();
+        let inbox = a
+            .shared_inbox
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(a.inbox.clone());
+        entry.0.push(a.ap_id);
+        if !inbox.is_empty() && !entry.1.contains(&inbox) {
+            entry.1.push(inbox);
+        }
+    }
+    Ok(by_host.into_values().collect())
 }
 
 /// `to` and `cc` of an object and of the activity that carries it.
@@ -105,8 +132,8 @@ impl Audience {
 /// The inboxes that receive an object of `author` with `visibility`: its
 /// followers (shared inboxes where servers have one) for everything but
 /// members-only and direct, plus the inboxes of the actors mentioned.
-/// Members-only objects reach only mentioned actors until members link
-/// their accounts (the members' inboxes join here).
+/// Members-only objects reach their members through
+/// `member_recipients`, one copy per server.
 pub async fn inboxes(
     conn: &mut PooledConn,
     visibility: Visibility,
@@ -229,7 +256,7 @@ mod tests {
         assert!(!members.is_open());
         assert_eq!(
             members.to,
-            vec!["https://coop.example/actors/coop/members".to_string()]
+            vec!["https://coop.example/collections/members".to_string()]
         );
     }
 

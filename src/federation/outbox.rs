@@ -123,9 +123,12 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
     // for its transaction (a pool of one must not wait on itself).
     let outgoing = {
         let mut conn = fed.ctx.db.conn().await.map_err(|e| e.to_string())?;
-        let first = build(fed, &mut conn, event).await?;
+        let first = match build(fed, &mut conn, event).await? {
+            Some(o) => for_members(fed, &mut conn, o).await?,
+            None => Vec::new(),
+        };
         // What our members do in our forums, the group announces.
-        let announce = match &first {
+        let announce = match first.first() {
             Some(o) => group_announce(fed, &mut conn, o).await?,
             None => None,
         };
@@ -139,6 +142,65 @@ async fn process(fed: &Arc<Federation>, event: &OutgoingEvent) -> Result<(), Str
         })
         .collect();
     finish(fed, event, outgoing).await
+}
+
+/// An activity about a members-only object becomes one copy per server of
+/// the members' proved accounts, each naming (in its `to` and its object's)
+/// only that server's members: Mastodon shows a non-public post to the
+/// accounts it names. Anything else passes unchanged.
+async fn for_members(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    outgoing: Outgoing,
+) -> Result<Vec<Outgoing>, String> {
+    let Some(object_id) = outgoing.object_id else {
+        return Ok(vec![outgoing]);
+    };
+    let members_only = content::find(conn, object_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some_and(|o| Visibility::from_db(&o.visibility) == Visibility::Members);
+    if !members_only {
+        return Ok(vec![outgoing]);
+    }
+    let recipients = audience::member_recipients(conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if recipients.is_empty() {
+        return Ok(vec![outgoing]);
+    }
+    let activity: serde_json::Value = serde_json::from_str(&outgoing.json).map_err(|e| e.to_string())?;
+    let mut copies = Vec::new();
+    for (actors, inboxes) in recipients {
+        let mut copy = activity.clone();
+        let id = activity_id(fed);
+        copy["id"] = serde_json::Value::String(id.clone());
+        add_to(&mut copy, &actors);
+        if copy.get("object").is_some_and(serde_json::Value::is_object) {
+            add_to(&mut copy["object"], &actors);
+        }
+        copies.push(Outgoing {
+            ap_id: id,
+            actor_id: outgoing.actor_id,
+            kind: outgoing.kind.clone(),
+            object_id: outgoing.object_id,
+            json: serde_json::to_string(&copy).map_err(|e| e.to_string())?,
+            public: false,
+            inboxes,
+        });
+    }
+    Ok(copies)
+}
+
+/// Adds `actors` to a document's `to` (a list, or one value, or none).
+fn add_to(doc: &mut serde_json::Value, actors: &[String]) {
+    let mut to = match doc.get("to") {
+        Some(serde_json::Value::Array(list)) => list.clone(),
+        Some(serde_json::Value::Null) | None => Vec::new(),
+        Some(one) => vec![one.clone()],
+    };
+    to.extend(actors.iter().cloned().map(serde_json::Value::String));
+    doc["to"] = serde_json::Value::Array(to);
 }
 
 /// The Announce by one of our forums' groups of an activity (FEP-1b12),
@@ -349,6 +411,7 @@ async fn build(
             reply,
         } => forward(conn, &activity, from, reply).await,
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
+        DomainEvent::LinkCodeSent { link, actor, code } => link_code(fed, conn, link, actor, &code).await,
         DomainEvent::FollowRequested {
             local,
             remote,
@@ -547,6 +610,73 @@ async fn forward(
         json: raw,
         public: false,
         inboxes,
+    }))
+}
+
+/// The direct message that proves a member's linked account: a Note from
+/// the co-op that mentions only that account (Mastodon's "mentioned people
+/// only"), with the code to type on the member's account page or to send
+/// back in a reply. Not sent when the link was removed or renewed since.
+async fn link_code(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    link: i64,
+    actor_id: i64,
+    code: &str,
+) -> Result<Option<Outgoing>, String> {
+    let current = crate::db::queries::members::find_link(conn, link)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some_and(|l| l.verified_at.is_none() && l.actor_id == actor_id);
+    let (Some(recipient), Some(coop)) = (
+        actors::find(conn, actor_id).await.map_err(|e| e.to_string())?,
+        crate::service::coop::coop_actor_on(conn)
+            .await
+            .map_err(|e| e.to_string())?,
+    ) else {
+        return Ok(None);
+    };
+    if !current {
+        return Ok(None);
+    }
+    let esc = crate::service::text::escape_html;
+    let profile = recipient.url.clone().unwrap_or_else(|| recipient.ap_id.clone());
+    let content = format!(
+        "<p><span class=\"h-card\"><a href=\"{}\" class=\"u-url mention\">@<span>{}</span></a></span> Your code to link this account to {} at {}: <strong>{}</strong></p><p>Type it on your account page there, or reply to this message with it. It works for {} minutes. If you did not ask for this, ignore this message.</p>",
+        esc(&profile),
+        esc(&recipient.handle),
+        esc(&coop.name),
+        esc(&fed.ctx.config.domain()),
+        esc(code),
+        crate::service::member_links::CODE_MINUTES,
+    );
+    let id = activity_id(fed);
+    let note = serde_json::json!({
+        "id": format!("{id}/note"),
+        "type": "Note",
+        "attributedTo": coop.ap_id,
+        "content": content,
+        "to": [recipient.ap_id],
+        "cc": [],
+        "tag": [{"type": "Mention", "href": recipient.ap_id, "name": format!("@{}@{}", recipient.handle, recipient.domain)}],
+        "published": published(),
+    });
+    let (ap_id, kind, body) = wrap(
+        fed,
+        Some(&id),
+        CreateType::Create,
+        &coop,
+        note,
+        Audience::only(&recipient),
+    )?;
+    Ok(Some(Outgoing {
+        ap_id,
+        actor_id: coop.id,
+        kind,
+        object_id: None,
+        json: body,
+        public: false,
+        inboxes: vec![recipient.inbox.clone()],
     }))
 }
 

@@ -89,6 +89,35 @@ pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) 
     if !inst.authorized_fetch {
         return Ok(());
     }
+    verify_get(
+        state,
+        headers,
+        path,
+        "This server requires signed fetches (authorized fetch)",
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Who fetches what is not open (members-only, followers-only): the
+/// remote actor whose signature the GET carries, verified as an inbox POST
+/// is; anonymous when unsigned, unless authorized fetch refuses that.
+pub async fn fetcher(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Caller, AppError> {
+    let signed = headers.contains_key("signature") || headers.contains_key("signature-input");
+    if !signed {
+        authorize_fetch(state, headers, path).await?;
+        return Ok(Caller::Anonymous);
+    }
+    let actor = verify_get(state, headers, path, "The fetch's signature was not accepted").await?;
+    Ok(Caller::Remote { actor: actor.id })
+}
+
+async fn verify_get(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    what: &str,
+) -> Result<Actor, AppError> {
     let target = state.ctx.config.url(path);
     let domain = state.ctx.config.domain();
     let parts = super::signatures::RequestParts {
@@ -100,12 +129,8 @@ pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) 
         body: b"",
     };
     let unauthorized = |why: &str| {
-        tracing::info!(%path, why, "authorized fetch refused a GET");
-        AppError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            format!("This server requires signed fetches (authorized fetch): {why}"),
-        )
+        tracing::info!(%path, why, "a signed GET was refused");
+        AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", format!("{what}: {why}"))
     };
     let claimed = super::signatures::claimed_key(&parts).map_err(|e| unauthorized(&e.to_string()))?;
     if !state.federation.policy().await?.allows_url(&claimed.key_id) {
@@ -120,17 +145,9 @@ pub async fn authorize_fetch(state: &AppState, headers: &HeaderMap, path: &str) 
         .authenticate(&parts, &claimed, None)
         .await
         .map_err(|e| {
-            tracing::info!(%path, detail = %e.detail, "authorized fetch refused a GET");
-            AppError::new(
-                e.status,
-                "unauthorized",
-                format!(
-                    "This server requires signed fetches (authorized fetch): {}",
-                    e.message
-                ),
-            )
-        })?;
-    Ok(())
+            tracing::info!(%path, detail = %e.detail, "a signed GET was refused");
+            AppError::new(e.status, "unauthorized", format!("{what}: {}", e.message))
+        })
 }
 
 // ---------------------------------------------------------------- WebFinger and friends
@@ -610,6 +627,27 @@ async fn note(
 
 /// One of our objects as ActivityPub JSON, by its type (or a Tombstone,
 /// 410, once deleted). Callers have checked who may read it.
+/// One of our objects as ActivityPub JSON for the fetch at `path`: open
+/// ones to anyone (signed under authorized fetch), members-only and
+/// followers-only ones to the signed fetch of an actor allowed to read
+/// them, and 404 otherwise (as if it did not exist).
+pub async fn serve_object(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    object: &Object,
+) -> Result<Response, AppError> {
+    if conversation::servable(object) {
+        authorize_fetch(state, headers, path).await?;
+    } else {
+        let caller = fetcher(state, headers, path).await?;
+        if !conversation::readable(&state.ctx, &caller, object).await? {
+            return Err(AppError::not_found());
+        }
+    }
+    object_response(state, object).await
+}
+
 pub async fn object_response(state: &AppState, object: &Object) -> Result<Response, AppError> {
     if object.deleted_at.is_some() {
         let mut r = ap_json(&WithContext::new(tombstone::document(object), json::context()));

@@ -209,3 +209,20 @@ impl FromRequestParts<AppState> for ApiUser {
         }
     }
 }
+
+/// A reader of the JSON API: anonymous without an `Authorization` header,
+/// else the token's user (a bad token is refused, not read as anonymous),
+/// so that members' tokens read members-only items.
+pub struct ApiReader(pub Caller);
+
+impl FromRequestParts<AppState> for ApiReader {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(ApiReader(Caller::Anonymous));
+        }
+        let user = ApiUser::from_request_parts(parts, state).await?;
+        Ok(ApiReader(user.caller()))
+    }
+}

@@ -57,6 +57,9 @@ pub struct EventInput {
     pub image_url: String,
     #[serde(default)]
     pub image_alt: String,
+    /// `public` (default), `unlisted`, `followers` or `members`; fixed once published.
+    #[serde(default)]
+    pub visibility: String,
 }
 
 /// An event as pages, feeds and peers show it.
@@ -300,6 +303,7 @@ async fn the_coop(ctx: &Ctx) -> ServiceResult<Actor> {
 pub async fn create_event(ctx: &Ctx, caller: &Caller, input: &EventInput) -> ServiceResult<Event> {
     let by_user = caller.require(UserRole::Editor)?;
     let checked = check(input, ctx.config.local_mode())?;
+    let visibility = super::objects::content_visibility(&input.visibility)?;
     let coop = the_coop(ctx).await?;
     let at = now();
     let mut tx = ctx.db.begin().await?;
@@ -310,7 +314,7 @@ pub async fn create_event(ctx: &Ctx, caller: &Caller, input: &EventInput) -> Ser
         NewObject {
             ap_type: "Event".into(),
             author_id: coop.id,
-            visibility: "public".into(),
+            visibility: visibility.as_str().into(),
             title: checked.title,
             summary: checked.summary,
             content_html: checked.html,
@@ -346,6 +350,7 @@ pub async fn update_event(ctx: &Ctx, caller: &Caller, id: i64, input: &EventInpu
         return Err(ServiceError::NotFound("This event was deleted.".into()));
     }
     let checked = check(input, ctx.config.local_mode())?;
+    super::objects::edited_visibility(&existing.object, &input.visibility, true)?;
     let mut tx = ctx.db.begin().await?;
     content::update_content(
         &mut tx,
@@ -469,13 +474,21 @@ pub async fn get_event(ctx: &Ctx, slug: &str) -> ServiceResult<Event> {
     event_on(&mut conn, object).await
 }
 
-/// Public events: with `upcoming`, those not over yet, soonest first;
-/// otherwise all, latest first.
-pub async fn list_events(ctx: &Ctx, upcoming: bool, page: i64, per_page: i64) -> ServiceResult<Vec<Event>> {
+/// Events `caller` may read (members also see members-only ones): with
+/// `upcoming`, those not over yet, soonest first; otherwise all, latest first.
+pub async fn list_events(
+    ctx: &Ctx,
+    caller: &Caller,
+    upcoming: bool,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<Vec<Event>> {
+    let shown = super::member_links::listed(ctx, caller).await?;
     let mut conn = ctx.db.conn().await?;
     let rows = calendar_q::list(
         &mut conn,
         upcoming.then(now),
+        shown,
         page.clamp(0, 1_000_000) * per_page,
         per_page,
     )

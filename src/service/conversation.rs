@@ -93,6 +93,36 @@ pub fn servable(o: &Object) -> bool {
         && (o.deleted_at.is_some() || super::news::publication(o) == super::news::Publication::Published)
 }
 
+/// Whether `caller` may be served an object: anyone when it is
+/// `servable`; once published, a members-only one to members (logged in,
+/// or their proved fediverse account's signed fetch) and a followers-only
+/// one to members and to the author's accepted followers.
+pub async fn readable(ctx: &Ctx, caller: &Caller, o: &Object) -> ServiceResult<bool> {
+    if servable(o) {
+        return Ok(true);
+    }
+    if o.deleted_at.is_some() || super::news::publication(o) != super::news::Publication::Published {
+        return Ok(false);
+    }
+    let mut conn = ctx.db.conn().await?;
+    let member = super::member_links::is_member(&mut conn, caller).await?;
+    Ok(match Visibility::from_db(&o.visibility) {
+        Visibility::Members => member,
+        Visibility::Followers => {
+            member
+                || match caller {
+                    Caller::Remote { actor } => {
+                        crate::db::queries::follows::find_follow(&mut conn, *actor, o.author_id)
+                            .await?
+                            .is_some_and(|f| f.state() == crate::db::models::FollowState::Accepted)
+                    }
+                    _ => false,
+                }
+        }
+        _ => false,
+    })
+}
+
 /// One of our objects by its id, when it is `servable`.
 pub async fn find_open_local(ctx: &Ctx, ap_id: &str) -> ServiceResult<Option<Object>> {
     let mut conn = ctx.db.conn().await?;

@@ -217,7 +217,7 @@ pub async fn usage(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
             crate::db::models::ContentKind::Thread => {
                 crate::db::queries::forums::count_public_local_threads(&mut conn).await?
             }
-            _ => crate::db::queries::content::count_local(&mut conn, kind.as_str()).await?,
+            _ => crate::db::queries::content::count_local(&mut conn, kind.as_str(), &["public"]).await?,
         };
     }
     Ok((users, posts))
@@ -233,7 +233,7 @@ pub async fn delivery_counts(ctx: &Ctx) -> ServiceResult<(i64, i64)> {
     Ok((pending, failed))
 }
 
-async fn coop_actor_on(conn: &mut PooledConn) -> ServiceResult<Option<Actor>> {
+pub(crate) async fn coop_actor_on(conn: &mut PooledConn) -> ServiceResult<Option<Actor>> {
     let inst = instance::get_or_create(conn).await?;
     match inst.coop_actor_id {
         Some(id) => Ok(actors::find(conn, id).await?),

@@ -129,6 +129,15 @@ pub enum DomainEvent {
         forum: i64,
         activity: String,
     },
+    /// A member linked a fediverse account: the co-op sends it the code
+    /// that proves the member controls it, in a direct message. The code is
+    /// in the event (the message carries it anyway); the link keeps only
+    /// its hash, and it works for an hour.
+    LinkCodeSent {
+        link: i64,
+        actor: i64,
+        code: String,
+    },
 }
 
 /// A channel that reads domain events. Email and SMS join here; a new
@@ -173,7 +182,8 @@ impl DomainEvent {
             | DomainEvent::ThreadPublished { .. }
             | DomainEvent::ThreadUpdated { .. }
             | DomainEvent::PostRemoved { .. }
-            | DomainEvent::ForumAnnounce { .. } => &[Consumer::Federation],
+            | DomainEvent::ForumAnnounce { .. }
+            | DomainEvent::LinkCodeSent { .. } => &[Consumer::Federation],
         }
     }
 
@@ -203,6 +213,7 @@ impl DomainEvent {
             DomainEvent::ThreadUpdated { .. } => "thread.updated",
             DomainEvent::PostRemoved { .. } => "forum.removed",
             DomainEvent::ForumAnnounce { .. } => "forum.announce",
+            DomainEvent::LinkCodeSent { .. } => "member.link_code",
         }
     }
 
@@ -224,6 +235,7 @@ impl DomainEvent {
             | DomainEvent::ThreadUpdated { id }
             | DomainEvent::PostRemoved { id, .. } => *id,
             DomainEvent::ForumAnnounce { forum, .. } => *forum,
+            DomainEvent::LinkCodeSent { link, .. } => *link,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ReplyForwarded { from, .. } => *from,
             DomainEvent::ProfileUpdated { actor } => *actor,

@@ -84,7 +84,8 @@ pub async fn list_following(ctx: &Ctx, follower: &Actor) -> ServiceResult<Vec<(A
 
 /// A remote actor asks to follow a local one. Actors that approve their
 /// followers (`manuallyApprovesFollowers`) keep the request pending for an
-/// admin; the others accept at once, the Accept queued with the follow row.
+/// admin, except the co-op for a member's proved account; the others
+/// accept at once, the Accept queued with the follow row.
 /// A repeated Follow of an accepted follow is accepted again (the first
 /// Accept may have been lost).
 pub async fn receive_follow(
@@ -103,7 +104,12 @@ pub async fn receive_follow(
     let accepted = follow_q::find_follow(&mut tx, follower.id, followed.id)
         .await?
         .is_some_and(|f| f.state() == FollowState::Accepted);
-    if followed.manually_approves_followers && !accepted {
+    // A member's proved account needs no approval to follow the co-op.
+    let member = followed.kind == "Organization"
+        && super::member_links::member_of_actor(&mut tx, follower.id)
+            .await?
+            .is_some();
+    if followed.manually_approves_followers && !accepted && !member {
         follow_q::upsert_follow(
             &mut tx,
             follower.id,

@@ -277,15 +277,26 @@ fn changes(old: &Member, new: &MemberFields) -> String {
     }
 }
 
-/// Removes a record from the register. Their account, if any, stays (an
-/// admin deactivates it on the users page): their posts are the co-op's
-/// history.
+/// Removes a record from the register, with its linked fediverse
+/// accounts. Their account here, if any, is deactivated and its sessions
+/// end (a removed member reads nothing for members); their posts stay, as
+/// the co-op's history.
 pub async fn delete(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
     let by = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     let m = members_q::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
+    if let Some(user_id) = m.user_id {
+        let active_admin = m.role == "admin" && m.status == "active";
+        if active_admin && accounts_q::count_active_admins(&mut tx).await? <= 1 {
+            return Err(ServiceError::Conflict(
+                "This is the co-op's last admin: make another member admin first.".into(),
+            ));
+        }
+        accounts_q::set_disabled(&mut tx, user_id, true).await?;
+        accounts_q::delete_sessions_of_user(&mut tx, user_id).await?;
+    }
     members_q::delete(&mut tx, id).await?;
     accounts_q::audit(&mut tx, Some(by), "member.delete", &format!("{id} {}", m.name)).await?;
     tx.commit().await?;

@@ -12,6 +12,7 @@ pub mod events;
 pub mod follows;
 pub mod forums;
 pub mod media;
+pub mod member_links;
 pub mod members;
 pub mod moderation;
 pub mod news;

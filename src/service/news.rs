@@ -40,6 +40,9 @@ pub struct NewsInput {
     /// schedules the publication; the followers hear of it then.
     #[serde(default)]
     pub published_at: Option<String>,
+    /// `public` (default), `unlisted`, `followers` or `members`.
+    #[serde(default)]
+    pub visibility: String,
 }
 
 /// Where a news item stands.
@@ -161,6 +164,7 @@ fn check(input: &NewsInput, previous: Option<&Object>, local_mode: bool) -> Serv
         );
     }
     errors.take(parse_publish_time(input.published_at.as_deref().unwrap_or("")))?;
+    errors.take(super::objects::content_visibility(&input.visibility))?;
     errors.finish()?;
     let image_alt = Some(input.image_alt.trim().to_string()).filter(|a| !a.is_empty() && image_url.is_some());
     Ok(Checked {
@@ -180,6 +184,7 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
     let by_user = caller.require(UserRole::Editor)?;
     let checked = check(input, None, ctx.config.local_mode())?;
     let when = parse_publish_time(input.published_at.as_deref().unwrap_or(""))?;
+    let visibility = super::objects::content_visibility(&input.visibility)?;
     let coop = coop::get_coop(ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
@@ -197,7 +202,7 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
         NewObject {
             ap_type: "Article".into(),
             author_id: coop.id,
-            visibility: "public".into(),
+            visibility: visibility.as_str().into(),
             title: checked.title,
             summary: checked.summary,
             content_html: checked.html,
@@ -256,10 +261,25 @@ pub async fn get_news_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Object> {
     super::objects::find_local(&mut conn, crate::db::models::ContentKind::News, id).await
 }
 
-pub async fn list_news(ctx: &Ctx, page: i64, per_page: i64) -> ServiceResult<(Vec<Object>, i64)> {
+/// Published news that `caller` may read (members also see members-only
+/// news), newest first, with the total.
+pub async fn list_news(
+    ctx: &Ctx,
+    caller: &Caller,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<(Vec<Object>, i64)> {
+    let shown = super::member_links::listed(ctx, caller).await?;
     let mut conn = ctx.db.conn().await?;
-    let total = content::count_local(&mut conn, KIND).await?;
-    let items = content::list_local(&mut conn, KIND, page.clamp(0, 1_000_000) * per_page, per_page).await?;
+    let total = content::count_local(&mut conn, KIND, shown).await?;
+    let items = content::list_local(
+        &mut conn,
+        KIND,
+        shown,
+        page.clamp(0, 1_000_000) * per_page,
+        per_page,
+    )
+    .await?;
     Ok((items, total))
 }
 
@@ -275,6 +295,8 @@ pub async fn update_news(ctx: &Ctx, caller: &Caller, id: i64, input: &NewsInput)
     let checked = check(input, Some(&existing), ctx.config.local_mode())?;
     let when = parse_publish_time(input.published_at.as_deref().unwrap_or(""))?;
     let before = publication(&existing);
+    let visibility =
+        super::objects::edited_visibility(&existing, &input.visibility, before == Publication::Published)?;
     if input.draft && before == Publication::Published {
         return Err(ServiceError::invalid(
             "draft",
@@ -295,6 +317,9 @@ pub async fn update_news(ctx: &Ctx, caller: &Caller, id: i64, input: &NewsInput)
         },
     )
     .await?;
+    if let Some(v) = visibility {
+        content::set_visibility(&mut tx, id, v.as_str()).await?;
+    }
     let at = now();
     let action = match before {
         Publication::Published => {

@@ -71,3 +71,43 @@ pub async fn find_local_by_slug(
             ServiceError::NotFound(format!("There is no {} at /{}/{slug}.", noun(kind), kind.path()))
         })
 }
+
+/// A content type's visibility as typed: `public` (also empty),
+/// `unlisted`, `followers` or `members`; `direct` is for messages.
+pub fn content_visibility(raw: &str) -> ServiceResult<crate::db::models::Visibility> {
+    use crate::db::models::Visibility;
+    match super::types::parse_visibility(raw)? {
+        Visibility::Direct => Err(ServiceError::invalid(
+            "visibility",
+            "Choose public, unlisted, followers or members: direct is for messages.",
+        )),
+        v => Ok(v),
+    }
+}
+
+/// The visibility an edit asks for: None keeps the stored one (empty, or
+/// unchanged). Once published it cannot change (its readers have it, and
+/// peers do not take back what they were shown): delete and publish again.
+pub fn edited_visibility(
+    existing: &crate::db::models::Object,
+    raw: &str,
+    published: bool,
+) -> ServiceResult<Option<crate::db::models::Visibility>> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    let wanted = content_visibility(raw)?;
+    if wanted.as_str() == existing.visibility {
+        return Ok(None);
+    }
+    if published {
+        return Err(ServiceError::invalid(
+            "visibility",
+            format!(
+                "This is already published as {}: its visibility cannot change now. Delete it and publish it again if it must.",
+                existing.visibility
+            ),
+        ));
+    }
+    Ok(Some(wanted))
+}

@@ -33,6 +33,9 @@ pub struct PollInput {
     /// RFC 3339, or `YYYY-MM-DDTHH:MM` in UTC.
     #[serde(default)]
     pub closes_at: String,
+    /// `public` (default), `unlisted`, `followers` or `members`.
+    #[serde(default)]
+    pub visibility: String,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +121,7 @@ fn check(input: &PollInput) -> ServiceResult<Checked> {
 pub async fn create_poll(ctx: &Ctx, caller: &Caller, input: &PollInput) -> ServiceResult<Poll> {
     let by_user = caller.require(UserRole::Editor)?;
     let checked = check(input)?;
+    let visibility = super::objects::content_visibility(&input.visibility)?;
     let coop = coop::get_coop(ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
@@ -130,7 +134,7 @@ pub async fn create_poll(ctx: &Ctx, caller: &Caller, input: &PollInput) -> Servi
         NewObject {
             ap_type: "Question".into(),
             author_id: coop.id,
-            visibility: "public".into(),
+            visibility: visibility.as_str().into(),
             title: checked.question.clone(),
             summary: String::new(),
             content_html: format!("<p>{}</p>", escape_html(&checked.question)),
@@ -207,8 +211,16 @@ pub async fn get_poll(ctx: &Ctx, slug: &str) -> ServiceResult<Poll> {
     poll_on(&mut conn, object).await
 }
 
-/// Public polls, newest first; `open_only` keeps those still open.
-pub async fn list_polls(ctx: &Ctx, open_only: bool, page: i64, per_page: i64) -> ServiceResult<Vec<Poll>> {
+/// Polls `caller` may read (members also see members-only ones), newest
+/// first; `open_only` keeps those still open.
+pub async fn list_polls(
+    ctx: &Ctx,
+    caller: &Caller,
+    open_only: bool,
+    page: i64,
+    per_page: i64,
+) -> ServiceResult<Vec<Poll>> {
+    let shown = super::member_links::listed(ctx, caller).await?;
     let mut conn = ctx.db.conn().await?;
     let objects = if open_only {
         // Open ones are chosen in the query, so a page of closed polls
@@ -216,7 +228,8 @@ pub async fn list_polls(ctx: &Ctx, open_only: bool, page: i64, per_page: i64) ->
         let mut open = Vec::new();
         for id in poll_q::open_ids(&mut conn, now(), 200).await? {
             if let Some(o) = content::find(&mut conn, id).await? {
-                if o.deleted_at.is_none() && super::conversation::servable(&o) && o.visibility == "public" {
+                let published = super::news::publication(&o) == super::news::Publication::Published;
+                if o.deleted_at.is_none() && published && shown.contains(&o.visibility.as_str()) {
                     open.push(o);
                 }
             }
@@ -229,6 +242,7 @@ pub async fn list_polls(ctx: &Ctx, open_only: bool, page: i64, per_page: i64) ->
         content::list_local(
             &mut conn,
             KIND.as_str(),
+            shown,
             page.clamp(0, 1_000_000) * per_page,
             per_page,
         )
@@ -320,6 +334,14 @@ pub async fn receive_vote(
         };
         poll_on(&mut conn, object).await?
     };
+    // A poll not open to all takes the votes of those who may read it.
+    let reader = Caller::Remote { actor: remote.id };
+    if !super::conversation::readable(ctx, &reader, &poll.object).await? {
+        tracing::info!(actor = %remote.ap_id, poll = %question_ap_id, "vote refused: not for this actor");
+        return Ok(Some(VoteOutcome::Refused(
+            "This poll is for the co-op's members: link your account to your membership first.",
+        )));
+    }
     let outcome = cast(ctx, &poll, remote, &[option.to_string()], Some(note_id)).await?;
     tracing::info!(actor = %remote.ap_id, poll = %question_ap_id, ?outcome, "vote received");
     Ok(Some(outcome))
@@ -379,6 +401,7 @@ mod tests {
             options: vec!["Monday".into(), " ".into(), "Friday".into()],
             multiple: false,
             closes_at: later.clone(),
+            visibility: String::new(),
         };
         let c = check(&ok).unwrap();
         assert_eq!(c.question, "Which day?");
@@ -388,6 +411,7 @@ mod tests {
             options: vec!["A".into(), "A".into()],
             multiple: false,
             closes_at: "2001-01-01T00:00".into(),
+            visibility: String::new(),
         };
         let fields: Vec<&str> = check(&bad)
             .unwrap_err()

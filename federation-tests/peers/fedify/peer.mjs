@@ -59,6 +59,7 @@ import {
   Join,
   Leave,
   Like,
+  Mention,
   Note,
   PUBLIC_COLLECTION,
   Reject,
@@ -1021,6 +1022,42 @@ async function handleControl(method, route, body, res) {
           sendJson(res, 200, { ok: true, id: create.id.href, note: note.id.href });
         } catch (e) {
           logError("reply", errorText(e));
+          sendJson(res, 200, { ok: false, error: errorText(e) });
+        }
+        return;
+      }
+
+      case "POST dm": {
+        // A direct message as Mastodon sends one ("mentioned people only"):
+        // a Note addressed to the recipient alone, with a Mention tag, in
+        // reply to `inReplyTo` when given.
+        try {
+          const content = requireString(input.content, "content");
+          const recipient = await lookupActor(ctx, input.to, "to");
+          const me = ctx.getActorUri(NAME);
+          const published = Temporal.Now.instant();
+          const note = new Note({
+            id: newActivityId(ctx, Note),
+            attribution: me,
+            content,
+            replyTarget: input.inReplyTo ? requireUrl(input.inReplyTo, "inReplyTo") : null,
+            tos: [recipient.id],
+            tags: [new Mention({ href: recipient.id })],
+            published,
+          });
+          const create = new Create({
+            id: newActivityId(ctx, Create),
+            actor: me,
+            tos: [recipient.id],
+            object: note,
+            published,
+          });
+          sentNotes.set(note.id.href, note);
+          sentActivities.set(create.id.href, create);
+          await ctx.sendActivity({ identifier: NAME }, recipient, create);
+          sendJson(res, 200, { ok: true, id: create.id.href, note: note.id.href });
+        } catch (e) {
+          logError("dm", errorText(e));
           sendJson(res, 200, { ok: false, error: errorText(e) });
         }
         return;

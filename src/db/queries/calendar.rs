@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::models::{Actor, EventRow, Object, Visibility};
+use crate::db::models::{Actor, EventRow, Object};
 use crate::db::schema::{actors, events, objects, participations};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
@@ -40,10 +40,11 @@ pub async fn find(conn: &mut PooledConn, object_id: i64) -> DbResult<Option<Even
 pub async fn list(
     conn: &mut PooledConn,
     from: Option<NaiveDateTime>,
+    shown: &[&'static str],
     offset: i64,
     limit: i64,
 ) -> DbResult<Vec<(Object, EventRow)>> {
-    let public = Visibility::Public.as_str();
+    let shown = shown.to_vec();
     // Boxed per backend: the filters are the same, the query types are not.
     macro_rules! base {
         () => {
@@ -51,7 +52,7 @@ pub async fn list(
                 .inner_join(events::table)
                 .filter(objects::local.eq(true))
                 .filter(objects::deleted_at.is_null())
-                .filter(objects::visibility.eq(public))
+                .filter(objects::visibility.eq_any(shown.clone()))
                 .into_boxed()
         };
     }

@@ -59,14 +59,23 @@ pub async fn find_local_by_slug(conn: &mut PooledConn, kind: &str, slug: &str) -
 
 /// Published (not draft, not scheduled for later), not deleted, local
 /// objects of a kind, newest publication first.
-pub async fn list_local(conn: &mut PooledConn, kind: &str, offset: i64, limit: i64) -> DbResult<Vec<Object>> {
+/// Published local objects of a kind whose visibility is one of `shown`
+/// (public for anyone; members also see members-only ones), newest first.
+pub async fn list_local(
+    conn: &mut PooledConn,
+    kind: &str,
+    shown: &[&'static str],
+    offset: i64,
+    limit: i64,
+) -> DbResult<Vec<Object>> {
     let at = now();
+    let shown = shown.to_vec();
     Ok(q!(conn, |c| objects::table
         .filter(objects::kind.eq(kind))
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
         .filter(objects::status.eq("published"))
-        .filter(objects::visibility.eq(Visibility::Public.as_str()))
+        .filter(objects::visibility.eq_any(shown.clone()))
         .filter(objects::published_at.le(at))
         .order((objects::published_at.desc(), objects::id.desc()))
         .offset(offset)
@@ -76,14 +85,15 @@ pub async fn list_local(conn: &mut PooledConn, kind: &str, offset: i64, limit: i
         .await)?)
 }
 
-pub async fn count_local(conn: &mut PooledConn, kind: &str) -> DbResult<i64> {
+pub async fn count_local(conn: &mut PooledConn, kind: &str, shown: &[&'static str]) -> DbResult<i64> {
     let at = now();
+    let shown = shown.to_vec();
     Ok(q!(conn, |c| objects::table
         .filter(objects::kind.eq(kind))
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
         .filter(objects::status.eq("published"))
-        .filter(objects::visibility.eq(Visibility::Public.as_str()))
+        .filter(objects::visibility.eq_any(shown.clone()))
         .filter(objects::published_at.le(at))
         .count()
         .get_result(c)
@@ -106,6 +116,14 @@ pub async fn list_unpublished(conn: &mut PooledConn, kind: &str) -> DbResult<Vec
 }
 
 /// Sets the publication state and time (publishing a draft, rescheduling).
+pub async fn set_visibility(conn: &mut PooledConn, id: i64, visibility: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(objects::table.find(id))
+        .set(objects::visibility.eq(visibility))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
 pub async fn set_publication(
     conn: &mut PooledConn,
     id: i64,

@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::models::{Member, MemberFields};
-use crate::db::schema::{invitations, members};
+use crate::db::models::{Actor, Member, MemberAccount, MemberFields};
+use crate::db::schema::{actors, invitations, member_accounts, members};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
 
@@ -150,4 +150,124 @@ pub async fn use_invitation(conn: &mut PooledConn, token_hash: &str) -> DbResult
     .execute(c)
     .await)?;
     Ok(n == 1)
+}
+
+// ---------------------------------------------------------------- linked fediverse accounts
+
+/// A new or renewed link of `actor_id` to a member, waiting for its code.
+/// An actor is linked to one member at most: linking it again (by the same
+/// member, or after another removed it) starts over.
+pub async fn upsert_link(
+    conn: &mut PooledConn,
+    member_id: i64,
+    actor_id: i64,
+    code_hash: &str,
+    expires_at: NaiveDateTime,
+) -> DbResult<i64> {
+    q!(conn, |c| diesel::delete(
+        member_accounts::table.filter(member_accounts::actor_id.eq(actor_id))
+    )
+    .execute(c)
+    .await)?;
+    Ok(q!(conn, |c| diesel::insert_into(member_accounts::table)
+        .values((
+            member_accounts::member_id.eq(member_id),
+            member_accounts::actor_id.eq(actor_id),
+            member_accounts::code_hash.eq(Some(code_hash)),
+            member_accounts::code_expires_at.eq(Some(expires_at)),
+            member_accounts::created_at.eq(now()),
+        ))
+        .returning(member_accounts::id)
+        .get_result(c)
+        .await)?)
+}
+
+pub async fn find_link(conn: &mut PooledConn, id: i64) -> DbResult<Option<MemberAccount>> {
+    Ok(q!(conn, |c| member_accounts::table
+        .find(id)
+        .select(MemberAccount::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+pub async fn link_of_actor(conn: &mut PooledConn, actor_id: i64) -> DbResult<Option<MemberAccount>> {
+    Ok(q!(conn, |c| member_accounts::table
+        .filter(member_accounts::actor_id.eq(actor_id))
+        .select(MemberAccount::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// A member's linked accounts with their actors, oldest first.
+pub async fn links_of(conn: &mut PooledConn, member_id: i64) -> DbResult<Vec<(MemberAccount, Actor)>> {
+    Ok(q!(conn, |c| member_accounts::table
+        .inner_join(actors::table)
+        .filter(member_accounts::member_id.eq(member_id))
+        .order(member_accounts::id.asc())
+        .select((MemberAccount::as_select(), Actor::as_select()))
+        .load(c)
+        .await)?)
+}
+
+/// One more wrong code; returns how many there have been.
+pub async fn count_wrong_code(conn: &mut PooledConn, id: i64) -> DbResult<i64> {
+    Ok(q!(conn, |c| diesel::update(member_accounts::table.find(id))
+        .set(member_accounts::attempts.eq(member_accounts::attempts + 1))
+        .returning(member_accounts::attempts)
+        .get_result(c)
+        .await)?)
+}
+
+/// Marks a link proved, if its code is still the one given; false when it
+/// was proved, renewed or removed meanwhile.
+pub async fn verify_link(conn: &mut PooledConn, id: i64, code_hash: &str) -> DbResult<bool> {
+    let n = q!(conn, |c| diesel::update(
+        member_accounts::table
+            .find(id)
+            .filter(member_accounts::code_hash.eq(code_hash))
+    )
+    .set((
+        member_accounts::verified_at.eq(Some(now())),
+        member_accounts::code_hash.eq(None::<String>),
+        member_accounts::code_expires_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(c)
+    .await)?;
+    Ok(n == 1)
+}
+
+pub async fn delete_link(conn: &mut PooledConn, id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::delete(member_accounts::table.find(id))
+        .execute(c)
+        .await)?)
+}
+
+/// The member behind a verified linked actor, when the member is active.
+pub async fn active_member_of_actor(conn: &mut PooledConn, actor_id: i64) -> DbResult<Option<Member>> {
+    Ok(q!(conn, |c| member_accounts::table
+        .inner_join(members::table)
+        .filter(member_accounts::actor_id.eq(actor_id))
+        .filter(member_accounts::verified_at.is_not_null())
+        .filter(members::status.eq("active"))
+        .select(Member::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
+/// The verified linked accounts of active members: who members-only
+/// posts are delivered to.
+pub async fn linked_actors(conn: &mut PooledConn) -> DbResult<Vec<Actor>> {
+    Ok(q!(conn, |c| member_accounts::table
+        .inner_join(members::table)
+        .inner_join(actors::table)
+        .filter(member_accounts::verified_at.is_not_null())
+        .filter(members::status.eq("active"))
+        .filter(actors::local.eq(false))
+        .order(actors::id.asc())
+        .select(Actor::as_select())
+        .load(c)
+        .await)?)
 }

@@ -11,7 +11,7 @@ use crate::federation::json::IdRef;
 use crate::federation::objects::note::Post;
 use crate::federation::objects::ObjectBody;
 use crate::service::polls::{self, VoteOutcome};
-use crate::service::{coop, follows, forums, remote, text};
+use crate::service::{coop, follows, forums, member_links, remote, text};
 
 #[derive(Deserialize, Debug)]
 pub struct Create {
@@ -60,6 +60,12 @@ pub(super) async fn keep_post(
                 why.into(),
             )),
         };
+    }
+    // A member proving their linked account replies with its code.
+    if post.visibility(cx.signer) == crate::service::types::Visibility::Direct
+        && member_links::confirm_from_message(ctx, cx.signer, post.content.as_deref().unwrap_or("")).await?
+    {
+        return Ok(());
     }
     if let Some(place) = forums::place_incoming(ctx, &post.addressed(), post.in_reply_to.as_deref()).await? {
         return keep_in_forum(cx, post, place, activity_id).await;

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Serialize)]
 pub struct EventJson {
     id: i64,
+    visibility: String,
     slug: String,
     url: String,
     ical_url: String,
@@ -60,6 +61,7 @@ impl From<Event> for EventJson {
     fn from(e: Event) -> Self {
         let tz = e.tz();
         EventJson {
+            visibility: e.object.visibility.clone(),
             starts_at_local: tz
                 .from_utc_datetime(&e.row.starts_at)
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -100,21 +102,27 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
+    reader: crate::http::auth::ApiReader,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let page = q.page.unwrap_or(1).max(1);
-    let items = calendar::list_events(&state.ctx, q.upcoming.unwrap_or(false), page - 1, 50).await?;
+    let items =
+        calendar::list_events(&state.ctx, &reader.0, q.upcoming.unwrap_or(false), page - 1, 50).await?;
     Ok(Json(serde_json::json!({
         "page": page,
         "items": items.into_iter().map(EventJson::from).collect::<Vec<_>>(),
     })))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<EventJson>, AppError> {
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    reader: crate::http::auth::ApiReader,
+) -> Result<Json<EventJson>, AppError> {
     let e = calendar::get_event_by_id(&state.ctx, id).await?;
     if e.object.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This event was deleted."));
     }
-    if !crate::service::conversation::servable(&e.object) {
+    if !crate::service::conversation::readable(&state.ctx, &reader.0, &e.object).await? {
         return Err(AppError::not_found());
     }
     Ok(Json(e.into()))
@@ -157,6 +165,8 @@ struct EventPatch {
     image_url: Option<Option<String>>,
     #[serde(default, deserialize_with = "double")]
     image_alt: Option<Option<String>>,
+    /// Only the value it has: a published event's visibility is fixed.
+    visibility: Option<String>,
     cancelled: Option<bool>,
 }
 
@@ -188,7 +198,8 @@ async fn patch(
         && p.capacity.is_none()
         && p.join_mode.is_none()
         && p.image_url.is_none()
-        && p.image_alt.is_none();
+        && p.image_alt.is_none()
+        && p.visibility.is_none();
     if !only_cancel {
         let input = EventInput {
             title: p.title.unwrap_or(e.object.title.clone()),
@@ -205,6 +216,7 @@ async fn patch(
             join_mode: p.join_mode.unwrap_or(e.row.join_mode.clone()),
             image_url: text(p.image_url, e.object.image_url.clone()),
             image_alt: text(p.image_alt, e.object.image_alt.clone()),
+            visibility: p.visibility.unwrap_or_default(),
         };
         calendar::update_event(&state.ctx, &caller, id, &input).await?;
     }

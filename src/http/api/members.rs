@@ -1,5 +1,6 @@
 //! `/api/v1/members`: the member register (admins only), its CSV export
-//! and invitations.
+//! and invitations; `/api/v1/account/links`: a member's own linked
+//! fediverse accounts (and `/api/v1/members/{id}/links` for admins).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -13,6 +14,7 @@ use crate::db::models::Member;
 use crate::federation::json::rfc3339;
 use crate::http::auth::ApiUser;
 use crate::http::error::AppError;
+use crate::service::member_links as link_svc;
 use crate::service::members::{self, MemberInput};
 use crate::state::AppState;
 
@@ -22,6 +24,132 @@ pub fn routes() -> Router<AppState> {
         .route("/members/export.csv", get(export))
         .route("/members/{id}", get(show).patch(update).delete(delete))
         .route("/members/{id}/invitations", post(invite))
+        .route("/members/{id}/links", get(member_links_list).post(member_link))
+        .route("/account/links", get(own_links).post(own_link))
+        .route("/account/links/{id}/confirm", post(confirm_link))
+        .route("/account/links/{id}", axum::routing::delete(delete_link))
+}
+
+#[derive(Serialize)]
+struct LinkJson {
+    id: i64,
+    member_id: i64,
+    /// `@user@server`.
+    account: String,
+    actor: String,
+    /// `verified`, `waiting` (for its code) or `expired` (link it again).
+    status: &'static str,
+    verified_at: Option<String>,
+    code_expires_at: Option<String>,
+}
+
+impl From<link_svc::Link> for LinkJson {
+    fn from(l: link_svc::Link) -> Self {
+        let status = match (l.verified_at, l.code_expires_at) {
+            (Some(_), _) => "verified",
+            (None, Some(at)) if at > crate::db::now() => "waiting",
+            _ => "expired",
+        };
+        LinkJson {
+            id: l.id,
+            member_id: l.member_id,
+            account: l.handle(),
+            actor: l.actor.ap_id.clone(),
+            status,
+            verified_at: l.verified_at.map(rfc3339),
+            code_expires_at: l.code_expires_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkInput {
+    /// `@user@server`, or the actor's URL.
+    account: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeInput {
+    code: String,
+}
+
+fn links_json(list: Vec<link_svc::Link>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "items": list.into_iter().map(LinkJson::from).collect::<Vec<_>>(),
+    }))
+}
+
+async fn link_for(
+    state: &AppState,
+    user: &ApiUser,
+    member: Option<i64>,
+    input: LinkInput,
+) -> Result<(StatusCode, Json<LinkJson>), AppError> {
+    let actor = crate::http::web::forums::resolve_remote(state, &input.account)
+        .await
+        .map_err(|why| AppError::from(crate::service::ServiceError::invalid("account", why)))?;
+    let link = link_svc::link(&state.ctx, &user.caller(), member, &actor).await?;
+    Ok((StatusCode::CREATED, Json(link.into())))
+}
+
+async fn own_links(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<serde_json::Value>, AppError> {
+    Ok(links_json(
+        link_svc::links(&state.ctx, &user.caller(), None).await?,
+    ))
+}
+
+async fn own_link(
+    State(state): State<AppState>,
+    user: ApiUser,
+    ApiJson(input): ApiJson<LinkInput>,
+) -> Result<(StatusCode, Json<LinkJson>), AppError> {
+    link_for(&state, &user, None, input).await
+}
+
+async fn member_links_list(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    Ok(links_json(
+        link_svc::links(&state.ctx, &user.caller(), Some(id)).await?,
+    ))
+}
+
+async fn member_link(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<LinkInput>,
+) -> Result<(StatusCode, Json<LinkJson>), AppError> {
+    link_for(&state, &user, Some(id), input).await
+}
+
+async fn confirm_link(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CodeInput>,
+) -> Result<Json<LinkJson>, AppError> {
+    Ok(Json(
+        link_svc::confirm(&state.ctx, &user.caller(), id, &input.code)
+            .await?
+            .into(),
+    ))
+}
+
+async fn delete_link(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    link_svc::unlink(&state.ctx, &user.caller(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize)]

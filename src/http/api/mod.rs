@@ -59,6 +59,8 @@ struct NewsJson {
     updated_at: Option<String>,
     /// `draft`, `scheduled` (published_at is in the future) or `published`.
     status: &'static str,
+    /// `public`, `unlisted`, `followers` or `members`.
+    visibility: String,
 }
 
 impl From<crate::db::models::Object> for NewsJson {
@@ -70,6 +72,7 @@ impl From<crate::db::models::Object> for NewsJson {
         };
         NewsJson {
             status,
+            visibility: o.visibility.clone(),
             id: o.id,
             slug: o.slug.unwrap_or_default(),
             url: o.url.unwrap_or(o.ap_id),
@@ -93,9 +96,10 @@ struct PageQuery {
 async fn list_news(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<PageQuery>,
+    reader: crate::http::auth::ApiReader,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let page = q.page.unwrap_or(1).max(1);
-    let (items, total) = news::list_news(&state.ctx, page - 1, 20).await?;
+    let (items, total) = news::list_news(&state.ctx, &reader.0, page - 1, 20).await?;
     Ok(Json(serde_json::json!({
         "total": total,
         "page": page,
@@ -103,13 +107,17 @@ async fn list_news(
     })))
 }
 
-async fn get_news(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<NewsJson>, AppError> {
+async fn get_news(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    reader: crate::http::auth::ApiReader,
+) -> Result<Json<NewsJson>, AppError> {
     let item = news::get_news_by_id(&state.ctx, id).await?;
     if item.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
-    // Drafts, scheduled and non-public news are not served.
-    if !crate::service::conversation::servable(&item) {
+    // Drafts and scheduled news are not served; members-only news only to members.
+    if !crate::service::conversation::readable(&state.ctx, &reader.0, &item).await? {
         return Err(AppError::not_found());
     }
     Ok(Json(item.into()))
@@ -137,6 +145,8 @@ struct NewsPatch {
     draft: Option<bool>,
     /// Reschedule (RFC 3339); only before publication.
     published_at: Option<String>,
+    /// Changes only before publication.
+    visibility: Option<String>,
 }
 
 async fn patch_news(
@@ -156,6 +166,7 @@ async fn patch_news(
         image_alt: patch.image_alt.unwrap_or(current.image_alt.unwrap_or_default()),
         draft: patch.draft.unwrap_or(was_draft),
         published_at: patch.published_at,
+        visibility: patch.visibility.unwrap_or_default(),
     };
     Ok(Json(
         news::update_news(&state.ctx, &user.caller(), id, &input)

@@ -29,6 +29,7 @@ struct OptionJson {
 #[derive(Serialize)]
 pub struct PollJson {
     id: i64,
+    visibility: String,
     slug: String,
     url: String,
     question: String,
@@ -43,6 +44,7 @@ pub struct PollJson {
 impl From<Poll> for PollJson {
     fn from(p: Poll) -> Self {
         PollJson {
+            visibility: p.object.visibility.clone(),
             closed: p.is_closed(),
             id: p.object.id,
             slug: p.object.slug.clone().unwrap_or_default(),
@@ -69,19 +71,26 @@ impl From<Poll> for PollJson {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    let items = polls::list_polls(&state.ctx, false, 0, 50).await?;
+async fn list(
+    State(state): State<AppState>,
+    reader: crate::http::auth::ApiReader,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let items = polls::list_polls(&state.ctx, &reader.0, false, 0, 50).await?;
     Ok(Json(serde_json::json!({
         "items": items.into_iter().map(PollJson::from).collect::<Vec<_>>(),
     })))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<PollJson>, AppError> {
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    reader: crate::http::auth::ApiReader,
+) -> Result<Json<PollJson>, AppError> {
     let p = polls::get_poll_by_id(&state.ctx, id).await?;
     if p.object.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This poll was deleted."));
     }
-    if !crate::service::conversation::servable(&p.object) {
+    if !crate::service::conversation::readable(&state.ctx, &reader.0, &p.object).await? {
         return Err(AppError::not_found());
     }
     Ok(Json(p.into()))

@@ -1,5 +1,5 @@
 //! Accounts on the web: one's own account page (display name, password,
-//! sessions), the admins' user management (add with a one-time password
+//! sessions, linked fediverse accounts), the admins' user management (add with a one-time password
 //! link, change role, deactivate, new password link), and the page where a
 //! one-time link sets a password.
 
@@ -19,7 +19,7 @@ use crate::http::AppState;
 use crate::i18n::Tr;
 use crate::service::accounts as acc;
 use crate::service::types::UserRole;
-use crate::service::{coop, ServiceError};
+use crate::service::{coop, member_links, ServiceError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,6 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/account/password", post(change_password))
         .route("/account/sessions/{id}/end", post(end_session))
         .route("/account/sessions/end-others", post(end_others))
+        .route("/account/links", post(add_link))
+        .route("/account/links/{id}/confirm", post(confirm_link))
+        .route("/account/links/{id}/delete", post(remove_link))
         .route("/admin/users", get(users_page).post(create_user))
         .route("/admin/users/{id}/role", post(set_role))
         .route("/admin/users/{id}/disable", post(disable))
@@ -51,6 +54,31 @@ struct CsrfForm {
 
 // ---------------------------------------------------------------- one's own account
 
+/// A linked fediverse account on the account page.
+pub(crate) struct LinkRow {
+    pub id: i64,
+    pub handle: String,
+    pub profile: String,
+    pub verified: bool,
+    /// While its code works: until when (UTC).
+    pub waiting_until: Option<String>,
+}
+
+impl LinkRow {
+    pub(crate) fn of(l: &crate::service::member_links::Link) -> LinkRow {
+        LinkRow {
+            id: l.id,
+            handle: l.handle(),
+            profile: l.actor.url.clone().unwrap_or_else(|| l.actor.ap_id.clone()),
+            verified: l.verified_at.is_some(),
+            waiting_until: l
+                .code_expires_at
+                .filter(|at| *at > crate::db::now())
+                .map(|at| at.format("%H:%M UTC").to_string()),
+        }
+    }
+}
+
 struct SessionRow {
     id: i64,
     started: String,
@@ -68,6 +96,11 @@ struct AccountPage {
     role: String,
     display_name: String,
     sessions: Vec<SessionRow>,
+    /// The member's linked fediverse accounts; None without a record in
+    /// the register.
+    links: Option<Vec<LinkRow>>,
+    /// The address typed in the link form, kept when it is refused.
+    link_address: String,
     /// (field, message): shown next to the field it is about.
     errors: Vec<(&'static str, String)>,
 }
@@ -96,6 +129,16 @@ async fn render_account(
     notice: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Result<Response, AppError> {
+    render_account_with(state, v, notice, errors, String::new()).await
+}
+
+async fn render_account_with(
+    state: &AppState,
+    v: Visitor,
+    notice: Option<String>,
+    errors: Vec<(&'static str, String)>,
+    link_address: String,
+) -> Result<Response, AppError> {
     let (user, current) = match signed_in(&v, "/account") {
         Ok(x) => x,
         Err(r) => return Ok(*r),
@@ -110,6 +153,11 @@ async fn render_account(
             current: s.id == current,
         })
         .collect();
+    let links = match member_links::links(&state.ctx, &v.caller(), None).await {
+        Ok(list) => Some(list.iter().map(LinkRow::of).collect()),
+        Err(ServiceError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     let coop = coop::get_coop(&state.ctx).await?;
     let l = Layout::for_visitor(state, &v, v.t.get("account.title"), coop.as_ref());
     let status = if errors.is_empty() {
@@ -125,6 +173,8 @@ async fn render_account(
         role: user.role,
         display_name: user.display_name,
         sessions,
+        links,
+        link_address,
         errors,
     }
     .respond(status))
@@ -235,6 +285,89 @@ async fn end_others(
         "/account",
         &v.t.fill("account.ended_others", &[("n", &n.to_string())]),
     ))
+}
+
+// ---------------------------------------------------------------- linked fediverse accounts
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+}
+
+/// Links the member's account on another server: the co-op sends it a
+/// code in a direct message.
+async fn add_link(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<LinkForm>,
+) -> Result<Response, AppError> {
+    if let Err(r) = signed_in(&v, "/account") {
+        return Ok(*r);
+    }
+    v.check_csrf(&f.csrf)?;
+    let actor = match super::forums::resolve_remote(&state, &f.account).await {
+        Ok(a) => a,
+        Err(why) => return render_account_with(&state, v, None, vec![("account", why)], f.account).await,
+    };
+    match member_links::link(&state.ctx, &v.caller(), None, &actor).await {
+        Ok(link) => Ok(back(
+            "/account",
+            &v.t.fill("account.link_sent", &[("handle", &link.handle())]),
+        )),
+        Err(e @ ServiceError::Invalid { .. }) => {
+            render_account_with(&state, v, None, e.field_errors(), f.account).await
+        }
+        Err(ServiceError::Conflict(why)) => {
+            render_account_with(&state, v, None, vec![("account", why)], f.account).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn confirm_link(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CodeForm>,
+) -> Result<Response, AppError> {
+    if let Err(r) = signed_in(&v, "/account") {
+        return Ok(*r);
+    }
+    v.check_csrf(&f.csrf)?;
+    match member_links::confirm(&state.ctx, &v.caller(), id, &f.code).await {
+        Ok(link) => Ok(back(
+            "/account",
+            &v.t.fill("account.link_done", &[("handle", &link.handle())]),
+        )),
+        Err(e @ ServiceError::Invalid { .. }) => render_account(&state, v, None, e.field_errors()).await,
+        Err(ServiceError::Conflict(why)) => render_account(&state, v, None, vec![("code", why)]).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn remove_link(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    if let Err(r) = signed_in(&v, "/account") {
+        return Ok(*r);
+    }
+    v.check_csrf(&f.csrf)?;
+    member_links::unlink(&state.ctx, &v.caller(), id).await?;
+    Ok(back("/account", v.t.get("account.link_removed")))
 }
 
 // ---------------------------------------------------------------- admins

@@ -131,7 +131,7 @@ async fn list(
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
     let past = q.past.is_some();
-    let items = calendar::list_events(&state.ctx, !past, 0, 100).await?;
+    let items = calendar::list_events(&state.ctx, &v.caller(), !past, 0, 100).await?;
     let title =
         v.t.get(if past { "events.past_title" } else { "events.title" })
             .to_string();
@@ -188,18 +188,20 @@ async fn show(
 ) -> Result<Response, AppError> {
     if let Some(slug) = slug.strip_suffix(".ics") {
         let event = calendar::get_event(&state.ctx, slug).await?;
-        if !conversation::servable(&event.object) {
+        if !conversation::readable(&state.ctx, &v.caller(), &event.object).await? {
             return Err(AppError::not_found());
         }
         return ics(&state, &[event], slug).await;
     }
     let event = calendar::get_event(&state.ctx, &slug).await?;
     if crate::federation::routes::wants_activity_json(&headers) {
-        if !conversation::servable(&event.object) {
-            return Err(AppError::not_found());
-        }
-        crate::federation::routes::authorize_fetch(&state, &headers, &format!("/events/{slug}")).await?;
-        return crate::federation::routes::object_response(&state, &event.object).await;
+        return crate::federation::routes::serve_object(
+            &state,
+            &headers,
+            &format!("/events/{slug}"),
+            &event.object,
+        )
+        .await;
     }
     render(&state, v, event, q.done, None, StatusCode::OK).await
 }
@@ -215,10 +217,10 @@ async fn render(
     if event.object.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This event was deleted."));
     }
-    if !conversation::servable(&event.object) {
+    let caller = v.caller();
+    if !conversation::readable(&state.ctx, &caller, &event.object).await? {
         return Err(AppError::not_found());
     }
-    let caller = v.caller();
     let replies = super::news::conversation_of(state, &caller, &event.object).await?;
     let counts = conversation::interactions(&state.ctx, &event.object).await?;
     let reactions = super::news::reactions_text(&v.t, &counts);
@@ -347,7 +349,8 @@ async fn ics(state: &AppState, events: &[Event], name: &str) -> Result<Response,
 /// `/events.ics`: the co-op's calendar, upcoming events and those of the
 /// last 30 days (so a just-cancelled or past event does not vanish).
 async fn calendar_ics(State(state): State<AppState>) -> Result<Response, AppError> {
-    let mut events = calendar::list_events(&state.ctx, false, 0, 500).await?;
+    let mut events =
+        calendar::list_events(&state.ctx, &crate::service::Caller::Anonymous, false, 0, 500).await?;
     let since = crate::db::now() - chrono::Duration::days(30);
     events.retain(|e| e.row.ends_at.unwrap_or(e.row.starts_at) >= since);
     ics(&state, &events, "events").await
@@ -387,6 +390,8 @@ pub(crate) struct EventFields {
     image_url: String,
     #[serde(default)]
     image_alt: String,
+    #[serde(default)]
+    visibility: String,
 }
 
 impl EventFields {
@@ -412,6 +417,7 @@ impl EventFields {
             },
             image_url: e.object.image_url.clone().unwrap_or_default(),
             image_alt: e.object.image_alt.clone().unwrap_or_default(),
+            visibility: e.object.visibility.clone(),
         }
     }
 
@@ -455,6 +461,7 @@ impl EventFields {
                 },
                 image_url: self.image_url.clone(),
                 image_alt: self.image_alt.clone(),
+                visibility: self.visibility.clone(),
             },
             errors,
         )

@@ -12,7 +12,7 @@ use axum::Router;
 
 use crate::db::models::Object;
 use crate::http::error::AppError;
-use crate::service::{calendar, coop, forums, news, polls, ServiceError};
+use crate::service::{calendar, coop, forums, news, polls, Caller, ServiceError};
 use crate::state::AppState;
 
 /// How many items a feed carries.
@@ -112,10 +112,10 @@ async fn feed(state: &AppState, which: Which) -> Result<Feed, AppError> {
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
-    let (news_items, _) = news::list_news(&state.ctx, 0, FEED_SIZE).await?;
+    let (news_items, _) = news::list_news(&state.ctx, &Caller::Anonymous, 0, FEED_SIZE).await?;
     let mut items: Vec<Item> = news_items.iter().map(|o| item(o, None)).collect();
     if let Which::Everything = which {
-        for e in calendar::list_events(&state.ctx, false, 0, FEED_SIZE).await? {
+        for e in calendar::list_events(&state.ctx, &Caller::Anonymous, false, 0, FEED_SIZE).await? {
             let w = super::events::when(&e);
             let mut lead = w.local;
             if e.is_cancelled() {
@@ -126,7 +126,7 @@ async fn feed(state: &AppState, which: Which) -> Result<Feed, AppError> {
             }
             items.push(item(&e.object, Some(lead)));
         }
-        for p in polls::list_polls(&state.ctx, false, 0, FEED_SIZE).await? {
+        for p in polls::list_polls(&state.ctx, &Caller::Anonymous, false, 0, FEED_SIZE).await? {
             let options: Vec<&str> = p.options.iter().map(|(o, _)| o.name.as_str()).collect();
             items.push(item(&p.object, Some(options.join(" / "))));
         }

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/members.csv", get(export))
         .route("/admin/members/{id}", get(show).post(save))
         .route("/admin/members/{id}/invite", post(invite))
+        .route("/admin/members/{id}/links", post(add_link))
         .route("/admin/members/{id}/delete", post(delete))
         .route("/join/{code}", get(join_page).post(join))
 }
@@ -240,6 +241,7 @@ struct RecordPage {
     statuses: &'static [&'static str],
     roles: &'static [&'static str],
     form: MemberForm,
+    links: Vec<super::accounts::LinkRow>,
     errors: Vec<(&'static str, String)>,
 }
 impl Page for RecordPage {}
@@ -267,6 +269,11 @@ async fn record_page(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let m = members::get(&state.ctx, &v.caller(), id).await?;
+    let links = crate::service::member_links::links(&state.ctx, &v.caller(), Some(id))
+        .await?
+        .iter()
+        .map(super::accounts::LinkRow::of)
+        .collect();
     let coop = coop::get_coop(&state.ctx).await?;
     let l = Layout::for_visitor(state, &v, &m.name, coop.as_ref());
     let (invitation, until) = match shown.invitation {
@@ -284,6 +291,7 @@ async fn record_page(
         statuses: &STATUSES,
         roles: &ROLES,
         form: shown.form.unwrap_or_else(|| MemberForm::of(&m)),
+        links,
         errors: shown.errors,
         t: v.t,
         l,
@@ -383,6 +391,50 @@ async fn invite(
                 ..Default::default()
             };
             record_page(&state, v, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+}
+
+/// The secretary links a member's fediverse account; the co-op sends it
+/// the code, and the member proves the link by replying with it.
+async fn add_link(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<LinkForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let refused = |why: String| Shown {
+        errors: vec![("account", why)],
+        ..Default::default()
+    };
+    let actor = match super::forums::resolve_remote(&state, &f.account).await {
+        Ok(a) => a,
+        Err(why) => return record_page(&state, v, id, refused(why), StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    match crate::service::member_links::link(&state.ctx, &caller, Some(id), &actor).await {
+        Ok(link) => {
+            let done = super::url_encode(&v.t.fill("members.link_sent", &[("handle", &link.handle())]));
+            Ok(Redirect::to(&format!("/admin/members/{id}?done={done}")).into_response())
+        }
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let why = e.to_string();
+            record_page(&state, v, id, refused(why), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(ServiceError::Conflict(why)) => {
+            record_page(&state, v, id, refused(why), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),
     }

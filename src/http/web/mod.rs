@@ -331,14 +331,15 @@ pub(crate) async fn render_home(
         "home.follow_help",
         &[("handle", &format!("@{}@{}", coop.handle, coop.domain))],
     );
-    let (news, _) = crate::service::news::list_news(&state.ctx, 0, 10).await?;
+    let (news, _) = crate::service::news::list_news(&state.ctx, &v.caller(), 0, 10).await?;
     let remote_posts = crate::service::remote::list_remote_posts(&state.ctx, 10).await?;
-    let upcoming = crate::service::calendar::list_events(&state.ctx, true, 0, 3).await?;
-    let open_polls: Vec<polls::PollTeaser> = crate::service::polls::list_polls(&state.ctx, true, 0, 3)
-        .await?
-        .iter()
-        .map(|p| polls::teaser(&v.t, p))
-        .collect();
+    let upcoming = crate::service::calendar::list_events(&state.ctx, &v.caller(), true, 0, 3).await?;
+    let open_polls: Vec<polls::PollTeaser> =
+        crate::service::polls::list_polls(&state.ctx, &v.caller(), true, 0, 3)
+            .await?
+            .iter()
+            .map(|p| polls::teaser(&v.t, p))
+            .collect();
     let can_write = v.role().is_some_and(|r| r >= UserRole::Editor);
     let status = if follow_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

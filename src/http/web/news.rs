@@ -104,7 +104,7 @@ async fn archive(
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
-    let (items, total) = news::list_news(&state.ctx, page - 1, ARCHIVE_PAGE_SIZE).await?;
+    let (items, total) = news::list_news(&state.ctx, &v.caller(), page - 1, ARCHIVE_PAGE_SIZE).await?;
     let pages = ((total + ARCHIVE_PAGE_SIZE - 1) / ARCHIVE_PAGE_SIZE).max(1);
     if page > pages {
         return Err(AppError::new(
@@ -160,20 +160,17 @@ async fn show(
 ) -> Result<Response, AppError> {
     let item = news::get_news(&state.ctx, &slug).await?;
     if crate::federation::routes::wants_activity_json(&headers) {
-        if !conversation::servable(&item) {
-            return Err(AppError::not_found());
-        }
-        crate::federation::routes::authorize_fetch(&state, &headers, &format!("/news/{slug}")).await?;
-        return crate::federation::routes::object_response(&state, &item).await;
+        return crate::federation::routes::serve_object(&state, &headers, &format!("/news/{slug}"), &item)
+            .await;
     }
     if item.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
     let editor = v.role().is_some_and(|r| r >= UserRole::Editor);
-    // Drafts, scheduled news and news whose visibility is not open: only
-    // editors see them.
+    // Drafts and scheduled news: only editors see them; members-only news,
+    // members too.
     let state_note = state_text(&v.t, &item);
-    if !conversation::servable(&item) && !editor {
+    if !editor && !conversation::readable(&state.ctx, &v.caller(), &item).await? {
         return Err(AppError::not_found());
     }
     let replies = conversation_of(&state, &v.caller(), &item).await?;
@@ -528,6 +525,7 @@ async fn edit_page(
             news::Publication::Scheduled(at) => Some(at.format("%Y-%m-%dT%H:%M").to_string()),
             _ => None,
         },
+        visibility: item.visibility.clone(),
     });
     let extras = FormExtras {
         error: None,

@@ -79,7 +79,7 @@ async fn list(
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
-    let items = polls::list_polls(&state.ctx, false, 0, 100).await?;
+    let items = polls::list_polls(&state.ctx, &v.caller(), false, 0, 100).await?;
     let l = Layout::for_visitor(&state, &v, v.t.get("polls.title"), Some(&coop));
     Ok(ListPage {
         items: items.iter().map(|p| teaser(&v.t, p)).collect(),
@@ -131,11 +131,13 @@ async fn show(
 ) -> Result<Response, AppError> {
     let poll = polls::get_poll(&state.ctx, &slug).await?;
     if crate::federation::routes::wants_activity_json(&headers) {
-        if !conversation::servable(&poll.object) {
-            return Err(AppError::not_found());
-        }
-        crate::federation::routes::authorize_fetch(&state, &headers, &format!("/polls/{slug}")).await?;
-        return crate::federation::routes::object_response(&state, &poll.object).await;
+        return crate::federation::routes::serve_object(
+            &state,
+            &headers,
+            &format!("/polls/{slug}"),
+            &poll.object,
+        )
+        .await;
     }
     render(&state, v, poll, q.done, None, StatusCode::OK).await
 }
@@ -151,10 +153,10 @@ async fn render(
     if poll.object.deleted_at.is_some() {
         return Err(AppError::new(StatusCode::GONE, "gone", "This poll was deleted."));
     }
-    if !conversation::servable(&poll.object) {
+    let caller = v.caller();
+    if !conversation::readable(&state.ctx, &caller, &poll.object).await? {
         return Err(AppError::not_found());
     }
-    let caller = v.caller();
     let chosen = polls::choices(
         &state.ctx,
         v.user.as_ref().and_then(|u| u.actor_id),
@@ -247,6 +249,7 @@ struct FormPage {
     options: Vec<String>,
     multiple: bool,
     closes_at: String,
+    visibility: String,
     error: Option<String>,
     errors: Vec<(&'static str, String)>,
 }
@@ -283,6 +286,7 @@ async fn form_page(
         options: option_fields(input.options),
         multiple: input.multiple,
         closes_at: input.closes_at,
+        visibility: input.visibility,
         error,
         errors,
         t: v.t,
@@ -318,6 +322,7 @@ async fn create(
             "question" => input.question = val.into_owned(),
             "option" => input.options.push(val.into_owned()),
             "multiple" => input.multiple = val == "on",
+            "visibility" => input.visibility = val.to_string(),
             "closes_at" => input.closes_at = val.into_owned(),
             _ => {}
         }
