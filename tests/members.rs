@@ -9,6 +9,7 @@ use intercoop::service::accounts;
 use serde_json::{json, Value};
 
 both_backends!(
+    csv_round_trip_with_a_bad_row,
     register_through_the_api,
     invitation_makes_an_account,
     secretary_uses_the_web_pages
@@ -393,4 +394,152 @@ async fn invitation_makes_an_account(backend: Backend) {
     )
     .await;
     assert_eq!(status, 409, "{body}");
+}
+
+/// POSTs CSV to the import route.
+async fn import(app: &TestApp, token: &str, mode: &str, csv: &str) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/members/import?mode={mode}")))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+/// The export read back by the import: existing members are updated, not
+/// doubled, the quote that defused a phone's `+` is taken off again, and a
+/// bad row is reported with its line and field; nothing is written until
+/// every row is good, unless the admin imports the good rows only.
+async fn csv_round_trip_with_a_bad_row(backend: Backend) {
+    use reqwest::Method as M;
+    let app = TestApp::with_coop(backend).await;
+    let token = accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap();
+    for body in [
+        json!({"name": "Ana Souza", "member_number": "1", "phone": "+44 7700 900123", "groups": "Board\nHarvest"}),
+        json!({"name": "Bo Li", "member_number": "2", "email": "bo@example.org"}),
+    ] {
+        let (status, m) = call(&app, &token, M::POST, "/members", Some(body)).await;
+        assert_eq!(status, 201, "{m}");
+    }
+    let exported = reqwest::Client::new()
+        .get(app.url("/api/v1/members/export.csv"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(exported.contains("'+447700900123"), "{exported}");
+    // The secretary adds two rows in the spreadsheet, one with a bad phone
+    // and a number already used in the file.
+    let edited = format!(
+        "{exported}3,Cai Jones,cai@example.org,,2025-01-31,active,member,,\r\n,Dee Bad,,12,,active,member,,\r\n3,Eve Again,,,,active,member,,\r\n"
+    );
+    let (status, preview) = import(&app, &token, "preview", &edited).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["written"], false);
+    assert_eq!(
+        preview["updated"], 2,
+        "the exported members are matched by number: {preview}"
+    );
+    assert_eq!(preview["created"], 1);
+    assert_eq!(preview["refused"], 2);
+    let rows = preview["rows"].as_array().unwrap();
+    let dee = rows.iter().find(|r| r["name"] == "Dee Bad").unwrap();
+    assert_eq!(dee["line"], 5);
+    assert_eq!(dee["errors"][0]["field"], "phone", "{dee}");
+    let eve = rows.iter().find(|r| r["name"] == "Eve Again").unwrap();
+    assert_eq!(
+        eve["errors"][0]["field"], "member_number",
+        "a number used twice in the file: {eve}"
+    );
+    let (_, list) = call(&app, &token, M::GET, "/members", None).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        2,
+        "a preview writes nothing"
+    );
+
+    let (status, all) = import(&app, &token, "all", &edited).await;
+    assert_eq!(status, 422, "{all}");
+    assert_eq!(all["written"], false);
+    let (_, list) = call(&app, &token, M::GET, "/members", None).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        2,
+        "nothing written while a row is bad"
+    );
+
+    let (status, good) = import(&app, &token, "good_rows", &edited).await;
+    assert_eq!(status, 200, "{good}");
+    assert_eq!(good["written"], true);
+    assert_eq!(good["created"], 1);
+    let (_, list) = call(&app, &token, M::GET, "/members", None).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{list}");
+    let ana = items.iter().find(|m| m["name"] == "Ana Souza").unwrap();
+    assert_eq!(ana["phone"], "+447700900123", "the defusing quote is taken off");
+    assert_eq!(ana["groups"], json!(["Board", "Harvest"]));
+    let cai = items.iter().find(|m| m["name"] == "Cai Jones").unwrap();
+    assert_eq!(cai["joined_on"], "2025-01-31");
+
+    // Not CSV with the register's columns: one clear error, nothing else.
+    let (status, bad) = import(&app, &token, "preview", "nom,courriel\r\nAna,a@b\r\n").await;
+    assert_eq!(status, 422);
+    assert!(
+        bad["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown columns: nom, courriel"),
+        "{bad}"
+    );
+    let (status, _) = import(&app, &token, "preview", "name\r\n\"unclosed\r\n").await;
+    assert_eq!(status, 422);
+
+    // The secretary's page: a preview of an uploaded file lists the bad row.
+    let c = common::login(&app, ADMIN, PASSWORD).await;
+    let page = c
+        .get(app.url("/admin/members/import"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", common::csrf_of(&page))
+        .text("mode", "preview")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(
+                "name,phone\r\nFay,12\r\nGus,+33612345678\r\n".as_bytes().to_vec(),
+            )
+            .file_name("members.csv"),
+        );
+    let r = c
+        .post(app.url("/admin/members/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("international form"), "{html}");
+    assert!(html.contains("Import the good rows only"), "{html}");
+    let (_, list) = call(&app, &token, M::GET, "/members", None).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        3,
+        "the page's preview wrote nothing"
+    );
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    let audit = intercoop::db::queries::accounts::recent_audit(&mut conn, 50)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|(a, _)| a == "member.import"));
 }

@@ -347,6 +347,24 @@ async fn members_only_reaches_members_and_nobody_else(backend: Backend) {
         "{outbox}"
     );
 
+    // A non-member's reply into the members-only conversation is not kept
+    // (nor passed on), and their Join of the members-only event is not taken.
+    let intrusion = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": outsider.id("create"),
+        "type": "Create", "actor": outsider.actor, "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "object": {"id": outsider.id("note"), "type": "Note", "attributedTo": outsider.actor,
+                   "inReplyTo": secret_url, "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                   "content": "<p>Leaked reply</p>"}});
+    assert_eq!(outsider.send(&app, "/inbox", &intrusion, true).await, 202);
+    let join = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": outsider.id("join"),
+        "type": "Join", "actor": outsider.actor, "object": event["url"]});
+    assert_eq!(outsider.send(&app, "/inbox", &join, true).await, 202);
+    assert!(!text(&ana_web, app.url(&secret_path))
+        .await
+        .1
+        .contains("Leaked reply"));
+    let (_, ev) = api.call(M::GET, &format!("/events/{}", event["id"]), None).await;
+    assert_eq!(ev["participant_count"], 0, "{ev}");
+
     // The API: anonymous 404 and not listed; a member's token reads it.
     let secret_id = secret["id"].as_i64().unwrap();
     let r = reqwest::get(app.url(&format!("/api/v1/news/{secret_id}")))
@@ -374,7 +392,7 @@ async fn members_only_reaches_members_and_nobody_else(backend: Backend) {
     let doc: Value = serde_json::from_str(&doc).unwrap();
     assert_eq!(doc["type"], "Article");
     assert_eq!(doc["to"], json!([app.url("/collections/members")]));
-    // A forged signature is refused outright.
+    // A forged signature gets what a missing page gets (it must not confirm a guess).
     let forged = {
         let url = url::Url::parse(&app.url(&secret_path)).unwrap();
         let (_, other) = intercoop::crypto::generate_actor_keys().unwrap();
@@ -394,7 +412,7 @@ async fn members_only_reaches_members_and_nobody_else(backend: Backend) {
         }
         req.send().await.unwrap().status().as_u16()
     };
-    assert_eq!(forged, 401);
+    assert_eq!(forged, 404);
     // A non-member's vote on a members-only poll is refused.
     let (status, poll) = api
         .call(
@@ -428,6 +446,8 @@ async fn members_only_reaches_members_and_nobody_else(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(text(&ana_web, app.url(&secret_path)).await.0, 404);
+    // The follows her link approved end, since the co-op approves its followers.
+    ana_peer.wait_for("Reject", |_| true).await;
     // (A second apart: the same signature twice is refused as a replay.)
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(ap_get(&app, &secret_path, Some(&ana_peer)).await.0, 404);
@@ -448,9 +468,11 @@ async fn members_only_reaches_members_and_nobody_else(backend: Backend) {
         )
         .await;
     let marker2_url = marker2["url"].as_str().unwrap().to_string();
-    ana_peer
+    // (Her accounts follow no longer: the marker shows at the outsider.)
+    outsider
         .wait_for("Create", |a| a["object"]["id"] == marker2_url)
         .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let got = ana_peer.inbox.lock().unwrap().clone();
     assert!(
         !got.iter().any(|a| a["object"]["id"] == later["url"]),

@@ -153,7 +153,13 @@ async fn for_members(
     conn: &mut crate::db::PooledConn,
     outgoing: Outgoing,
 ) -> Result<Vec<Outgoing>, String> {
-    let Some(object_id) = outgoing.object_id else {
+    let about_object = [
+        CreateType::Create.to_string(),
+        UpdateType::Update.to_string(),
+        DeleteType::Delete.to_string(),
+    ]
+    .contains(&outgoing.kind);
+    let Some(object_id) = outgoing.object_id.filter(|_| about_object) else {
         return Ok(vec![outgoing]);
     };
     let members_only = content::find(conn, object_id)

@@ -640,7 +640,9 @@ pub async fn serve_object(
     if conversation::servable(object) {
         authorize_fetch(state, headers, path).await?;
     } else {
-        let caller = fetcher(state, headers, path).await?;
+        // Whatever fails, the answer is the one for a URL that does not
+        // exist: a refused signature must not confirm a guessed title.
+        let caller = fetcher(state, headers, path).await.unwrap_or(Caller::Anonymous);
         if !conversation::readable(&state.ctx, &caller, object).await? {
             return Err(AppError::not_found());
         }

@@ -521,6 +521,18 @@ pub async fn receive_join(
     event_ap_id: &str,
     join_id: &str,
 ) -> ServiceResult<Option<JoinOutcome>> {
+    // An event not open to all takes Joins from those who may read it;
+    // anyone else is answered as for an unknown event.
+    let found = {
+        let mut conn = ctx.db.conn().await?;
+        content::find_by_ap_id(&mut conn, event_ap_id).await?
+    };
+    if let Some(o) = found.filter(|o| o.kind == KIND.as_str() && o.local) {
+        if !super::conversation::readable(ctx, &Caller::Remote { actor: remote.id }, &o).await? {
+            tracing::info!(actor = %remote.ap_id, event = %event_ap_id, "Join refused: not for this actor");
+            return Ok(None);
+        }
+    }
     let mut tx = ctx.db.begin().await?;
     let Some(object) = content::find_by_ap_id(&mut tx, event_ap_id)
         .await?
@@ -589,7 +601,10 @@ pub async fn rsvp(ctx: &Ctx, caller: &Caller, id: i64, going: bool) -> ServiceRe
         return Err(ServiceError::Unauthorized("Log in to say you are coming.".into()));
     };
     caller.require(UserRole::Member)?;
-    get_event_by_id(ctx, id).await?;
+    let event = get_event_by_id(ctx, id).await?;
+    if !super::conversation::readable(ctx, caller, &event.object).await? {
+        return Err(ServiceError::NotFound(format!("There is no event with id {id}.")));
+    }
     let person = people::person_of(ctx, *user_id).await?;
     let mut tx = ctx.db.begin().await?;
     if going {

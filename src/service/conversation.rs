@@ -101,18 +101,25 @@ pub async fn readable(ctx: &Ctx, caller: &Caller, o: &Object) -> ServiceResult<b
     if servable(o) {
         return Ok(true);
     }
+    let mut conn = ctx.db.conn().await?;
+    readable_on(&mut conn, caller, o).await
+}
+
+async fn readable_on(conn: &mut PooledConn, caller: &Caller, o: &Object) -> ServiceResult<bool> {
+    if servable(o) {
+        return Ok(true);
+    }
     if o.deleted_at.is_some() || super::news::publication(o) != super::news::Publication::Published {
         return Ok(false);
     }
-    let mut conn = ctx.db.conn().await?;
-    let member = super::member_links::is_member(&mut conn, caller).await?;
+    let member = super::member_links::is_member(conn, caller).await?;
     Ok(match Visibility::from_db(&o.visibility) {
         Visibility::Members => member,
         Visibility::Followers => {
             member
                 || match caller {
                     Caller::Remote { actor } => {
-                        crate::db::queries::follows::find_follow(&mut conn, *actor, o.author_id)
+                        crate::db::queries::follows::find_follow(conn, *actor, o.author_id)
                             .await?
                             .is_some_and(|f| f.state() == crate::db::models::FollowState::Accepted)
                     }
@@ -218,27 +225,65 @@ pub async fn delete_reply(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<
 /// Where members' replies live: `/notes/{id}`.
 pub const NOTE_PATH: &str = "/notes";
 
-/// What a member may answer: something readable here that is ours, a
-/// reply in one of our conversations, or a thread of a forum (ours or
-/// another server's); not hidden, not deleted.
-async fn answerable(conn: &mut PooledConn, id: i64) -> ServiceResult<Object> {
-    content::find(conn, id)
+/// What a member may answer: something the caller may read here that is
+/// ours, a reply in one of our conversations, or a thread of a forum (ours
+/// or another server's); not hidden, not deleted.
+async fn answerable(conn: &mut PooledConn, caller: &Caller, id: i64) -> ServiceResult<Object> {
+    let nothing =
+        || ServiceError::NotFound("There is nothing to reply to there (it may have been deleted).".into());
+    let o = content::find(conn, id)
         .await?
         .filter(|o| {
             o.deleted_at.is_none()
                 && o.hidden_at.is_none()
-                && (servable(o) || Visibility::from_db(&o.visibility) == Visibility::Members)
                 && (o.local || o.in_reply_to.is_some() || o.kind == ContentKind::Thread.as_str())
         })
-        .ok_or_else(|| {
-            ServiceError::NotFound("There is nothing to reply to there (it may have been deleted).".into())
-        })
+        .ok_or_else(nothing)?;
+    // Members-only forums' posts are members-only rows too.
+    if !readable_on(conn, caller, &o).await? {
+        return Err(nothing());
+    }
+    Ok(o)
 }
 
 /// What a member would answer at `/replies/new?to=ID`.
-pub async fn answerable_by_id(ctx: &Ctx, id: i64) -> ServiceResult<Object> {
+pub async fn answerable_by_id(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Object> {
     let mut conn = ctx.db.conn().await?;
-    answerable(&mut conn, id).await
+    answerable(&mut conn, caller, id).await
+}
+
+/// The first object of the conversation `ap_id` belongs to (`ap_id`'s own
+/// object when it answers nothing known here), followed up to 16 levels.
+async fn conversation_root(conn: &mut PooledConn, ap_id: &str) -> ServiceResult<Option<Object>> {
+    let Some(mut current) = content::find_by_ap_id(conn, ap_id).await? else {
+        return Ok(None);
+    };
+    for _ in 0..16 {
+        let Some(parent) = current.in_reply_to.clone() else {
+            break;
+        };
+        match content::find_by_ap_id(conn, &parent).await? {
+            Some(p) => current = p,
+            None => break,
+        }
+    }
+    Ok(Some(current))
+}
+
+/// Whether a conversation is open to all: the object answered and the
+/// first of its conversation are. Replies from other servers into a
+/// conversation that is not (members-only news, say) are not kept or
+/// passed on: they would show what it answers to anyone.
+pub async fn conversation_is_open(ctx: &Ctx, parent_ap_id: &str) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    let open = |o: &Object| Visibility::from_db(&o.visibility).is_open();
+    let parent_open = content::find_by_ap_id(&mut conn, parent_ap_id)
+        .await?
+        .is_none_or(|p| open(&p) && (!p.local || servable(&p)));
+    let root_open = conversation_root(&mut conn, parent_ap_id)
+        .await?
+        .is_none_or(|r| open(&r) && (!r.local || servable(&r)));
+    Ok(parent_open && root_open)
 }
 
 /// A logged-in member replies to `parent_id` from the web. The reply is a
@@ -259,9 +304,13 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
             "Keep the reply under 5,000 characters, without NUL characters.",
         ));
     }
-    let parent = {
+    let (parent, root_open) = {
         let mut conn = ctx.db.conn().await?;
-        answerable(&mut conn, parent_id).await?
+        let parent = answerable(&mut conn, caller, parent_id).await?;
+        let root_open = conversation_root(&mut conn, &parent.ap_id)
+            .await?
+            .is_none_or(|r| Visibility::from_db(&r.visibility).is_open());
+        (parent, root_open)
     };
     let person = people::person_of(ctx, *user_id).await?;
     let at = crate::db::now();
@@ -287,9 +336,9 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
             ap_type: "Note".into(),
             author_id: person.id,
             in_reply_to: Some(parent.ap_id.clone()),
-            // In a members-only conversation (a members-only forum), the
-            // reply is members-only too.
-            visibility: if Visibility::from_db(&parent.visibility) == Visibility::Members {
+            // In a conversation that is not open to all (members-only news,
+            // a members-only forum), the reply is members-only too.
+            visibility: if !root_open || !Visibility::from_db(&parent.visibility).is_open() {
                 Visibility::Members
             } else {
                 Visibility::Public

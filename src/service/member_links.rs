@@ -216,6 +216,9 @@ pub async fn confirm_from_message(ctx: &Ctx, actor: &Actor, text: &str) -> Servi
         .map(|c| crate::crypto::token_hash(&c))
         .find(|h| crate::crypto::constant_time_eq(h, stored));
     let Some(hash) = found else {
+        // A reply that is not the code counts as a wrong try, as on the web.
+        members_q::count_wrong_code(&mut tx, row.id).await?;
+        tx.commit().await?;
         return Ok(false);
     };
     proved(&mut tx, &row, actor, &hash).await?;
@@ -290,6 +293,9 @@ pub async fn unlink(ctx: &Ctx, caller: &Caller, link_id: i64) -> ServiceResult<(
     let (row, actor) = link_row(&mut tx, link_id).await?;
     record_for(&mut tx, caller, Some(row.member_id)).await?;
     members_q::delete_link(&mut tx, row.id).await?;
+    if row.verified_at.is_some() {
+        end_follows(&mut tx, &[row.actor_id]).await?;
+    }
     accounts_q::audit(
         &mut tx,
         Some(by),
@@ -299,6 +305,42 @@ pub async fn unlink(ctx: &Ctx, caller: &Caller, link_id: i64) -> ServiceResult<(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// When a member's accounts stop counting (suspended, removed, a link
+/// taken away) and the co-op approves its followers, their follows that
+/// the link had approved end: each gets `Reject(Follow)`, and may ask
+/// again like anyone.
+pub(crate) async fn end_follows(conn: &mut PooledConn, actor_ids: &[i64]) -> ServiceResult<()> {
+    let Some(coop) = super::coop::coop_actor_on(conn).await? else {
+        return Ok(());
+    };
+    if !coop.manually_approves_followers {
+        return Ok(());
+    }
+    for &actor in actor_ids {
+        let Some(follow) = follow_q::find_follow(conn, actor, coop.id).await? else {
+            continue;
+        };
+        follow_q::delete_follow(conn, actor, coop.id).await?;
+        let event = DomainEvent::FollowRejected {
+            local: coop.id,
+            remote: actor,
+            follow_id: follow.ap_id.unwrap_or_default(),
+        };
+        events::record(conn, &event, None).await?;
+    }
+    Ok(())
+}
+
+/// The actors of a member's proved links.
+pub(crate) async fn linked_actor_ids(conn: &mut PooledConn, member_id: i64) -> DbResult<Vec<i64>> {
+    Ok(members_q::links_of(conn, member_id)
+        .await?
+        .into_iter()
+        .filter(|(row, _)| row.verified_at.is_some())
+        .map(|(row, _)| row.actor_id)
+        .collect())
 }
 
 /// The active member behind a proved linked account, if any.

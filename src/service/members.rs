@@ -193,14 +193,18 @@ pub async fn get(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Member> {
 pub async fn create(ctx: &Ctx, caller: &Caller, input: MemberInput) -> ServiceResult<Member> {
     let by = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
-    let f = fields(&mut tx, None, input).await?;
-    let id = members_q::insert(&mut tx, &f).await?;
-    accounts_q::audit(&mut tx, Some(by), "member.create", &format!("{id} {}", f.name)).await?;
-    let m = members_q::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| ServiceError::Internal("member vanished after insert".into()))?;
+    let m = create_on(&mut tx, by, input).await?;
     tx.commit().await?;
     Ok(m)
+}
+
+async fn create_on(conn: &mut crate::db::PooledConn, by: i64, input: MemberInput) -> ServiceResult<Member> {
+    let f = fields(conn, None, input).await?;
+    let id = members_q::insert(conn, &f).await?;
+    accounts_q::audit(conn, Some(by), "member.create", &format!("{id} {}", f.name)).await?;
+    members_q::find(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("member vanished after insert".into()))
 }
 
 /// Changes a record. A member with an account: their role becomes the
@@ -209,42 +213,50 @@ pub async fn create(ctx: &Ctx, caller: &Caller, input: MemberInput) -> ServiceRe
 pub async fn update(ctx: &Ctx, caller: &Caller, id: i64, input: MemberInput) -> ServiceResult<Member> {
     let by = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
-    let old = members_q::find(&mut tx, id)
+    let m = update_on(&mut tx, by, id, input).await?;
+    tx.commit().await?;
+    Ok(m)
+}
+
+async fn update_on(
+    tx: &mut crate::db::PooledConn,
+    by: i64,
+    id: i64,
+    input: MemberInput,
+) -> ServiceResult<Member> {
+    let old = members_q::find(tx, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
-    let f = fields(&mut tx, Some(&old), input).await?;
+    let f = fields(tx, Some(&old), input).await?;
     if let Some(user_id) = old.user_id {
         let role = UserRole::parse(&f.role)?;
         let disabled = f.status == "suspended" || f.status == "left";
         let was_admin = old.role == "admin" && old.status == "active";
         if was_admin
             && (role != UserRole::Admin || disabled)
-            && accounts_q::count_active_admins(&mut tx).await? <= 1
+            && accounts_q::count_active_admins(tx).await? <= 1
         {
             return Err(ServiceError::Conflict(
                 "This is the co-op's last admin: make another member admin first.".into(),
             ));
         }
-        accounts_q::set_role(&mut tx, user_id, role.as_str()).await?;
-        accounts_q::set_disabled(&mut tx, user_id, disabled).await?;
+        accounts_q::set_role(tx, user_id, role.as_str()).await?;
+        accounts_q::set_disabled(tx, user_id, disabled).await?;
         if disabled {
-            accounts_q::delete_sessions_of_user(&mut tx, user_id).await?;
+            accounts_q::delete_sessions_of_user(tx, user_id).await?;
         }
     }
-    members_q::update(&mut tx, id, &f).await?;
+    let was_active = old.status == "active";
+    if was_active && f.status != "active" {
+        let actors = super::member_links::linked_actor_ids(tx, id).await?;
+        super::member_links::end_follows(tx, &actors).await?;
+    }
+    members_q::update(tx, id, &f).await?;
     let what = changes(&old, &f);
-    accounts_q::audit(
-        &mut tx,
-        Some(by),
-        "member.update",
-        &format!("{id} {}: {what}", f.name),
-    )
-    .await?;
-    let m = members_q::find(&mut tx, id)
+    accounts_q::audit(tx, Some(by), "member.update", &format!("{id} {}: {what}", f.name)).await?;
+    members_q::find(tx, id)
         .await?
-        .ok_or_else(|| ServiceError::Internal("member vanished after update".into()))?;
-    tx.commit().await?;
-    Ok(m)
+        .ok_or_else(|| ServiceError::Internal("member vanished after update".into()))
 }
 
 /// Which fields changed, for the audit log (values of status and role;
@@ -297,6 +309,8 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
         accounts_q::set_disabled(&mut tx, user_id, true).await?;
         accounts_q::delete_sessions_of_user(&mut tx, user_id).await?;
     }
+    let actors = super::member_links::linked_actor_ids(&mut tx, id).await?;
+    super::member_links::end_follows(&mut tx, &actors).await?;
     members_q::delete(&mut tx, id).await?;
     accounts_q::audit(&mut tx, Some(by), "member.delete", &format!("{id} {}", m.name)).await?;
     tx.commit().await?;
@@ -440,4 +454,215 @@ pub async fn accept_invitation(
     let logged_in = accounts::start_session(&mut tx, user).await?;
     tx.commit().await?;
     Ok(logged_in)
+}
+
+/// What an import does with its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Checks every row and writes nothing: the preview.
+    Preview,
+    /// Writes only when every row is good.
+    All,
+    /// Writes the good rows and reports the others.
+    GoodRows,
+}
+
+/// One row of an import and what came of it.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    /// The row's line in the file (the header is line 1).
+    pub line: usize,
+    pub name: String,
+    /// `create`, or `update` of the member with that number.
+    pub action: &'static str,
+    /// Empty for a good row.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub rows: Vec<ImportRow>,
+    /// Whether anything was written.
+    pub written: bool,
+    pub created: usize,
+    pub updated: usize,
+    pub refused: usize,
+}
+
+/// The columns an import reads: the export's.
+pub const CSV_COLUMNS: [&str; 9] = [
+    "member_number",
+    "name",
+    "email",
+    "phone",
+    "joined_on",
+    "status",
+    "role",
+    "groups",
+    "notes",
+];
+
+/// At most this many rows in one import.
+pub const MAX_IMPORT_ROWS: usize = 5000;
+
+/// Imports members from CSV with the export's columns (any order, a
+/// header row first; only `name` is required). A row whose member number
+/// is in the register updates that member, any other row adds one. Every
+/// row is checked as a form would be, in one transaction, so the preview
+/// reports what writing would do (a number used twice in the file
+/// included); the mode decides whether it is kept.
+pub async fn import_csv(
+    ctx: &Ctx,
+    caller: &Caller,
+    text: &str,
+    mode: ImportMode,
+) -> ServiceResult<ImportReport> {
+    let by = caller.require(UserRole::Admin)?;
+    let bad_file = |why: String| ServiceError::invalid("file", why);
+    let rows = super::text::parse_csv(text).map_err(|e| bad_file(format!("This is not a CSV file: {e}.")))?;
+    let mut rows = rows.into_iter();
+    let header: Vec<String> = rows
+        .next()
+        .ok_or_else(|| {
+            bad_file("The file is empty: export the register to see the columns it needs.".into())
+        })?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let unknown: Vec<&str> = header
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !CSV_COLUMNS.contains(h))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(bad_file(format!(
+            "Unknown columns: {}. The columns are {}.",
+            unknown.join(", "),
+            CSV_COLUMNS.join(", ")
+        )));
+    }
+    if !header.iter().any(|h| h == "name") {
+        return Err(bad_file(
+            "The file needs a name column (the first row names the columns).".into(),
+        ));
+    }
+    let rows: Vec<Vec<String>> = rows.collect();
+    if rows.len() > MAX_IMPORT_ROWS {
+        return Err(bad_file(format!(
+            "The file has {} rows: import at most {MAX_IMPORT_ROWS} at a time.",
+            rows.len()
+        )));
+    }
+    let mut tx = ctx.db.begin().await?;
+    let mut report = ImportReport {
+        rows: Vec::new(),
+        written: false,
+        created: 0,
+        updated: 0,
+        refused: 0,
+    };
+    let mut numbers_seen: std::collections::HashMap<String, usize> = Default::default();
+    for (i, cells) in rows.into_iter().enumerate() {
+        let line = i + 2;
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut input = MemberInput::default();
+        let mut errors = Vec::new();
+        if cells.len() != header.len() {
+            errors.push((
+                "file",
+                format!(
+                    "This row has {} fields where the header has {}.",
+                    cells.len(),
+                    header.len()
+                ),
+            ));
+        }
+        for (column, cell) in header.iter().zip(&cells) {
+            let value = super::text::csv_value(cell.trim()).to_string();
+            let slot = match column.as_str() {
+                "member_number" => &mut input.member_number,
+                "name" => &mut input.name,
+                "email" => &mut input.email,
+                "phone" => &mut input.phone,
+                "joined_on" => &mut input.joined_on,
+                "status" => &mut input.status,
+                "role" => &mut input.role,
+                // The export writes one group per line as "a; b".
+                "groups" => {
+                    input.groups = Some(value.split(';').map(str::trim).collect::<Vec<_>>().join("\n"));
+                    continue;
+                }
+                _ => &mut input.notes,
+            };
+            *slot = Some(value);
+        }
+        // Blank cells keep the defaults of a new member (active, member).
+        for slot in [&mut input.status, &mut input.role] {
+            if slot.as_deref().is_some_and(|s| s.is_empty()) {
+                *slot = None;
+            }
+        }
+        let name = input.name.clone().unwrap_or_default();
+        if let Some(n) = input.member_number.as_deref().filter(|n| !n.is_empty()) {
+            match numbers_seen.get(n) {
+                Some(first) => errors.push((
+                    "member_number",
+                    format!("Member number {n} is on line {first} too: each member once per file."),
+                )),
+                None => {
+                    numbers_seen.insert(n.to_string(), line);
+                }
+            }
+        }
+        let existing = match input.member_number.as_deref().filter(|n| !n.is_empty()) {
+            Some(n) => members_q::find_by_number(&mut tx, n).await?,
+            None => None,
+        };
+        let action = if existing.is_some() { "update" } else { "create" };
+        if errors.is_empty() {
+            let done = match &existing {
+                Some(m) => update_on(&mut tx, by, m.id, input).await.map(|_| ()),
+                None => create_on(&mut tx, by, input).await.map(|_| ()),
+            };
+            match done {
+                Ok(()) if action == "create" => report.created += 1,
+                Ok(()) => report.updated += 1,
+                Err(e @ ServiceError::Invalid { .. }) => errors = e.field_errors(),
+                Err(ServiceError::Conflict(why)) => errors.push(("status", why)),
+                Err(e) => return Err(e),
+            }
+        }
+        if !errors.is_empty() {
+            report.refused += 1;
+        }
+        report.rows.push(ImportRow {
+            line,
+            name,
+            action,
+            errors,
+        });
+    }
+    let keep = match mode {
+        ImportMode::Preview => false,
+        ImportMode::All => report.refused == 0,
+        ImportMode::GoodRows => true,
+    };
+    if keep && report.created + report.updated > 0 {
+        accounts_q::audit(
+            &mut tx,
+            Some(by),
+            "member.import",
+            &format!(
+                "{} added, {} updated, {} rows refused",
+                report.created, report.updated, report.refused
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        report.written = true;
+    }
+    // Otherwise the transaction is dropped: nothing was written.
+    Ok(report)
 }

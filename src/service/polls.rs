@@ -360,6 +360,9 @@ pub async fn vote(ctx: &Ctx, caller: &Caller, id: i64, option_ids: &[i64]) -> Se
     };
     caller.require(UserRole::Member)?;
     let poll = get_poll_by_id(ctx, id).await?;
+    if !super::conversation::readable(ctx, caller, &poll.object).await? {
+        return Err(ServiceError::NotFound(format!("There is no poll with id {id}.")));
+    }
     let names: Vec<String> = option_ids
         .iter()
         .filter_map(|oid| poll.options.iter().find(|(o, _)| o.id == *oid))

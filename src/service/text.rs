@@ -259,6 +259,79 @@ pub fn title_from_html(html: &str) -> String {
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
 /// break; a leading = + - @ (which a spreadsheet would run as a formula)
 /// is defused with a quote mark.
+/// Reads CSV (RFC 4180: quoted fields with `""`, CRLF or LF lines, a
+/// byte-order mark at the start) into rows of fields. Err says where it
+/// stops being CSV.
+pub fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    let mut quoted = false;
+    let mut touched = false;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                '\n' => {
+                    line += 1;
+                    field.push('\n');
+                }
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => {
+                quoted = true;
+                touched = true;
+            }
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                touched = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' | '\r' => {
+                if touched || !field.is_empty() {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                touched = false;
+                line += 1;
+            }
+            c => {
+                field.push(c);
+                touched = true;
+            }
+        }
+    }
+    if quoted {
+        return Err(format!(
+            "a quoted field opened before line {line} is never closed"
+        ));
+    }
+    if touched || !field.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// A CSV cell as `csv_field` wrote it: the quote mark that defused a
+/// formula is taken off again.
+pub fn csv_value(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => cell,
+    }
+}
+
 pub fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")

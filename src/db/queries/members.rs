@@ -271,3 +271,12 @@ pub async fn linked_actors(conn: &mut PooledConn) -> DbResult<Vec<Actor>> {
         .load(c)
         .await)?)
 }
+
+pub async fn find_by_number(conn: &mut PooledConn, number: &str) -> DbResult<Option<Member>> {
+    Ok(q!(conn, |c| members::table
+        .filter(members::member_number.eq(number))
+        .select(Member::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}

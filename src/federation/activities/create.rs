@@ -82,6 +82,14 @@ pub(super) async fn keep_post(
         tracing::debug!(actor = %cx.signer.ap_id, "post from an actor nobody here follows; not stored");
         return Ok(());
     }
+    // A reply into a conversation that is not open to all (members-only
+    // news) is not kept or passed on: it would show what it answers.
+    if let Some(parent) = post.in_reply_to.as_deref().filter(|_| ours) {
+        if !crate::service::conversation::conversation_is_open(ctx, parent).await? {
+            tracing::info!(actor = %cx.signer.ap_id, %parent, "reply into a members-only conversation; not stored");
+            return Ok(());
+        }
+    }
     // Pages here are public: followers-only and direct posts are not kept
     // (messages and poll votes get their own modules).
     let visibility = post.visibility(cx.signer);

@@ -22,12 +22,70 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/members", get(list).post(create))
         .route("/members/export.csv", get(export))
+        .route("/members/import", post(import))
         .route("/members/{id}", get(show).patch(update).delete(delete))
         .route("/members/{id}/invitations", post(invite))
         .route("/members/{id}/links", get(member_links_list).post(member_link))
         .route("/account/links", get(own_links).post(own_link))
         .route("/account/links/{id}/confirm", post(confirm_link))
         .route("/account/links/{id}", axum::routing::delete(delete_link))
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    #[serde(default)]
+    mode: String,
+}
+
+/// `POST /api/v1/members/import?mode=preview|all|good_rows` with the CSV
+/// as the body: the report of every row; `422` when `all` wrote nothing
+/// because a row is bad.
+async fn import(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Query(q): Query<ImportQuery>,
+    body: String,
+) -> Result<Response, AppError> {
+    let mode = match q.mode.as_str() {
+        "" | "preview" => members::ImportMode::Preview,
+        "all" => members::ImportMode::All,
+        "good_rows" => members::ImportMode::GoodRows,
+        other => {
+            return Err(AppError::from(crate::service::ServiceError::invalid(
+                "mode",
+                format!("Unknown mode {other:?}: use preview, all or good_rows."),
+            )))
+        }
+    };
+    let r = members::import_csv(&state.ctx, &user.caller(), &body, mode).await?;
+    let status = if mode == members::ImportMode::All && !r.written && r.refused > 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let rows: Vec<serde_json::Value> = r
+        .rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "line": row.line,
+                "name": row.name,
+                "action": row.action,
+                "errors": row.errors.iter().map(|(f, m)| serde_json::json!({"field": f, "message": m})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok((
+        status,
+        Json(serde_json::json!({
+            "written": r.written,
+            "created": r.created,
+            "updated": r.updated,
+            "refused": r.refused,
+            "rows": rows,
+        })),
+    )
+        .into_response())
 }
 
 #[derive(Serialize)]

@@ -215,8 +215,13 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     if event.object.deleted_at.is_some() {
+        // Only what was open says it is gone; the rest was never there.
+        if !crate::db::models::Visibility::from_db(&event.object.visibility).is_open() {
+            return Err(AppError::not_found());
+        }
         return Err(AppError::new(StatusCode::GONE, "gone", "This event was deleted."));
     }
+
     let caller = v.caller();
     if !conversation::readable(&state.ctx, &caller, &event.object).await? {
         return Err(AppError::not_found());

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/members", get(list).post(create))
         .route("/admin/members.csv", get(export))
+        .route("/admin/members/import", get(import_page).post(import))
         .route("/admin/members/{id}", get(show).post(save))
         .route("/admin/members/{id}/invite", post(invite))
         .route("/admin/members/{id}/links", post(add_link))
@@ -194,6 +195,152 @@ async fn export(
         members::to_csv(&items),
     )
         .into_response())
+}
+
+pub(crate) struct ReportView {
+    summary: String,
+    preview: bool,
+    refused: usize,
+    rows: Vec<members::ImportRow>,
+}
+
+#[derive(Template)]
+#[template(path = "members_import.html")]
+struct ImportPage {
+    t: Tr,
+    l: Layout,
+    error: Option<String>,
+    report: Option<ReportView>,
+    /// The CSV of a preview, posted again to import it.
+    csv: String,
+}
+impl Page for ImportPage {}
+
+async fn import_view(
+    state: &AppState,
+    v: Visitor,
+    error: Option<String>,
+    report: Option<ReportView>,
+    csv: String,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("members.import_title"), coop.as_ref());
+    Ok(ImportPage {
+        t: v.t,
+        l,
+        error,
+        report,
+        csv,
+    }
+    .respond(status))
+}
+
+async fn import_page(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/members/import") {
+        return Ok(r);
+    }
+    import_view(&state, v, None, None, String::new(), StatusCode::OK).await
+}
+
+/// The preview, or the import itself when the preview's button posts the
+/// same text again.
+async fn import(
+    State(state): State<AppState>,
+    v: Visitor,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, AppError> {
+    let (mut csrf, mut mode, mut file, mut pasted) =
+        (String::new(), String::new(), Vec::new(), String::new());
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request(format!("The form could not be read ({e}): try again."))
+    };
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.map_err(unreadable)?,
+            "mode" => mode = field.text().await.map_err(unreadable)?,
+            "file" => file = field.bytes().await.map_err(unreadable)?.to_vec(),
+            "csv" => pasted = field.text().await.map_err(unreadable)?,
+            _ => {}
+        }
+    }
+    let caller = match gate(&v, UserRole::Admin, "/admin/members/import", &csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let csv = if file.is_empty() {
+        pasted
+    } else {
+        match String::from_utf8(file) {
+            Ok(s) => s,
+            Err(_) => {
+                let why =
+                    "The file is not UTF-8 text: save it from the spreadsheet as \"CSV UTF-8\".".to_string();
+                return import_view(
+                    &state,
+                    v,
+                    Some(why),
+                    None,
+                    String::new(),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        }
+    };
+    let csv = crate::service::text::normalize_newlines(&csv);
+    if csv.trim().is_empty() {
+        let why = v.t.get("members.import_empty").to_string();
+        return import_view(
+            &state,
+            v,
+            Some(why),
+            None,
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let mode = match mode.as_str() {
+        "all" => members::ImportMode::All,
+        "good_rows" => members::ImportMode::GoodRows,
+        _ => members::ImportMode::Preview,
+    };
+    match members::import_csv(&state.ctx, &caller, &csv, mode).await {
+        Ok(r) => {
+            let n = |x: usize| x.to_string();
+            let counts = [
+                ("created", n(r.created)),
+                ("updated", n(r.updated)),
+                ("refused", n(r.refused)),
+            ];
+            let counts: Vec<(&str, &str)> = counts.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (key, status) = match mode {
+                members::ImportMode::Preview => ("members.import_preview_summary", StatusCode::OK),
+                _ if r.written => ("members.import_done", StatusCode::OK),
+                _ => ("members.import_refused", StatusCode::UNPROCESSABLE_ENTITY),
+            };
+            let report = ReportView {
+                summary: v.t.fill(key, &counts),
+                preview: mode == members::ImportMode::Preview,
+                refused: r.refused,
+                rows: r.rows,
+            };
+            import_view(&state, v, None, Some(report), csv, status).await
+        }
+        Err(e @ ServiceError::Invalid { .. }) => {
+            import_view(
+                &state,
+                v,
+                Some(e.to_string()),
+                None,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn create(

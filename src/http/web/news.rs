@@ -164,8 +164,13 @@ async fn show(
             .await;
     }
     if item.deleted_at.is_some() {
+        // Only what was open says it is gone; the rest was never there.
+        if !crate::db::models::Visibility::from_db(&item.visibility).is_open() {
+            return Err(AppError::not_found());
+        }
         return Err(AppError::new(StatusCode::GONE, "gone", "This news was deleted."));
     }
+
     let editor = v.role().is_some_and(|r| r >= UserRole::Editor);
     // Drafts and scheduled news: only editors see them; members-only news,
     // members too.

@@ -151,8 +151,13 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     if poll.object.deleted_at.is_some() {
+        // Only what was open says it is gone; the rest was never there.
+        if !crate::db::models::Visibility::from_db(&poll.object.visibility).is_open() {
+            return Err(AppError::not_found());
+        }
         return Err(AppError::new(StatusCode::GONE, "gone", "This poll was deleted."));
     }
+
     let caller = v.caller();
     if !conversation::readable(&state.ctx, &caller, &poll.object).await? {
         return Err(AppError::not_found());

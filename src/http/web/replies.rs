@@ -166,7 +166,7 @@ async fn new_page(
     if let Some(r) = super::deny(&v, UserRole::Member, &format!("/replies/new?to={to}")) {
         return Ok(r);
     }
-    let parent = conversation::answerable_by_id(&state.ctx, to).await?;
+    let parent = conversation::answerable_by_id(&state.ctx, &v.caller(), to).await?;
     let author = coop::find_actor(&state.ctx, parent.author_id)
         .await?
         .ok_or_else(AppError::not_found)?;
