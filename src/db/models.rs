@@ -112,6 +112,8 @@ pub struct User {
     pub last_login_at: Option<NaiveDateTime>,
     /// Their own Person actor, made on first need.
     pub actor_id: Option<i64>,
+    /// Takes direct messages from other servers (and is findable for them).
+    pub open_to_messages: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -62,6 +62,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
         actor_id -> Nullable<BigInt>,
+        open_to_messages -> Bool,
     }
 }
 
@@ -411,6 +412,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    message_recipients (object_id, actor_id) {
+        object_id -> BigInt,
+        actor_id -> BigInt,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(message_recipients -> objects (object_id));
 diesel::joinable!(member_accounts -> members (member_id));
 diesel::joinable!(member_accounts -> actors (actor_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -457,4 +467,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     invitations,
     member_accounts,
+    message_recipients,
 );

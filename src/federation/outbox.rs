@@ -418,6 +418,7 @@ async fn build(
         } => forward(conn, &activity, from, reply).await,
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::LinkCodeSent { link, actor, code } => link_code(fed, conn, link, actor, &code).await,
+        DomainEvent::MessageSent { id } => message(fed, conn, id).await,
         DomainEvent::FollowRequested {
             local,
             remote,
@@ -683,6 +684,70 @@ async fn link_code(
         json: body,
         public: false,
         inboxes: vec![recipient.inbox.clone()],
+    }))
+}
+
+/// A member's direct message, to the recipients on other servers: a
+/// `Create(Note)` addressed to the recipients only, each named in a
+/// `Mention` (Mastodon's "mentioned people only").
+async fn message(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    id: i64,
+) -> Result<Option<Outgoing>, String> {
+    let Some(object) = content::find(conn, id).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    if object.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let author = actors::find(conn, object.author_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the author is gone")?;
+    let mut recipients = Vec::new();
+    for (_, actor_id, _) in crate::db::queries::messages::recipients_of(conn, &[id])
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if let Some(a) = actors::find(conn, actor_id).await.map_err(|e| e.to_string())? {
+            recipients.push(a);
+        }
+    }
+    let to: Vec<String> = recipients.iter().map(|a| a.ap_id.clone()).collect();
+    let tags: Vec<serde_json::Value> = recipients
+        .iter()
+        .map(|a| serde_json::json!({"type": "Mention", "href": a.ap_id, "name": format!("@{}@{}", a.handle, a.domain)}))
+        .collect();
+    let note = serde_json::json!({
+        "id": object.ap_id,
+        "type": "Note",
+        "attributedTo": author.ap_id,
+        "content": object.content_html,
+        "to": to,
+        "cc": [],
+        "tag": tags,
+        "inReplyTo": object.in_reply_to,
+        "published": object.published_at.map(json::rfc3339),
+        "directMessage": true,
+    });
+    let audience = Audience { to, cc: Vec::new() };
+    let (ap_id, kind, body) = wrap(fed, None, CreateType::Create, &author, note, audience)?;
+    let mut inboxes: Vec<String> = recipients
+        .iter()
+        .filter(|a| !a.local)
+        .map(|a| a.inbox.clone())
+        .collect();
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(Some(Outgoing {
+        ap_id,
+        actor_id: author.id,
+        kind,
+        object_id: Some(object.id),
+        json: body,
+        public: false,
+        inboxes,
     }))
 }
 

@@ -138,6 +138,10 @@ pub enum DomainEvent {
         actor: i64,
         code: String,
     },
+    /// A member wrote a direct message to someone on another server.
+    MessageSent {
+        id: i64,
+    },
 }
 
 /// A channel that reads domain events. Email and SMS join here; a new
@@ -183,7 +187,8 @@ impl DomainEvent {
             | DomainEvent::ThreadUpdated { .. }
             | DomainEvent::PostRemoved { .. }
             | DomainEvent::ForumAnnounce { .. }
-            | DomainEvent::LinkCodeSent { .. } => &[Consumer::Federation],
+            | DomainEvent::LinkCodeSent { .. }
+            | DomainEvent::MessageSent { .. } => &[Consumer::Federation],
         }
     }
 
@@ -214,6 +219,7 @@ impl DomainEvent {
             DomainEvent::PostRemoved { .. } => "forum.removed",
             DomainEvent::ForumAnnounce { .. } => "forum.announce",
             DomainEvent::LinkCodeSent { .. } => "member.link_code",
+            DomainEvent::MessageSent { .. } => "message.created",
         }
     }
 
@@ -236,6 +242,7 @@ impl DomainEvent {
             | DomainEvent::PostRemoved { id, .. } => *id,
             DomainEvent::ForumAnnounce { forum, .. } => *forum,
             DomainEvent::LinkCodeSent { link, .. } => *link,
+            DomainEvent::MessageSent { id } => *id,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ReplyForwarded { from, .. } => *from,
             DomainEvent::ProfileUpdated { actor } => *actor,

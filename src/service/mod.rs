@@ -14,6 +14,7 @@ pub mod forums;
 pub mod media;
 pub mod member_links;
 pub mod members;
+pub mod messages;
 pub mod moderation;
 pub mod news;
 pub mod objects;

@@ -68,5 +68,9 @@ pub async fn find_person(ctx: &Ctx, username: &str) -> ServiceResult<Option<Acto
     };
     let published = crate::db::queries::content::count_by_author(&mut conn, person.id).await?
         + crate::db::queries::outbox::count_by_actor(&mut conn, person.id).await?;
-    Ok((published > 0).then_some(person))
+    // Or the member takes messages from other servers, who must find them.
+    let open = crate::db::queries::messages::user_of_person(&mut conn, person.id)
+        .await?
+        .is_some_and(|u| u.open_to_messages && !u.disabled);
+    Ok((published > 0 || open).then_some(person))
 }

@@ -15,5 +15,6 @@ pub mod inbox_log;
 pub mod instance;
 pub mod media;
 pub mod members;
+pub mod messages;
 pub mod outbox;
 pub mod polls;

@@ -61,10 +61,20 @@ pub(super) async fn keep_post(
             )),
         };
     }
-    // A member proving their linked account replies with its code.
-    if post.visibility(cx.signer) == crate::service::types::Visibility::Direct
-        && member_links::confirm_from_message(ctx, cx.signer, post.content.as_deref().unwrap_or("")).await?
-    {
+    if post.visibility(cx.signer) == crate::service::types::Visibility::Direct {
+        // A member proving their linked account replies with its code.
+        if member_links::confirm_from_message(ctx, cx.signer, post.content.as_deref().unwrap_or("")).await? {
+            return Ok(());
+        }
+        // A direct message to members here.
+        let addressed = post.addressed();
+        let remote = post.into_remote(crate::service::types::Visibility::Direct);
+        if remote.ap_id.is_empty() {
+            return Err(Handled::bad_request("The message has no id."));
+        }
+        if !crate::service::messages::receive(ctx, cx.signer, remote, &addressed).await? {
+            tracing::debug!(actor = %cx.signer.ap_id, "direct message for nobody here who takes them; not stored");
+        }
         return Ok(());
     }
     if let Some(place) = forums::place_incoming(ctx, &post.addressed(), post.in_reply_to.as_deref()).await? {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 mod events;
 mod forums;
 mod members;
+mod messages;
 mod polls;
 
 use super::auth::ApiUser;
@@ -42,6 +43,7 @@ pub fn coop_routes() -> Router<AppState> {
         .merge(polls::routes())
         .merge(forums::routes())
         .merge(members::routes())
+        .merge(messages::routes())
 }
 
 #[derive(Serialize)]

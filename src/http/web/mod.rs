@@ -27,6 +27,7 @@ pub mod feeds;
 pub mod forums;
 pub mod media;
 pub mod members;
+pub mod messages;
 pub mod news;
 pub mod polls;
 mod replies;
