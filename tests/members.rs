@@ -9,6 +9,8 @@ use intercoop::service::accounts;
 use serde_json::{json, Value};
 
 both_backends!(
+    directory_shows_what_members_chose,
+    applications_are_approved_or_declined,
     csv_round_trip_with_a_bad_row,
     register_through_the_api,
     invitation_makes_an_account,
@@ -542,4 +544,235 @@ async fn csv_round_trip_with_a_bad_row(backend: Backend) {
         .await
         .unwrap();
     assert!(audit.iter().any(|(a, _)| a == "member.import"));
+}
+
+/// Someone applies on the public form; the secretary approves one
+/// application (an invitation link comes with it) and declines another.
+async fn applications_are_approved_or_declined(backend: Backend) {
+    use reqwest::Method as M;
+    let app = TestApp::with_coop(backend).await;
+    let token = accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap();
+    let visitor = common::client();
+    let home = visitor
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home.contains("href=\"/apply\""),
+        "the home page leads to the form"
+    );
+    let page = visitor
+        .get(app.url("/apply"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::csrf_of(&page);
+    let r = visitor
+        .post(app.url("/apply"))
+        .form(&[("csrf", csrf.as_str()), ("name", "Hal"), ("phone", "12")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("international form") && html.contains("value=\"Hal\""),
+        "{html}"
+    );
+    for (name, email) in [("Hal Berg", "hal@example.org"), ("Ivy Spam", "ivy@example.org")] {
+        let r = visitor
+            .post(app.url("/apply"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", name),
+                ("email", email),
+                ("message", "I grow tea in the valley."),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("your application is with the co-op"));
+    }
+    let (_, list) = call(&app, &token, M::GET, "/members?status=applicant", None).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    let hal = items.iter().find(|m| m["name"] == "Hal Berg").unwrap();
+    assert!(hal["notes"].as_str().unwrap().contains("I grow tea"), "{hal}");
+    let hal_id = hal["id"].as_i64().unwrap();
+    let ivy_id = items.iter().find(|m| m["name"] == "Ivy Spam").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // Approving on the record page: active, with an invitation link shown.
+    let admin = common::login(&app, ADMIN, PASSWORD).await;
+    let record = admin
+        .get(app.url(&format!("/admin/members/{hal_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(record.contains("Approve and make an invitation link"), "{record}");
+    let r = admin
+        .post(app.url(&format!("/admin/members/{hal_id}/approve")))
+        .form(&[("csrf", common::csrf_of(&record).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains(&app.url("/join/")));
+    let (_, hal) = call(&app, &token, M::GET, &format!("/members/{hal_id}"), None).await;
+    assert_eq!(hal["status"], "active");
+    let (status, _) = call(&app, &token, M::POST, &format!("/members/{hal_id}/approve"), None).await;
+    assert_eq!(status, 409, "approved once");
+
+    // Declining asks first, then removes the record.
+    let r = admin
+        .post(app.url(&format!("/admin/members/{ivy_id}/decline")))
+        .form(&[("csrf", common::csrf_of(&record).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Decline Ivy Spam"));
+    let r = admin
+        .post(app.url(&format!("/admin/members/{ivy_id}/decline")))
+        .form(&[("csrf", common::csrf_of(&record).as_str()), ("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (status, _) = call(&app, &token, M::GET, &format!("/members/{ivy_id}"), None).await;
+    assert_eq!(status, 404);
+    let mut conn = app.ctx.db.conn().await.unwrap();
+    let audit = intercoop::db::queries::accounts::recent_audit(&mut conn, 50)
+        .await
+        .unwrap();
+    for a in [
+        "member.apply",
+        "member.approve",
+        "member.decline",
+        "member.invite",
+    ] {
+        assert!(audit.iter().any(|(x, _)| x == a), "{a} audited");
+    }
+}
+
+/// A member with an account, set up through an invitation: their id and
+/// logged-in client.
+async fn joined(app: &TestApp, token: &str, body: Value, username: &str) -> (i64, reqwest::Client) {
+    use reqwest::Method as M;
+    let (status, m) = call(app, token, M::POST, "/members", Some(body)).await;
+    assert_eq!(status, 201, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let (_, inv) = call(app, token, M::POST, &format!("/members/{id}/invitations"), None).await;
+    let url = inv["url"].as_str().unwrap().to_string();
+    let c = common::client();
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let r = c
+        .post(&url)
+        .form(&[
+            ("csrf", common::csrf_of(&page).as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    (id, c)
+}
+
+/// Each member chooses what the directory shows of them; only active
+/// members read it.
+async fn directory_shows_what_members_chose(backend: Backend) {
+    use reqwest::Method as M;
+    let app = TestApp::with_coop(backend).await;
+    let token = accounts::create_api_token(&app.ctx, ADMIN, "test").await.unwrap();
+    let (_, ana) = joined(
+        &app,
+        &token,
+        json!({"name": "Ana Souza", "phone": "+44 7700 900123", "email": "ana@example.org", "groups": "Board"}),
+        "ana",
+    )
+    .await;
+    let (_, bob) = joined(
+        &app,
+        &token,
+        json!({"name": "Bob Hidden", "email": "bob@example.org"}),
+        "bob",
+    )
+    .await;
+    let (cai_id, cai) = joined(&app, &token, json!({"name": "Cai Gone"}), "cai").await;
+    let base = app.url("");
+    let choose = |c: reqwest::Client, fields: Vec<&'static str>| {
+        let base = base.clone();
+        async move {
+            let page = c
+                .get(format!("{base}/account"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(page.contains("id=\"directory\""), "{page}");
+            let mut form = vec![("csrf".to_string(), common::csrf_of(&page))];
+            form.extend(fields.into_iter().map(|f| ("show".to_string(), f.to_string())));
+            let r = c
+                .post(format!("{base}/account/directory"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303);
+            c
+        }
+    };
+    let ana = choose(ana, vec!["name", "phone"]).await;
+    let _bob = choose(bob, vec![]).await;
+    let _cai = choose(cai, vec!["name"]).await;
+    let (_, _) = call(
+        &app,
+        &token,
+        M::PATCH,
+        &format!("/members/{cai_id}"),
+        Some(json!({"status": "left"})),
+    )
+    .await;
+
+    let page = ana.get(app.url("/directory")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Ana Souza") && html.contains("+447700900123"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("ana@example.org"),
+        "an email not chosen is not shown"
+    );
+    assert!(!html.contains("Board"), "groups not chosen are not shown");
+    assert!(
+        !html.contains("Bob Hidden") && !html.contains("bob@example.org"),
+        "not listed"
+    );
+    assert!(!html.contains("Cai Gone"), "a member who left is not listed");
+    let anon = common::client().get(app.url("/directory")).send().await.unwrap();
+    assert_ne!(anon.status(), 200, "visitors do not read it");
+    let anon_html = anon.text().await.unwrap();
+    assert!(!anon_html.contains("Ana Souza"));
 }

@@ -594,6 +594,8 @@ pub struct Member {
     pub user_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// What they show in the members' directory (comma-separated fields).
+    pub directory: String,
 }
 
 /// A fediverse account a member linked to their record; it counts once

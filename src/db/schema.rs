@@ -385,6 +385,7 @@ diesel::table! {
         user_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        directory -> Text,
     }
 }
 

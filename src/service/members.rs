@@ -666,3 +666,206 @@ pub async fn import_csv(
     // Otherwise the transaction is dropped: nothing was written.
     Ok(report)
 }
+
+/// What someone who wants to join types on the co-op's application form.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    /// Why they want to join, or anything the co-op asks.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// A person applies to join: an applicant's record for the secretary to
+/// approve or decline. They need a way to be answered (an email address
+/// or a phone number).
+pub async fn apply(ctx: &Ctx, application: Application) -> ServiceResult<Member> {
+    let mut errors = FieldErrors::default();
+    if application.email.trim().is_empty() && application.phone.trim().is_empty() {
+        errors.add(
+            "email",
+            "Give an email address or a phone number, so that the co-op can answer you.",
+        );
+    }
+    let message = super::text::normalize_newlines(application.message.trim());
+    if message.chars().count() > 5000 || message.contains('\0') {
+        errors.add("message", "Keep your message under 5,000 characters.");
+    }
+    let input = MemberInput {
+        name: Some(application.name),
+        email: Some(application.email),
+        phone: Some(application.phone),
+        status: Some("applicant".into()),
+        role: Some("member".into()),
+        notes: Some(if message.is_empty() {
+            format!("Applied on {}.", now().format("%Y-%m-%d"))
+        } else {
+            format!("Applied on {}: {message}", now().format("%Y-%m-%d"))
+        }),
+        ..Default::default()
+    };
+    let mut tx = ctx.db.begin().await?;
+    let f = errors.take(fields(&mut tx, None, input).await)?;
+    errors.finish()?;
+    let f = f.ok_or_else(|| ServiceError::Internal("a refused application without its errors".into()))?;
+    let id = members_q::insert(&mut tx, &f).await?;
+    accounts_q::audit(&mut tx, None, "member.apply", &format!("{id} {}", f.name)).await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::Internal("member vanished after insert".into()))?;
+    tx.commit().await?;
+    tracing::info!(member = id, "membership application received");
+    Ok(m)
+}
+
+/// The secretary approves an application: the applicant becomes an active
+/// member, and gets an invitation (the code, shown once, to send them).
+pub async fn approve(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(String, NaiveDateTime)> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
+    if m.status != "applicant" {
+        return Err(ServiceError::Conflict(format!(
+            "{} is {}, not an applicant: nothing to approve.",
+            m.name, m.status
+        )));
+    }
+    update_on(
+        &mut tx,
+        by,
+        id,
+        MemberInput {
+            status: Some("active".into()),
+            joined_on: Some(
+                m.joined_on
+                    .clone()
+                    .unwrap_or_else(|| now().format("%Y-%m-%d").to_string()),
+            ),
+            ..Default::default()
+        },
+    )
+    .await?;
+    accounts_q::audit(&mut tx, Some(by), "member.approve", &format!("{id} {}", m.name)).await?;
+    tx.commit().await?;
+    invite(ctx, caller, id).await
+}
+
+/// The secretary declines an application: the record is removed.
+pub async fn decline(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let m = members_q::find(&mut tx, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
+    if m.status != "applicant" || m.user_id.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "{} is {}, not an applicant: set their status instead.",
+            m.name, m.status
+        )));
+    }
+    members_q::delete(&mut tx, id).await?;
+    accounts_q::audit(&mut tx, Some(by), "member.decline", &format!("{id} {}", m.name)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The fields a member may show in the directory, in the order shown.
+pub const DIRECTORY_FIELDS: [&str; 4] = ["name", "email", "phone", "groups"];
+
+/// A member as the directory shows them: only what they chose.
+#[derive(Debug, Clone)]
+pub struct DirectoryEntry {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub groups: Vec<String>,
+}
+
+fn shows(m: &Member, field: &str) -> bool {
+    m.directory.split(',').any(|f| f.trim() == field)
+}
+
+/// The members' directory, for active members logged in here: each
+/// active member who chose to be listed, with the fields they chose.
+pub async fn directory(ctx: &Ctx, caller: &Caller) -> ServiceResult<Vec<DirectoryEntry>> {
+    caller.require(UserRole::Member)?;
+    let mut conn = ctx.db.conn().await?;
+    if !super::member_links::is_member(&mut conn, caller).await? {
+        return Err(ServiceError::Forbidden(
+            "The directory is for the co-op's active members.".into(),
+        ));
+    }
+    Ok(members_q::directory(&mut conn)
+        .await?
+        .into_iter()
+        .map(|m| DirectoryEntry {
+            name: shows(&m, "name").then(|| m.name.clone()),
+            email: m.email.clone().filter(|_| shows(&m, "email")),
+            phone: m.phone.clone().filter(|_| shows(&m, "phone")),
+            groups: if shows(&m, "groups") {
+                m.groups
+                    .lines()
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .filter(|e| e.name.is_some() || e.email.is_some() || e.phone.is_some() || !e.groups.is_empty())
+        .collect())
+}
+
+/// What the caller shows in the directory; None without a record.
+pub async fn own_directory(ctx: &Ctx, caller: &Caller) -> ServiceResult<Option<Vec<String>>> {
+    let Caller::User { id, .. } = caller else {
+        return Ok(None);
+    };
+    let mut conn = ctx.db.conn().await?;
+    Ok(members_q::find_by_user(&mut conn, *id).await?.map(|m| {
+        DIRECTORY_FIELDS
+            .iter()
+            .filter(|f| shows(&m, f))
+            .map(|f| f.to_string())
+            .collect()
+    }))
+}
+
+/// A member chooses what the directory shows of them (nothing: not listed).
+pub async fn set_directory(ctx: &Ctx, caller: &Caller, fields: &[String]) -> ServiceResult<()> {
+    let user = caller.require(UserRole::Member)?;
+    if let Some(bad) = fields.iter().find(|f| !DIRECTORY_FIELDS.contains(&f.as_str())) {
+        return Err(ServiceError::invalid(
+            "directory",
+            format!("Unknown field {bad:?}: choose among name, email, phone and groups."),
+        ));
+    }
+    let mut tx = ctx.db.begin().await?;
+    let m = members_q::find_by_user(&mut tx, user).await?.ok_or_else(|| {
+        ServiceError::NotFound("Your account is not in the member register: ask the secretary.".into())
+    })?;
+    let chosen: Vec<&str> = DIRECTORY_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| fields.iter().any(|x| x == f))
+        .collect();
+    members_q::set_directory(&mut tx, m.id, &chosen.join(",")).await?;
+    accounts_q::audit(
+        &mut tx,
+        Some(user),
+        "member.directory",
+        &format!("{} {}", m.id, chosen.join(",")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

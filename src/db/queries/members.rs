@@ -280,3 +280,23 @@ pub async fn find_by_number(conn: &mut PooledConn, number: &str) -> DbResult<Opt
         .await
         .optional())?)
 }
+
+/// Active members who show something in the directory, by name.
+pub async fn directory(conn: &mut PooledConn) -> DbResult<Vec<Member>> {
+    Ok(q!(conn, |c| members::table
+        .filter(members::status.eq("active"))
+        .filter(members::directory.ne(""))
+        .order((members::name.asc(), members::id.asc()))
+        .limit(5000)
+        .select(Member::as_select())
+        .load(c)
+        .await)?)
+}
+
+pub async fn set_directory(conn: &mut PooledConn, id: i64, fields: &str) -> DbResult<()> {
+    q!(conn, |c| diesel::update(members::table.find(id))
+        .set((members::directory.eq(fields), members::updated_at.eq(now())))
+        .execute(c)
+        .await)?;
+    Ok(())
+}

@@ -26,9 +26,34 @@ pub fn routes() -> Router<AppState> {
         .route("/members/{id}", get(show).patch(update).delete(delete))
         .route("/members/{id}/invitations", post(invite))
         .route("/members/{id}/links", get(member_links_list).post(member_link))
+        .route("/members/{id}/approve", post(approve))
+        .route("/members/{id}/decline", post(decline))
         .route("/account/links", get(own_links).post(own_link))
         .route("/account/links/{id}/confirm", post(confirm_link))
         .route("/account/links/{id}", axum::routing::delete(delete_link))
+}
+
+/// Approves an applicant: `200` with their invitation, as for `/invitations`.
+async fn approve(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let (code, expires) = members::approve(&state.ctx, &user.caller(), id).await?;
+    Ok(Json(serde_json::json!({
+        "code": code,
+        "url": state.ctx.config.url(&format!("/join/{code}")),
+        "expires_at": rfc3339(expires),
+    })))
+}
+
+async fn decline(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    members::decline(&state.ctx, &user.caller(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

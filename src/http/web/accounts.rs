@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/sessions/{id}/end", post(end_session))
         .route("/account/sessions/end-others", post(end_others))
         .route("/account/links", post(add_link))
+        .route("/account/directory", post(save_directory))
         .route("/account/links/{id}/confirm", post(confirm_link))
         .route("/account/links/{id}/delete", post(remove_link))
         .route("/admin/users", get(users_page).post(create_user))
@@ -99,6 +100,8 @@ struct AccountPage {
     /// The member's linked fediverse accounts; None without a record in
     /// the register.
     links: Option<Vec<LinkRow>>,
+    /// What the member shows in the directory; None without a record.
+    directory: Option<Vec<String>>,
     /// The address typed in the link form, kept when it is refused.
     link_address: String,
     /// (field, message): shown next to the field it is about.
@@ -109,6 +112,12 @@ impl Page for AccountPage {}
 impl AccountPage {
     fn field_error(&self, field: &str) -> Option<String> {
         super::field_messages(&self.errors, field)
+    }
+    fn directory_fields(&self) -> [&'static str; 4] {
+        crate::service::members::DIRECTORY_FIELDS
+    }
+    fn shows(&self, shown: &[String], field: &str) -> bool {
+        shown.iter().any(|s| s == field)
     }
 }
 
@@ -158,6 +167,7 @@ async fn render_account_with(
         Err(ServiceError::NotFound(_)) => None,
         Err(e) => return Err(e.into()),
     };
+    let directory = crate::service::members::own_directory(&state.ctx, &v.caller()).await?;
     let coop = coop::get_coop(&state.ctx).await?;
     let l = Layout::for_visitor(state, &v, v.t.get("account.title"), coop.as_ref());
     let status = if errors.is_empty() {
@@ -174,6 +184,7 @@ async fn render_account_with(
         display_name: user.display_name,
         sessions,
         links,
+        directory,
         link_address,
         errors,
     }
@@ -285,6 +296,31 @@ async fn end_others(
         "/account",
         &v.t.fill("account.ended_others", &[("n", &n.to_string())]),
     ))
+}
+
+// ---------------------------------------------------------------- the members' directory
+
+/// The ticked fields of the directory form.
+async fn save_directory(
+    State(state): State<AppState>,
+    v: Visitor,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    if let Err(r) = signed_in(&v, "/account") {
+        return Ok(*r);
+    }
+    let mut csrf = String::new();
+    let mut fields = Vec::new();
+    for (k, val) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = val.into_owned(),
+            "show" => fields.push(val.into_owned()),
+            _ => {}
+        }
+    }
+    v.check_csrf(&csrf)?;
+    crate::service::members::set_directory(&state.ctx, &v.caller(), &fields).await?;
+    Ok(back("/account", v.t.get("account.directory_saved")))
 }
 
 // ---------------------------------------------------------------- linked fediverse accounts

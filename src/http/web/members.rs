@@ -28,6 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/members/{id}", get(show).post(save))
         .route("/admin/members/{id}/invite", post(invite))
         .route("/admin/members/{id}/links", post(add_link))
+        .route("/admin/members/{id}/approve", post(approve))
+        .route("/admin/members/{id}/decline", post(decline))
+        .route("/apply", get(apply_page).post(apply))
+        .route("/directory", get(directory))
         .route("/admin/members/{id}/delete", post(delete))
         .route("/join/{code}", get(join_page).post(join))
 }
@@ -383,6 +387,7 @@ struct RecordPage {
     heading: String,
     id: i64,
     has_account: bool,
+    applicant: bool,
     invitation: Option<String>,
     invitation_help: String,
     statuses: &'static [&'static str],
@@ -433,6 +438,7 @@ async fn record_page(
         heading: m.name.clone(),
         id: m.id,
         has_account: m.user_id.is_some(),
+        applicant: m.status == "applicant" && m.user_id.is_none(),
         invitation,
         invitation_help: v.t.fill("members.invitation_help", &[("until", &until)]),
         statuses: &STATUSES,
@@ -538,6 +544,208 @@ async fn invite(
                 ..Default::default()
             };
             record_page(&state, v, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Approve: the applicant becomes active and the invitation link is
+/// shown once, to send them.
+async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    match members::approve(&state.ctx, &caller, id).await {
+        Ok((code, until)) => {
+            let shown = Shown {
+                invitation: Some((
+                    state.ctx.config.url(&format!("/join/{code}")),
+                    until.format("%Y-%m-%d %H:%M UTC").to_string(),
+                )),
+                ..Default::default()
+            };
+            record_page(&state, v, id, shown, StatusCode::OK).await
+        }
+        Err(ServiceError::Conflict(msg)) => {
+            let shown = Shown {
+                error: Some(msg),
+                ..Default::default()
+            };
+            record_page(&state, v, id, shown, StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn decline(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    v: Visitor,
+    WebForm(f): WebForm<ConfirmForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let m = members::get(&state.ctx, &caller, id).await?;
+    if f.confirm != "yes" {
+        return super::Confirm {
+            heading: v.t.fill("members.decline_confirm", &[("name", &m.name)]),
+            consequences: vec![v.t.get("members.decline_consequence").to_string()],
+            action: format!("/admin/members/{id}/decline"),
+            fields: vec![],
+            confirm_label: v.t.get("members.decline").to_string(),
+            cancel: format!("/admin/members/{id}"),
+        }
+        .page(&state, v)
+        .await;
+    }
+    members::decline(&state.ctx, &caller, id).await?;
+    let done = super::url_encode(&v.t.fill("members.declined", &[("name", &m.name)]));
+    Ok(Redirect::to(&format!("/admin/members?done={done}")).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "directory.html")]
+struct DirectoryPage {
+    t: Tr,
+    l: Layout,
+    entries: Vec<members::DirectoryEntry>,
+}
+impl Page for DirectoryPage {}
+
+async fn directory(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Member, "/directory") {
+        return Ok(r);
+    }
+    let entries = members::directory(&state.ctx, &v.caller()).await?;
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(&state, &v, v.t.get("directory.title"), coop.as_ref());
+    Ok(DirectoryPage { t: v.t, l, entries }.respond(StatusCode::OK))
+}
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyPage {
+    t: Tr,
+    l: Layout,
+    intro: String,
+    sent: bool,
+    error: Option<String>,
+    form: members::Application,
+    errors: Vec<(&'static str, String)>,
+}
+impl Page for ApplyPage {}
+impl ApplyPage {
+    fn field_error(&self, field: &str) -> Option<String> {
+        super::field_messages(&self.errors, field)
+    }
+}
+
+async fn apply_view(
+    state: &AppState,
+    v: Visitor,
+    sent: bool,
+    form: members::Application,
+    errors: Vec<(&'static str, String)>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("apply.title"), coop.as_ref());
+    let name = coop.as_ref().map(|c| c.name.clone()).unwrap_or_default();
+    Ok(ApplyPage {
+        intro: v.t.fill("apply.intro", &[("coop", &name)]),
+        t: v.t,
+        l,
+        sent,
+        error,
+        form,
+        errors,
+    }
+    .respond(status))
+}
+
+async fn apply_page(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    apply_view(
+        &state,
+        v,
+        false,
+        Default::default(),
+        Vec::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ApplyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: members::Application,
+}
+
+/// Anyone applies to join; a few per minute from one address.
+async fn apply(
+    State(state): State<AppState>,
+    v: Visitor,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    WebForm(f): WebForm<ApplyForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&f.csrf)?;
+    let ip = crate::http::client_ip(&state, &headers, Some(peer));
+    if let Err(wait) =
+        state
+            .federation
+            .follow_form_rates
+            .check(&format!("apply {ip}"), 5, chrono::Utc::now().timestamp())
+    {
+        let why = v.t.fill("apply.too_many", &[("wait", &wait.to_string())]);
+        return apply_view(
+            &state,
+            v,
+            false,
+            f.form,
+            Vec::new(),
+            Some(why),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
+    match members::apply(&state.ctx, f.form.clone()).await {
+        Ok(_) => {
+            apply_view(
+                &state,
+                v,
+                true,
+                Default::default(),
+                Vec::new(),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let errors = e.field_errors();
+            apply_view(
+                &state,
+                v,
+                false,
+                f.form,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
