@@ -222,6 +222,55 @@ pub async fn delete_reply(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<
     Ok(reply)
 }
 
+/// What a member typed for a reply or a message: trimmed, LF line ends,
+/// 1 to 5,000 characters, no NUL. `what` names it in the messages.
+pub(crate) fn member_text(text: &str, what: &str) -> ServiceResult<String> {
+    let text = super::text::normalize_newlines(text.trim());
+    if text.is_empty() {
+        return Err(ServiceError::invalid("text", format!("Write your {what} first.")));
+    }
+    if text.chars().count() > 5000 || text.contains('\0') {
+        return Err(ServiceError::invalid(
+            "text",
+            format!("Keep the {what} under 5,000 characters, without NUL characters."),
+        ));
+    }
+    Ok(text)
+}
+
+/// Stores a member's Note (a reply, a message) of their Person, at
+/// `/notes/{id}`; returns its id.
+pub(crate) async fn insert_member_note(
+    conn: &mut PooledConn,
+    config: &crate::config::Config,
+    person: &Actor,
+    in_reply_to: Option<String>,
+    visibility: Visibility,
+    text: String,
+    at: chrono::NaiveDateTime,
+) -> ServiceResult<i64> {
+    let id = content::insert(
+        conn,
+        &NewObject {
+            ap_id: format!("urn:intercoop:pending:{}", crate::crypto::random_token()),
+            kind: ContentKind::Note.as_str().into(),
+            ap_type: "Note".into(),
+            author_id: person.id,
+            in_reply_to,
+            visibility: visibility.as_str().into(),
+            content_html: super::text::render_markdown(&text),
+            source: Some(text),
+            local: true,
+            published_at: Some(at),
+            created_at: at,
+            ..Default::default()
+        },
+    )
+    .await?;
+    content::set_ap_id(conn, id, &config.url(&format!("{NOTE_PATH}/{id}"))).await?;
+    Ok(id)
+}
+
 /// Where members' replies live: `/notes/{id}`.
 pub const NOTE_PATH: &str = "/notes";
 
@@ -294,16 +343,7 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
         return Err(ServiceError::Unauthorized("Log in to reply.".into()));
     };
     let by_user = caller.require(UserRole::Member)?;
-    let text = super::text::normalize_newlines(text.trim());
-    if text.is_empty() {
-        return Err(ServiceError::invalid("text", "Write your reply first."));
-    }
-    if text.chars().count() > 5000 || text.contains('\0') {
-        return Err(ServiceError::invalid(
-            "text",
-            "Keep the reply under 5,000 characters, without NUL characters.",
-        ));
-    }
+    let text = member_text(text, "reply")?;
     let (parent, root_open) = {
         let mut conn = ctx.db.conn().await?;
         let parent = answerable(&mut conn, caller, parent_id).await?;
@@ -328,33 +368,23 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
         .await?;
         super::forums::touch_thread(&mut tx, &thread).await?;
     }
-    let id = content::insert(
+    // In a conversation that is not open to all (members-only news, a
+    // members-only forum), the reply is members-only too.
+    let visibility = if !root_open || !Visibility::from_db(&parent.visibility).is_open() {
+        Visibility::Members
+    } else {
+        Visibility::Public
+    };
+    let id = insert_member_note(
         &mut tx,
-        &NewObject {
-            ap_id: format!("urn:intercoop:pending:{}", crate::crypto::random_token()),
-            kind: ContentKind::Note.as_str().into(),
-            ap_type: "Note".into(),
-            author_id: person.id,
-            in_reply_to: Some(parent.ap_id.clone()),
-            // In a conversation that is not open to all (members-only news,
-            // a members-only forum), the reply is members-only too.
-            visibility: if !root_open || !Visibility::from_db(&parent.visibility).is_open() {
-                Visibility::Members
-            } else {
-                Visibility::Public
-            }
-            .as_str()
-            .into(),
-            content_html: super::text::render_markdown(&text),
-            source: Some(text),
-            local: true,
-            published_at: Some(at),
-            created_at: at,
-            ..Default::default()
-        },
+        &ctx.config,
+        &person,
+        Some(parent.ap_id.clone()),
+        visibility,
+        text,
+        at,
     )
     .await?;
-    content::set_ap_id(&mut tx, id, &ctx.config.url(&format!("{NOTE_PATH}/{id}"))).await?;
     events::record(&mut tx, &DomainEvent::ReplyPublished { id }, None).await?;
     accounts_q::audit(&mut tx, Some(by_user), "reply.publish", &parent.ap_id).await?;
     let reply = content::find(&mut tx, id)

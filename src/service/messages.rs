@@ -53,25 +53,11 @@ async fn me(ctx: &Ctx, caller: &Caller) -> ServiceResult<Actor> {
     people::person_of(ctx, *id).await
 }
 
-fn check_text(text: &str) -> ServiceResult<String> {
-    let text = super::text::normalize_newlines(text.trim());
-    if text.is_empty() {
-        return Err(ServiceError::invalid("text", "Write your message first."));
-    }
-    if text.chars().count() > 5000 || text.contains('\0') {
-        return Err(ServiceError::invalid(
-            "text",
-            "Keep the message under 5,000 characters, without NUL characters.",
-        ));
-    }
-    Ok(text)
-}
-
 /// A member writes to `to` (members here, as their Person, and accounts on
 /// other servers); those on other servers get a direct `Create(Note)`.
 pub async fn send(ctx: &Ctx, caller: &Caller, to: &[Actor], text: &str) -> ServiceResult<Object> {
     let author = me(ctx, caller).await?;
-    let text = check_text(text)?;
+    let text = super::conversation::member_text(text, "message")?;
     let mut recipients: Vec<&Actor> = to.iter().filter(|a| a.id != author.id).collect();
     recipients.sort_by_key(|a| a.id);
     recipients.dedup_by_key(|a| a.id);
@@ -86,28 +72,14 @@ pub async fn send(ctx: &Ctx, caller: &Caller, to: &[Actor], text: &str) -> Servi
     }
     let at = now();
     let mut tx = ctx.db.begin().await?;
-    let id = content::insert(
+    let id = super::conversation::insert_member_note(
         &mut tx,
-        &NewObject {
-            ap_id: format!("urn:intercoop:pending:{}", crate::crypto::random_token()),
-            kind: ContentKind::Note.as_str().into(),
-            ap_type: "Note".into(),
-            author_id: author.id,
-            visibility: Visibility::Direct.as_str().into(),
-            content_html: super::text::render_markdown(&text),
-            source: Some(text),
-            local: true,
-            published_at: Some(at),
-            created_at: at,
-            ..Default::default()
-        },
-    )
-    .await?;
-    content::set_ap_id(
-        &mut tx,
-        id,
-        &ctx.config
-            .url(&format!("{}/{id}", super::conversation::NOTE_PATH)),
+        &ctx.config,
+        &author,
+        None,
+        Visibility::Direct,
+        text,
+        at,
     )
     .await?;
     for r in &recipients {

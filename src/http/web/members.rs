@@ -522,31 +522,7 @@ async fn invite(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
-    match members::invite(&state.ctx, &caller, id).await {
-        // The code is shown on this answer only (its hash is kept).
-        Ok((code, until)) => {
-            let shown = Shown {
-                invitation: Some((
-                    state.ctx.config.url(&format!("/join/{code}")),
-                    until.format("%Y-%m-%d %H:%M UTC").to_string(),
-                )),
-                ..Default::default()
-            };
-            record_page(&state, v, id, shown, StatusCode::OK).await
-        }
-        Err(ServiceError::Conflict(msg)) => {
-            let shown = Shown {
-                error: Some(msg),
-                ..Default::default()
-            };
-            record_page(&state, v, id, shown, StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    invitation_made(state, id, v, f, false).await
 }
 
 /// Approve: the applicant becomes active and the invitation link is
@@ -557,11 +533,28 @@ async fn approve(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
+    invitation_made(state, id, v, f, true).await
+}
+
+/// A new invitation (for an applicant, with the approval), shown on the
+/// record page on this answer only (its hash is kept).
+async fn invitation_made(
+    state: AppState,
+    id: i64,
+    v: Visitor,
+    f: ConfirmForm,
+    approving: bool,
+) -> Result<Response, AppError> {
     let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
-    match members::approve(&state.ctx, &caller, id).await {
+    let made = if approving {
+        members::approve(&state.ctx, &caller, id).await
+    } else {
+        members::invite(&state.ctx, &caller, id).await
+    };
+    match made {
         Ok((code, until)) => {
             let shown = Shown {
                 invitation: Some((
