@@ -87,6 +87,9 @@ struct Outgoing {
     json: String,
     public: bool,
     inboxes: Vec<String>,
+    /// About a members-only object (Create, Update or Delete of it, or a
+    /// moderator's removal): `for_members` makes its per-server copies.
+    members_only: bool,
 }
 
 /// An activity of `actor` around `object`; `id` None makes a new one.
@@ -153,20 +156,7 @@ async fn for_members(
     conn: &mut crate::db::PooledConn,
     outgoing: Outgoing,
 ) -> Result<Vec<Outgoing>, String> {
-    let about_object = [
-        CreateType::Create.to_string(),
-        UpdateType::Update.to_string(),
-        DeleteType::Delete.to_string(),
-    ]
-    .contains(&outgoing.kind);
-    let Some(object_id) = outgoing.object_id.filter(|_| about_object) else {
-        return Ok(vec![outgoing]);
-    };
-    let members_only = content::find(conn, object_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some_and(|o| Visibility::from_db(&o.visibility) == Visibility::Members);
-    if !members_only {
+    if !outgoing.members_only {
         return Ok(vec![outgoing]);
     }
     let recipients = audience::member_recipients(conn)
@@ -193,6 +183,7 @@ async fn for_members(
             json: serde_json::to_string(&copy).map_err(|e| e.to_string())?,
             public: false,
             inboxes,
+            members_only: false,
         });
     }
     Ok(copies)
@@ -236,6 +227,7 @@ fn announce(
         json: body,
         public: true,
         inboxes,
+        members_only: false,
     })
 }
 
@@ -325,6 +317,7 @@ async fn removal(
         json: body,
         public: false,
         inboxes: Vec::new(),
+        members_only: Visibility::from_db(&object.visibility) == Visibility::Members,
     }))
 }
 
@@ -519,6 +512,7 @@ async fn object_activity(
         json: body,
         public,
         inboxes,
+        members_only: visibility == Visibility::Members,
     }))
 }
 
@@ -562,6 +556,7 @@ async fn join_answer(
         json: body,
         public: false,
         inboxes: vec![remote.inbox.clone()],
+        members_only: false,
     }))
 }
 
@@ -617,6 +612,7 @@ async fn forward(
         json: raw,
         public: false,
         inboxes,
+        members_only: false,
     }))
 }
 
@@ -684,6 +680,7 @@ async fn link_code(
         json: body,
         public: false,
         inboxes: vec![recipient.inbox.clone()],
+        members_only: false,
     }))
 }
 
@@ -748,6 +745,7 @@ async fn message(
         json: body,
         public: false,
         inboxes,
+        members_only: false,
     }))
 }
 
@@ -784,6 +782,7 @@ async fn profile_update(
         json: body,
         public: true,
         inboxes,
+        members_only: false,
     }))
 }
 
@@ -853,6 +852,7 @@ async fn follow_activity(
         json: body,
         public: false,
         inboxes: vec![remote.inbox.clone()],
+        members_only: false,
     }))
 }
 

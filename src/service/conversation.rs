@@ -302,12 +302,17 @@ pub async fn answerable_by_id(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceRes
 }
 
 /// The first object of the conversation `ap_id` belongs to (`ap_id`'s own
-/// object when it answers nothing known here), followed up to 16 levels.
-async fn conversation_root(conn: &mut PooledConn, ap_id: &str) -> ServiceResult<Option<Object>> {
+/// object when it answers nothing known here), climbing at most `parents`
+/// levels above it.
+async fn conversation_root(
+    conn: &mut PooledConn,
+    ap_id: &str,
+    parents: usize,
+) -> ServiceResult<Option<Object>> {
     let Some(mut current) = content::find_by_ap_id(conn, ap_id).await? else {
         return Ok(None);
     };
-    for _ in 0..16 {
+    for _ in 0..parents {
         let Some(parent) = current.in_reply_to.clone() else {
             break;
         };
@@ -329,7 +334,7 @@ pub async fn conversation_is_open(ctx: &Ctx, parent_ap_id: &str) -> ServiceResul
     let parent_open = content::find_by_ap_id(&mut conn, parent_ap_id)
         .await?
         .is_none_or(|p| open(&p) && (!p.local || servable(&p)));
-    let root_open = conversation_root(&mut conn, parent_ap_id)
+    let root_open = conversation_root(&mut conn, parent_ap_id, 16)
         .await?
         .is_none_or(|r| open(&r) && (!r.local || servable(&r)));
     Ok(parent_open && root_open)
@@ -347,7 +352,7 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
     let (parent, root_open) = {
         let mut conn = ctx.db.conn().await?;
         let parent = answerable(&mut conn, caller, parent_id).await?;
-        let root_open = conversation_root(&mut conn, &parent.ap_id)
+        let root_open = conversation_root(&mut conn, &parent.ap_id, 16)
             .await?
             .is_none_or(|r| Visibility::from_db(&r.visibility).is_open());
         (parent, root_open)
@@ -397,21 +402,16 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
 /// The page a reply is shown on: the local object (or forum thread) at
 /// the root of its conversation (replies of replies climb to it).
 pub async fn root_of(ctx: &Ctx, reply: &Object) -> ServiceResult<Option<Object>> {
+    let Some(parent) = &reply.in_reply_to else {
+        return Ok(None);
+    };
     let mut conn = ctx.db.conn().await?;
-    let mut current = reply.clone();
-    for _ in 0..16 {
-        let Some(parent) = current.in_reply_to.clone() else {
-            break;
-        };
-        match content::find_by_ap_id(&mut conn, &parent).await? {
-            Some(p) => current = p,
-            None => return Ok(None),
-        }
-        if (current.local || current.kind == ContentKind::Thread.as_str()) && current.in_reply_to.is_none() {
-            return Ok(Some(current));
-        }
-    }
-    Ok(None)
+    // A chain that breaks or runs past 16 levels ends on an object that
+    // still answers something: no page.
+    // Sixteen objects in all, the one answered included.
+    Ok(conversation_root(&mut conn, parent, 15)
+        .await?
+        .filter(|r| (r.local || r.kind == ContentKind::Thread.as_str()) && r.in_reply_to.is_none()))
 }
 
 /// A member's reply by id, for its `/notes/{id}` document.

@@ -43,6 +43,15 @@ impl Link {
         }
     }
 
+    /// `verified`, `waiting` (for its code) or `expired` (link it again).
+    pub fn status(&self) -> &'static str {
+        match (self.verified_at, self.code_expires_at) {
+            (Some(_), _) => "verified",
+            (None, Some(at)) if at > crate::db::now() => "waiting",
+            _ => "expired",
+        }
+    }
+
     /// `@user@server` of the linked actor.
     pub fn handle(&self) -> String {
         format!("@{}@{}", self.actor.handle, self.actor.domain)

@@ -343,7 +343,17 @@ pub fn to_csv(list: &[Member]) -> String {
 pub async fn invite(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(String, NaiveDateTime)> {
     let by = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
-    let m = members_q::find(&mut tx, id)
+    let made = invite_on(&mut tx, by, id).await?;
+    tx.commit().await?;
+    Ok(made)
+}
+
+async fn invite_on(
+    tx: &mut crate::db::PooledConn,
+    by: i64,
+    id: i64,
+) -> ServiceResult<(String, NaiveDateTime)> {
+    let m = members_q::find(tx, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
     if m.user_id.is_some() {
@@ -360,15 +370,8 @@ pub async fn invite(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(Strin
     }
     let code = crate::crypto::random_token();
     let expires = now() + chrono::Duration::days(INVITATION_DAYS);
-    members_q::insert_invitation(&mut tx, m.id, &crate::crypto::token_hash(&code), expires).await?;
-    accounts_q::audit(
-        &mut tx,
-        Some(by),
-        "member.invite",
-        &format!("{} {}", m.id, m.name),
-    )
-    .await?;
-    tx.commit().await?;
+    members_q::insert_invitation(tx, m.id, &crate::crypto::token_hash(&code), expires).await?;
+    accounts_q::audit(tx, Some(by), "member.invite", &format!("{} {}", m.id, m.name)).await?;
     Ok((code, expires))
 }
 
@@ -465,6 +468,18 @@ pub enum ImportMode {
     All,
     /// Writes the good rows and reports the others.
     GoodRows,
+}
+
+impl ImportMode {
+    /// By the name forms and the API use: `preview`, `all`, `good_rows`.
+    pub fn from_name(name: &str) -> Option<ImportMode> {
+        match name {
+            "preview" => Some(ImportMode::Preview),
+            "all" => Some(ImportMode::All),
+            "good_rows" => Some(ImportMode::GoodRows),
+            _ => None,
+        }
+    }
 }
 
 /// One row of an import and what came of it.
@@ -754,8 +769,10 @@ pub async fn approve(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(Stri
     )
     .await?;
     accounts_q::audit(&mut tx, Some(by), "member.approve", &format!("{id} {}", m.name)).await?;
+    // Approved and invited together, or neither.
+    let made = invite_on(&mut tx, by, id).await?;
     tx.commit().await?;
-    invite(ctx, caller, id).await
+    Ok(made)
 }
 
 /// The secretary declines an application: the record is removed.

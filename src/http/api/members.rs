@@ -72,15 +72,13 @@ async fn import(
     body: String,
 ) -> Result<Response, AppError> {
     let mode = match q.mode.as_str() {
-        "" | "preview" => members::ImportMode::Preview,
-        "all" => members::ImportMode::All,
-        "good_rows" => members::ImportMode::GoodRows,
-        other => {
-            return Err(AppError::from(crate::service::ServiceError::invalid(
+        "" => members::ImportMode::Preview,
+        other => members::ImportMode::from_name(other).ok_or_else(|| {
+            AppError::from(crate::service::ServiceError::invalid(
                 "mode",
                 format!("Unknown mode {other:?}: use preview, all or good_rows."),
-            )))
-        }
+            ))
+        })?,
     };
     let r = members::import_csv(&state.ctx, &user.caller(), &body, mode).await?;
     let status = if mode == members::ImportMode::All && !r.written && r.refused > 0 {
@@ -128,11 +126,7 @@ struct LinkJson {
 
 impl From<link_svc::Link> for LinkJson {
     fn from(l: link_svc::Link) -> Self {
-        let status = match (l.verified_at, l.code_expires_at) {
-            (Some(_), _) => "verified",
-            (None, Some(at)) if at > crate::db::now() => "waiting",
-            _ => "expired",
-        };
+        let status = l.status();
         LinkJson {
             id: l.id,
             member_id: l.member_id,

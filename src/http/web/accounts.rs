@@ -71,10 +71,10 @@ impl LinkRow {
             id: l.id,
             handle: l.handle(),
             profile: l.actor.url.clone().unwrap_or_else(|| l.actor.ap_id.clone()),
-            verified: l.verified_at.is_some(),
+            verified: l.status() == "verified",
             waiting_until: l
                 .code_expires_at
-                .filter(|at| *at > crate::db::now())
+                .filter(|_| l.status() == "waiting")
                 .map(|at| at.format("%H:%M UTC").to_string()),
         }
     }

@@ -305,11 +305,8 @@ async fn import(
         )
         .await;
     }
-    let mode = match mode.as_str() {
-        "all" => members::ImportMode::All,
-        "good_rows" => members::ImportMode::GoodRows,
-        _ => members::ImportMode::Preview,
-    };
+    // The upload form asks for a preview; its buttons for the import.
+    let mode = members::ImportMode::from_name(&mode).unwrap_or(members::ImportMode::Preview);
     match members::import_csv(&state.ctx, &caller, &csv, mode).await {
         Ok(r) => {
             let n = |x: usize| x.to_string();
@@ -582,26 +579,7 @@ async fn decline(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
-    let m = members::get(&state.ctx, &caller, id).await?;
-    if f.confirm != "yes" {
-        return super::Confirm {
-            heading: v.t.fill("members.decline_confirm", &[("name", &m.name)]),
-            consequences: vec![v.t.get("members.decline_consequence").to_string()],
-            action: format!("/admin/members/{id}/decline"),
-            fields: vec![],
-            confirm_label: v.t.get("members.decline").to_string(),
-            cancel: format!("/admin/members/{id}"),
-        }
-        .page(&state, v)
-        .await;
-    }
-    members::decline(&state.ctx, &caller, id).await?;
-    let done = super::url_encode(&v.t.fill("members.declined", &[("name", &m.name)]));
-    Ok(Redirect::to(&format!("/admin/members?done={done}")).into_response())
+    removal(state, id, v, f, Removal::Decline).await
 }
 
 #[derive(Template)]
@@ -794,25 +772,62 @@ async fn delete(
     v: Visitor,
     WebForm(f): WebForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
+    removal(state, id, v, f, Removal::Delete).await
+}
+
+/// What takes a record out of the register: declining an application, or
+/// removing a member.
+#[derive(Clone, Copy)]
+enum Removal {
+    Decline,
+    Delete,
+}
+
+impl Removal {
+    /// The route and the first word of its strings (`members.delete_confirm`...).
+    fn name(self) -> &'static str {
+        match self {
+            Removal::Decline => "decline",
+            Removal::Delete => "delete",
+        }
+    }
+}
+
+/// Asks first (saying what will happen), then removes the record.
+async fn removal(
+    state: AppState,
+    id: i64,
+    v: Visitor,
+    f: ConfirmForm,
+    what: Removal,
+) -> Result<Response, AppError> {
     let caller = match gate(&v, UserRole::Admin, &format!("/admin/members/{id}"), &f.csrf)? {
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
     let m = members::get(&state.ctx, &caller, id).await?;
+    let name = what.name();
     if f.confirm != "yes" {
         return super::Confirm {
-            heading: v.t.fill("members.delete_confirm", &[("name", &m.name)]),
-            consequences: vec![v.t.get("members.delete_consequence").to_string()],
-            action: format!("/admin/members/{id}/delete"),
+            heading: v.t.fill(&format!("members.{name}_confirm"), &[("name", &m.name)]),
+            consequences: vec![v.t.get(&format!("members.{name}_consequence")).to_string()],
+            action: format!("/admin/members/{id}/{name}"),
             fields: vec![],
-            confirm_label: v.t.get("members.delete").to_string(),
+            confirm_label: v.t.get(&format!("members.{name}")).to_string(),
             cancel: format!("/admin/members/{id}"),
         }
         .page(&state, v)
         .await;
     }
-    members::delete(&state.ctx, &caller, id).await?;
-    let done = super::url_encode(&v.t.fill("members.deleted", &[("name", &m.name)]));
+    match what {
+        Removal::Decline => members::decline(&state.ctx, &caller, id).await?,
+        Removal::Delete => members::delete(&state.ctx, &caller, id).await?,
+    }
+    let done_key = match what {
+        Removal::Decline => "members.declined",
+        Removal::Delete => "members.deleted",
+    };
+    let done = super::url_encode(&v.t.fill(done_key, &[("name", &m.name)]));
     Ok(Redirect::to(&format!("/admin/members?done={done}")).into_response())
 }
 
