@@ -58,13 +58,20 @@ pub enum Worker {
     Outbox,
     /// The delivery queue.
     Delivery,
+    /// The instance's own follow-ups to domain events (`service::jobs`).
+    Jobs,
 }
 
 /// The workers an instance runs. Follows and profile updates federate
-/// whatever the role, so these three run on every instance; roles to come
+/// whatever the role, so these run on every instance; roles to come
 /// add theirs here (the directory's profile refresher).
 pub fn workers() -> Vec<Worker> {
-    vec![Worker::Housekeeping, Worker::Outbox, Worker::Delivery]
+    vec![
+        Worker::Housekeeping,
+        Worker::Outbox,
+        Worker::Delivery,
+        Worker::Jobs,
+    ]
 }
 
 /// Roles set in the config that this version does not build yet.

@@ -145,6 +145,7 @@ fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::tas
         .into_iter()
         .map(|w| match w {
             Worker::Housekeeping => tokio::spawn(housekeeping(state.ctx.clone(), stop.clone())),
+            Worker::Jobs => tokio::spawn(crate::service::jobs::run(state.ctx.clone(), stop.clone())),
             Worker::Outbox => tokio::spawn(crate::federation::outbox::run(
                 state.federation.clone(),
                 stop.clone(),

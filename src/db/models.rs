@@ -526,6 +526,14 @@ pub struct PollRow {
     pub object_id: i64,
     pub multiple: bool,
     pub closes_at: NaiveDateTime,
+    /// Open only to active members of the register, one vote each.
+    pub ballot: bool,
+    /// Who voted is kept apart from what was voted (ballots only).
+    pub secret: bool,
+    pub quorum: Option<i64>,
+    pub opens_at: Option<NaiveDateTime>,
+    /// Eligible members, counted when the ballot closed.
+    pub eligible: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

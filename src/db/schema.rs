@@ -300,6 +300,28 @@ diesel::table! {
         object_id -> BigInt,
         multiple -> Bool,
         closes_at -> Timestamp,
+        ballot -> Bool,
+        secret -> Bool,
+        quorum -> Nullable<BigInt>,
+        opens_at -> Nullable<Timestamp>,
+        eligible -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    ballot_voters (object_id, member_id) {
+        object_id -> BigInt,
+        member_id -> BigInt,
+        ap_id -> Nullable<Text>,
+        voted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ballot_choices (receipt_hash) {
+        receipt_hash -> Text,
+        object_id -> BigInt,
+        option_id -> BigInt,
     }
 }
 
@@ -469,4 +491,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     member_accounts,
     message_recipients,
+    ballot_voters,
+    ballot_choices,
 );

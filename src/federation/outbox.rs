@@ -412,6 +412,8 @@ async fn build(
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::LinkCodeSent { link, actor, code } => link_code(fed, conn, link, actor, &code).await,
         DomainEvent::MessageSent { id } => message(fed, conn, id).await,
+        // Local only: never queued for this consumer.
+        DomainEvent::BallotClosed { .. } => Ok(None),
         DomainEvent::FollowRequested {
             local,
             remote,

@@ -575,3 +575,52 @@ pub async fn revoke_token(ctx: &Ctx, token_id: i64) -> ServiceResult<String> {
     q::audit(&mut conn, Some(token.user_id), "api_token.revoke", &token.name).await?;
     Ok(format!("{} ({owner})", token.name))
 }
+
+/// One line of the audit log: when, by whom (None: the instance itself, as
+/// a ballot's close), what, and about what.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: chrono::NaiveDateTime,
+    pub by: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+/// The audit log for admins, newest first; `action` is a prefix filter.
+pub async fn audit_log(
+    ctx: &Ctx,
+    caller: &Caller,
+    action: &str,
+    limit: i64,
+) -> ServiceResult<Vec<AuditEntry>> {
+    caller.require(UserRole::Admin)?;
+    let mut conn = ctx.db.conn().await?;
+    Ok(
+        q::audit_entries(&mut conn, action.trim(), limit.clamp(1, 100_000))
+            .await?
+            .into_iter()
+            .map(|(at, by, action, detail)| AuditEntry {
+                at,
+                by,
+                action,
+                detail,
+            })
+            .collect(),
+    )
+}
+
+/// The audit log as CSV (RFC 4180), for the co-op's records.
+pub fn audit_csv(entries: &[AuditEntry]) -> String {
+    let f = super::text::csv_field;
+    let mut out = String::from("at,by,action,detail\r\n");
+    for e in entries {
+        out.push_str(&format!(
+            "{},{},{},{}\r\n",
+            e.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            f(e.by.as_deref().unwrap_or("")),
+            f(&e.action),
+            f(&e.detail),
+        ));
+    }
+    out
+}

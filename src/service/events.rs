@@ -142,6 +142,11 @@ pub enum DomainEvent {
     MessageSent {
         id: i64,
     },
+    /// A ballot's closing time: its result and who was eligible go into
+    /// the audit log (recorded at creation, due at its end).
+    BallotClosed {
+        id: i64,
+    },
 }
 
 /// A channel that reads domain events. Email and SMS join here; a new
@@ -150,12 +155,15 @@ pub enum DomainEvent {
 pub enum Consumer {
     /// ActivityPub: `federation::outbox` builds and queues the activity.
     Federation,
+    /// The instance's own follow-ups, run by `service::jobs`.
+    Local,
 }
 
 impl Consumer {
     pub fn as_str(self) -> &'static str {
         match self {
             Consumer::Federation => "federation",
+            Consumer::Local => "local",
         }
     }
 }
@@ -189,6 +197,7 @@ impl DomainEvent {
             | DomainEvent::ForumAnnounce { .. }
             | DomainEvent::LinkCodeSent { .. }
             | DomainEvent::MessageSent { .. } => &[Consumer::Federation],
+            DomainEvent::BallotClosed { .. } => &[Consumer::Local],
         }
     }
 
@@ -220,6 +229,7 @@ impl DomainEvent {
             DomainEvent::ForumAnnounce { .. } => "forum.announce",
             DomainEvent::LinkCodeSent { .. } => "member.link_code",
             DomainEvent::MessageSent { .. } => "message.created",
+            DomainEvent::BallotClosed { .. } => "ballot.closed",
         }
     }
 
@@ -242,7 +252,7 @@ impl DomainEvent {
             | DomainEvent::PostRemoved { id, .. } => *id,
             DomainEvent::ForumAnnounce { forum, .. } => *forum,
             DomainEvent::LinkCodeSent { link, .. } => *link,
-            DomainEvent::MessageSent { id } => *id,
+            DomainEvent::MessageSent { id } | DomainEvent::BallotClosed { id } => *id,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ReplyForwarded { from, .. } => *from,
             DomainEvent::ProfileUpdated { actor } => *actor,

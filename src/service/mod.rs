@@ -11,6 +11,7 @@ pub mod coop;
 pub mod events;
 pub mod follows;
 pub mod forums;
+pub mod jobs;
 pub mod media;
 pub mod member_links;
 pub mod members;

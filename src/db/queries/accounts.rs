@@ -368,3 +368,40 @@ pub async fn recent_audit(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(St
         .load(c)
         .await)?)
 }
+
+/// The audit log, newest first, with the acting user's name; `action`
+/// filters on a prefix (`member.` for the register).
+pub async fn audit_entries(
+    conn: &mut PooledConn,
+    action: &str,
+    limit: i64,
+) -> DbResult<Vec<(NaiveDateTime, Option<String>, String, String)>> {
+    let pattern = format!("{}%", action.replace(['%', '_'], ""));
+    let rows: Vec<(NaiveDateTime, Option<i64>, String, String)> = q!(conn, |c| audit_log::table
+        .filter(audit_log::action.like(pattern.clone()))
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select((
+            audit_log::created_at,
+            audit_log::user_id,
+            audit_log::action,
+            audit_log::detail
+        ))
+        .load(c)
+        .await)?;
+    let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: Vec<(i64, String)> = q!(conn, |c| users::table
+        .filter(users::id.eq_any(ids.clone()))
+        .select((users::id, users::username))
+        .load(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, user, action, detail)| {
+            let name = user.and_then(|u| names.iter().find(|(id, _)| *id == u).map(|(_, n)| n.clone()));
+            (at, name, action, detail)
+        })
+        .collect())
+}

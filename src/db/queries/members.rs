@@ -300,3 +300,22 @@ pub async fn set_directory(conn: &mut PooledConn, id: i64, fields: &str) -> DbRe
         .await)?;
     Ok(())
 }
+
+/// Active members: those with a vote in ballots.
+pub async fn count_active(conn: &mut PooledConn) -> DbResult<i64> {
+    Ok(q!(conn, |c| members::table
+        .filter(members::status.eq("active"))
+        .count()
+        .get_result(c)
+        .await)?)
+}
+
+/// Every active member's name and number, in order: a ballot's roll.
+pub async fn active_roll(conn: &mut PooledConn) -> DbResult<Vec<(String, Option<String>)>> {
+    Ok(q!(conn, |c| members::table
+        .filter(members::status.eq("active"))
+        .order((members::name.asc(), members::id.asc()))
+        .select((members::name, members::member_number))
+        .load(c)
+        .await)?)
+}

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me))
         .route("/coop", get(get_coop).patch(patch_coop))
         .route("/users", get(users))
+        .route("/audit", get(audit))
         .route("/follow_requests", get(follow_requests))
         .route("/follow_requests/{id}/authorize", post(authorize_follow))
         .route("/follow_requests/{id}/reject", post(reject_follow))
@@ -481,6 +482,25 @@ async fn reject_follow(
     let coop = the_coop(&state).await?;
     let follower = follows::answer_follow_request(&state.ctx, &user.caller(), &coop, id, false).await?;
     Ok(Json(follower.into()))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    /// A prefix of the action: `member.`, `ballot.`, `user.role`...
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// The audit log of admin actions, newest first (admins only).
+async fn audit(
+    State(state): State<AppState>,
+    user: ApiUser,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> Result<Json<Vec<accounts::AuditEntry>>, AppError> {
+    let entries = accounts::audit_log(&state.ctx, &user.caller(), &q.action, q.limit.unwrap_or(500)).await?;
+    Ok(Json(entries))
 }
 
 async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Vec<UserJson>>, AppError> {

@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/polls", get(list).post(create))
         .route("/polls/{id}", get(show).delete(delete))
         .route("/polls/{id}/votes", post(vote))
+        .route("/polls/{id}/receipt", post(receipt))
 }
 
 #[derive(Serialize)]
@@ -39,6 +40,12 @@ pub struct PollJson {
     voters_count: i64,
     votes_count: i64,
     options: Vec<OptionJson>,
+    /// Ballots only: eligible members, votes cast, quorum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ballot: Option<polls::BallotState>,
+    /// A secret ballot's receipt, in the answer to the vote only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<String>,
 }
 
 impl From<Poll> for PollJson {
@@ -57,6 +64,8 @@ impl From<Poll> for PollJson {
                 .and_utc()
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             voters_count: p.voters,
+            ballot: p.ballot.clone(),
+            receipt: None,
             votes_count: p.options.iter().map(|(_, n)| n).sum(),
             options: p
                 .options
@@ -127,9 +136,27 @@ async fn vote(
     Path(id): Path<i64>,
     ApiJson(v): ApiJson<Vote>,
 ) -> Result<Json<PollJson>, AppError> {
+    let (poll, receipt) = polls::vote(&state.ctx, &user.caller(), id, &v.choices).await?;
+    let mut json = PollJson::from(poll);
+    json.receipt = receipt;
+    Ok(Json(json))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Receipt {
+    receipt: String,
+}
+
+/// Whether a secret ballot counted the vote with this receipt, and for what.
+async fn receipt(
+    State(state): State<AppState>,
+    reader: crate::http::auth::ApiReader,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<Receipt>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let option = polls::check_receipt(&state.ctx, &reader.0, id, &r.receipt).await?;
     Ok(Json(
-        polls::vote(&state.ctx, &user.caller(), id, &v.choices)
-            .await?
-            .into(),
+        serde_json::json!({ "counted": option.is_some(), "option": option }),
     ))
 }

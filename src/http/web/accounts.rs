@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account/links/{id}/confirm", post(confirm_link))
         .route("/account/links/{id}/delete", post(remove_link))
         .route("/admin/users", get(users_page).post(create_user))
+        .route("/admin/audit", get(audit_page))
+        .route("/admin/audit.csv", get(audit_export))
         .route("/admin/users/{id}/role", post(set_role))
         .route("/admin/users/{id}/disable", post(disable))
         .route("/admin/users/{id}/enable", post(enable))
@@ -452,6 +454,65 @@ async fn render_users(
         roles: ROLES,
     }
     .respond(status))
+}
+
+#[derive(Template)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    t: Tr,
+    l: Layout,
+    action: String,
+    entries: Vec<crate::service::accounts::AuditEntry>,
+}
+impl Page for AuditPage {}
+
+#[derive(Deserialize)]
+struct AuditFilter {
+    #[serde(default)]
+    action: String,
+}
+
+/// Who changed which member, role or setting, and when: the admins' record.
+async fn audit_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(f): Query<AuditFilter>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/audit") {
+        return Ok(r);
+    }
+    let entries = crate::service::accounts::audit_log(&state.ctx, &v.caller(), &f.action, 500).await?;
+    let coop = crate::service::coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(&state, &v, v.t.get("audit.title"), coop.as_ref());
+    Ok(AuditPage {
+        action: f.action,
+        entries,
+        t: v.t,
+        l,
+    }
+    .respond(StatusCode::OK))
+}
+
+async fn audit_export(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(f): Query<AuditFilter>,
+) -> Result<Response, AppError> {
+    if let Some(r) = deny(&v, UserRole::Admin, "/admin/audit") {
+        return Ok(r);
+    }
+    let entries = crate::service::accounts::audit_log(&state.ctx, &v.caller(), &f.action, 100_000).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"",
+            ),
+        ],
+        crate::service::accounts::audit_csv(&entries),
+    )
+        .into_response())
 }
 
 async fn users_page(

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/polls/new", get(new_page).post(create))
         .route("/polls/{slug}", get(show))
         .route("/polls/{slug}/vote", post(vote))
+        .route("/polls/{slug}/receipt", post(receipt))
         .route("/polls/{slug}/delete", post(delete))
 }
 
@@ -119,8 +120,50 @@ struct PollPage {
     can_moderate: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// Ballots: the turnout line, the quorum line, and an open ballot's votes.
+    ballot: Option<BallotView>,
 }
 impl Page for PollPage {}
+
+struct BallotView {
+    secret: bool,
+    turnout: String,
+    quorum: Option<String>,
+    hidden: Option<String>,
+    opens: Option<String>,
+    votes: Vec<(String, String, String)>,
+}
+
+fn ballot_view(t: &Tr, poll: &Poll, votes: Vec<(String, String, String)>) -> Option<BallotView> {
+    let b = poll.ballot.as_ref()?;
+    let n = |x: i64| x.to_string();
+    let turnout_key = if poll.is_closed() {
+        "polls.ballot_result"
+    } else {
+        "polls.ballot_open"
+    };
+    let quorum = b.quorum.map(|q| {
+        let key = match b.quorum_met {
+            Some(true) => "polls.quorum_met",
+            Some(false) => "polls.quorum_not_met",
+            None => "polls.quorum_pending",
+        };
+        t.fill(key, &[("q", &n(q))])
+    });
+    Some(BallotView {
+        secret: b.secret,
+        turnout: t.fill(turnout_key, &[("cast", &n(b.cast)), ("eligible", &n(b.eligible))]),
+        quorum,
+        hidden: b.counts_hidden.then(|| t.get("polls.counts_hidden").to_string()),
+        opens: b.opens_at.filter(|_| !poll.is_open_yet()).map(|at| {
+            t.fill(
+                "polls.opens_on",
+                &[("at", &at.format("%Y-%m-%d %H:%M UTC").to_string())],
+            )
+        }),
+        votes,
+    })
+}
 
 async fn show(
     State(state): State<AppState>,
@@ -168,6 +211,12 @@ async fn render(
         poll.object.id,
     )
     .await?;
+    let ballot_voted = match &v.user {
+        Some(u) => polls::has_voted(&state.ctx, u.id, &poll).await?,
+        None => false,
+    };
+    let votes = polls::open_ballot_votes(&state.ctx, &caller, &poll).await?;
+    let ballot = ballot_view(&v.t, &poll, votes);
     let total: i64 = poll.options.iter().map(|(_, n)| n).sum();
     let rows = poll
         .options
@@ -189,7 +238,8 @@ async fn render(
         slug: poll.object.slug.clone().unwrap_or_default(),
         multiple: poll.row.multiple,
         closed: poll.is_closed(),
-        voted: !chosen.is_empty(),
+        voted: !chosen.is_empty() || ballot_voted,
+        ballot,
         logged_in: v.user.is_some(),
         can_edit: caller.can(UserRole::Editor),
         can_moderate: caller.can(UserRole::Moderator),
@@ -234,14 +284,50 @@ async fn vote(
         return render(&state, v, poll, None, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     match polls::vote(&state.ctx, &caller, poll.object.id, &options).await {
-        Ok(_) => {
+        // The receipt is shown this once, so the page is not a redirect.
+        Ok((poll, Some(code))) => {
+            let notice = v.t.fill("polls.receipt", &[("code", &code)]);
+            render(&state, v, poll, Some(notice), None, StatusCode::OK).await
+        }
+        Ok((_, None)) => {
             let done = super::url_encode(v.t.get("polls.voted"));
             Ok(Redirect::to(&format!("/polls/{slug}?done={done}")).into_response())
         }
         Err(ServiceError::Conflict(why)) | Err(ServiceError::Invalid { message: why, .. }) => {
             render(&state, v, poll, None, Some(why), StatusCode::CONFLICT).await
         }
+        Err(ServiceError::Forbidden(why)) => {
+            render(&state, v, poll, None, Some(why), StatusCode::FORBIDDEN).await
+        }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReceiptForm {
+    #[serde(default)]
+    receipt: String,
+}
+
+/// A member checks that the vote with their receipt was counted.
+async fn receipt(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    v: Visitor,
+    WebForm(f): WebForm<ReceiptForm>,
+) -> Result<Response, AppError> {
+    let poll = polls::get_poll(&state.ctx, &slug).await?;
+    match polls::check_receipt(&state.ctx, &v.caller(), poll.object.id, &f.receipt).await? {
+        Some(option) => {
+            let code = f.receipt.trim().to_uppercase();
+            let notice =
+                v.t.fill("polls.receipt_ok", &[("code", &code), ("option", &option)]);
+            render(&state, v, poll, Some(notice), None, StatusCode::OK).await
+        }
+        None => {
+            let error = v.t.get("polls.receipt_unknown").to_string();
+            render(&state, v, poll, None, Some(error), StatusCode::NOT_FOUND).await
+        }
     }
 }
 
@@ -255,6 +341,10 @@ struct FormPage {
     multiple: bool,
     closes_at: String,
     visibility: String,
+    ballot: bool,
+    secret: bool,
+    quorum: String,
+    opens_at: String,
     error: Option<String>,
     errors: Vec<(&'static str, String)>,
 }
@@ -292,6 +382,10 @@ async fn form_page(
         multiple: input.multiple,
         closes_at: input.closes_at,
         visibility: input.visibility,
+        ballot: input.ballot,
+        secret: input.secret,
+        quorum: input.quorum.map(|q| q.to_string()).unwrap_or_default(),
+        opens_at: input.opens_at,
         error,
         errors,
         t: v.t,
@@ -329,8 +423,20 @@ async fn create(
             "multiple" => input.multiple = val == "on",
             "visibility" => input.visibility = val.to_string(),
             "closes_at" => input.closes_at = val.into_owned(),
+            "opens_at" => input.opens_at = val.into_owned(),
+            "ballot" => input.ballot = val == "on",
+            "secret" => input.secret = val == "on",
+            "quorum" if !val.trim().is_empty() => match val.trim().parse::<i64>() {
+                Ok(q) => input.quorum = Some(q),
+                // Out of range on purpose: the check explains it.
+                Err(_) => input.quorum = Some(0),
+            },
             _ => {}
         }
+    }
+    if input.ballot && input.visibility == "public" {
+        // The form's default; a ballot is members-only anyway.
+        input.visibility.clear();
     }
     let caller = match gate(&v, UserRole::Editor, "/polls/new", &csrf)? {
         Ok(c) => c,
