@@ -25,6 +25,7 @@ pub fn routes(config: &Config) -> Router<AppState> {
                     .merge(web::forums::routes())
                     .merge(web::members::routes())
                     .merge(web::messages::routes())
+                    .merge(web::surveys::routes())
                     .merge(web::media::routes())
                     .merge(web::feeds::routes());
                 api_routes = api_routes.merge(api::coop_routes());

@@ -19,38 +19,6 @@ fn coop_actor(app: &TestApp) -> String {
     app.url("/actors/tea")
 }
 
-/// An active member with an account here, logged in.
-async fn member(api: &Api, name: &str, username: &str) -> (i64, reqwest::Client) {
-    let (status, m) = api
-        .call(
-            M::POST,
-            "/members",
-            Some(json!({"name": name, "status": "active"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{m}");
-    let id = m["id"].as_i64().unwrap();
-    let (_, inv) = api
-        .call(M::POST, &format!("/members/{id}/invitations"), None)
-        .await;
-    let join = inv["url"].as_str().unwrap().to_string();
-    let web = common::client();
-    let page = web.get(&join).send().await.unwrap().text().await.unwrap();
-    let r = web
-        .post(&join)
-        .form(&[
-            ("csrf", common::csrf_of(&page).as_str()),
-            ("username", username),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    (id, web)
-}
-
 async fn page(web: &reqwest::Client, url: String) -> String {
     web.get(url).send().await.unwrap().text().await.unwrap()
 }
@@ -89,9 +57,9 @@ fn vote_note(peer: &Peer, app: &TestApp, question: &str, choice: &str) -> Value 
 async fn ballots_count_one_vote_per_member(backend: Backend) {
     let app = TestApp::with_coop(backend).await;
     let api = Api::new(&app).await;
-    let (_ana, ana) = member(&api, "Ana Sousa", "ana").await;
-    let (bo_id, bo) = member(&api, "Bo Lindqvist", "bo").await;
-    let (_, _cy) = member(&api, "Cy Okafor", "cy").await;
+    let (_ana, ana) = common::member(&api, "Ana Sousa", "ana").await;
+    let (bo_id, bo) = common::member(&api, "Bo Lindqvist", "bo").await;
+    let (_, _cy) = common::member(&api, "Cy Okafor", "cy").await;
     // Dee has an account but is not in the register: she reads members'
     // pages (no record), but a ballot is for the register's members.
     intercoop::service::accounts::create_user(

@@ -636,3 +636,41 @@ pub struct MemberFields {
     pub notes: String,
     pub updated_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = crate::db::schema::surveys)]
+pub struct Survey {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub audience: String,
+    #[serde(skip)]
+    pub link_token: Option<String>,
+    pub opens_at: NaiveDateTime,
+    pub closes_at: NaiveDateTime,
+    #[serde(skip)]
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = crate::db::schema::survey_questions)]
+pub struct SurveyQuestion {
+    pub id: i64,
+    #[serde(skip)]
+    pub survey_id: i64,
+    pub position: i64,
+    pub kind: String,
+    pub prompt: String,
+    pub required: bool,
+    #[serde(skip)]
+    pub options: String,
+}
+
+impl SurveyQuestion {
+    /// The choices of a single or multiple choice question, in order.
+    pub fn choices(&self) -> Vec<&str> {
+        self.options.lines().filter(|l| !l.trim().is_empty()).collect()
+    }
+}

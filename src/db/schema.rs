@@ -309,6 +309,51 @@ diesel::table! {
 }
 
 diesel::table! {
+    surveys (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        description -> Text,
+        audience -> Text,
+        link_token -> Nullable<Text>,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_questions (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        position -> BigInt,
+        kind -> Text,
+        prompt -> Text,
+        required -> Bool,
+        options -> Text,
+    }
+}
+
+diesel::table! {
+    survey_responses (id) {
+        id -> BigInt,
+        survey_id -> BigInt,
+        respondent -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    survey_answers (response_id, question_id) {
+        response_id -> BigInt,
+        question_id -> BigInt,
+        value -> Text,
+    }
+}
+
+diesel::table! {
     ballot_voters (object_id, member_id) {
         object_id -> BigInt,
         member_id -> BigInt,
@@ -493,4 +538,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_recipients,
     ballot_voters,
     ballot_choices,
+    surveys,
+    survey_questions,
+    survey_responses,
+    survey_answers,
 );

@@ -22,6 +22,7 @@ pub mod objects;
 pub mod people;
 pub mod polls;
 pub mod remote;
+pub mod surveys;
 pub mod text;
 pub mod types;
 

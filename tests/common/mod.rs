@@ -317,3 +317,36 @@ impl Api {
         )
     }
 }
+
+#[allow(dead_code)]
+/// An active member with an account here, logged in.
+pub async fn member(api: &Api, name: &str, username: &str) -> (i64, reqwest::Client) {
+    let (status, m) = api
+        .call(
+            reqwest::Method::POST,
+            "/members",
+            Some(serde_json::json!({"name": name, "status": "active"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    let id = m["id"].as_i64().unwrap();
+    let (_, inv) = api
+        .call(reqwest::Method::POST, &format!("/members/{id}/invitations"), None)
+        .await;
+    let join = inv["url"].as_str().unwrap().to_string();
+    let web = client();
+    let page = web.get(&join).send().await.unwrap().text().await.unwrap();
+    let r = web
+        .post(&join)
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("username", username),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    (id, web)
+}

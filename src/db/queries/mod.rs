@@ -18,3 +18,4 @@ pub mod members;
 pub mod messages;
 pub mod outbox;
 pub mod polls;
+pub mod surveys;

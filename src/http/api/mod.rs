@@ -13,6 +13,7 @@ mod forums;
 mod members;
 mod messages;
 mod polls;
+mod surveys;
 
 use super::auth::ApiUser;
 use super::error::AppError;
@@ -45,6 +46,7 @@ pub fn coop_routes() -> Router<AppState> {
         .merge(forums::routes())
         .merge(members::routes())
         .merge(messages::routes())
+        .merge(surveys::routes())
 }
 
 #[derive(Serialize)]

@@ -31,6 +31,7 @@ pub mod messages;
 pub mod news;
 pub mod polls;
 mod replies;
+pub mod surveys;
 
 /// Pages every instance has; content pages come with their role
 /// (`crate::roles`).
