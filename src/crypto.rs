@@ -39,6 +39,74 @@ pub fn normalize_short_code(typed: &str) -> Option<String> {
     (chars.len() == 8).then(|| format!("{}-{}", &chars[..4], &chars[4..]))
 }
 
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// RFC 4648 base32 without padding: how authenticator apps take a secret.
+pub fn base32_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            out.push(BASE32[((buffer >> (bits - 5)) & 31) as usize] as char);
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(BASE32[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+pub fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.chars().filter(|c| !c.is_whitespace() && *c != '=') {
+        let v = BASE32.iter().position(|&b| b as char == c.to_ascii_uppercase())? as u32;
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push((buffer >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
+/// A new TOTP secret: 20 random bytes (160 bits, RFC 4226's advice), base32.
+pub fn totp_secret() -> String {
+    let mut bytes = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base32_encode(&bytes)
+}
+
+/// The six-digit code of a 30-second `step` (RFC 6238 with HMAC-SHA-1, what
+/// every authenticator app uses by default).
+pub fn totp_code(secret: &[u8], step: u64) -> u32 {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
+    let mac = ring::hmac::sign(&key, &step.to_be_bytes());
+    let h = mac.as_ref();
+    let offset = (h[h.len() - 1] & 0x0f) as usize;
+    let n = u32::from_be_bytes([h[offset] & 0x7f, h[offset + 1], h[offset + 2], h[offset + 3]]);
+    n % 1_000_000
+}
+
+/// The step a typed code belongs to (the current one, or one either side
+/// for a phone's clock that drifts), if any.
+pub fn totp_check(secret_b32: &str, typed: &str, unix_secs: u64) -> Option<u64> {
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 6 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let typed: u32 = digits.parse().ok()?;
+    let secret = base32_decode(secret_b32)?;
+    let now = unix_secs / 30;
+    [now.saturating_sub(1), now, now + 1]
+        .into_iter()
+        .find(|step| totp_code(&secret, *step) == typed)
+}
+
 /// The stored form of a token: hex SHA-256. Fast on purpose: tokens are long
 /// random values, unlike passwords.
 pub fn token_hash(token: &str) -> String {
@@ -90,6 +158,23 @@ pub fn generate_actor_keys() -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totp_matches_rfc_6238() {
+        // RFC 6238 appendix B, SHA-1 seed "12345678901234567890": 8-digit
+        // codes whose last six digits are ours.
+        let secret = b"12345678901234567890";
+        assert_eq!(totp_code(secret, 59 / 30), 287_082);
+        assert_eq!(totp_code(secret, 1_111_111_109 / 30), 81_804);
+        assert_eq!(totp_code(secret, 1_234_567_890 / 30), 5_924);
+        let b32 = base32_encode(secret);
+        assert_eq!(b32, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(base32_decode(&b32).unwrap(), secret);
+        assert_eq!(totp_check(&b32, "287 082", 59), Some(1));
+        assert_eq!(totp_check(&b32, "287082", 59 + 30), Some(1), "one step of drift");
+        assert_eq!(totp_check(&b32, "287082", 59 + 90), None);
+        assert_eq!(totp_check(&b32, "28708", 59), None);
+    }
 
     #[test]
     fn password_round_trip_and_rejection() {

@@ -517,11 +517,15 @@ async fn accounts_in_a_real_browser() {
     b.click("form[action='/account/password'] button").await;
     b.wait_for_url(|u| u.contains("done=")).await;
     assert!(b.text(".notice").await.contains("Your password is changed"));
-    assert!(
-        intercoop::service::accounts::log_in(&app.ctx, ADMIN, "a brand new long password", "192.0.2.1")
-            .await
-            .is_ok()
-    );
+    assert!(intercoop::service::accounts::log_in(
+        &app.ctx,
+        ADMIN,
+        "a brand new long password",
+        None,
+        "192.0.2.1"
+    )
+    .await
+    .is_ok());
     b.quit().await;
 }
 

@@ -354,7 +354,7 @@ async fn invitation_makes_an_account(backend: Backend) {
     assert_eq!(status, 200);
     let after = c.get(app.url("/account")).send().await.unwrap();
     assert_ne!(after.status(), 200, "a suspended member's session ends");
-    let login = accounts::log_in(&app.ctx, "bea", PASSWORD, "127.0.0.1").await;
+    let login = accounts::log_in(&app.ctx, "bea", PASSWORD, None, "127.0.0.1").await;
     assert!(login.is_err(), "and they cannot log in");
     let (status, _) = call(
         &app,
@@ -366,7 +366,7 @@ async fn invitation_makes_an_account(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     assert!(
-        accounts::log_in(&app.ctx, "bea", PASSWORD, "127.0.0.1")
+        accounts::log_in(&app.ctx, "bea", PASSWORD, None, "127.0.0.1")
             .await
             .is_ok(),
         "active again"

@@ -640,7 +640,8 @@ async fn concurrent_login_guesses_are_all_counted() {
     for i in 0..20 {
         let ctx = app.ctx.clone();
         tasks.push(tokio::spawn(async move {
-            intercoop::service::accounts::log_in(&ctx, ADMIN, &format!("guess {i}"), "203.0.113.9").await
+            intercoop::service::accounts::log_in(&ctx, ADMIN, &format!("guess {i}"), None, "203.0.113.9")
+                .await
         }));
     }
     let mut wrong = 0;
@@ -657,7 +658,7 @@ async fn concurrent_login_guesses_are_all_counted() {
     );
     // And the right password is refused too while the limit holds.
     assert!(matches!(
-        intercoop::service::accounts::log_in(&app.ctx, ADMIN, PASSWORD, "203.0.113.9").await,
+        intercoop::service::accounts::log_in(&app.ctx, ADMIN, PASSWORD, None, "203.0.113.9").await,
         Err(intercoop::service::ServiceError::RateLimited(_))
     ));
 }

@@ -225,7 +225,7 @@ async fn admins_manage_users(backend: Backend) {
     assert_eq!(status, 303);
     assert_eq!(dora.get(app.url("/account")).send().await.unwrap().status(), 303);
     assert!(matches!(
-        intercoop::service::accounts::log_in(&app.ctx, "dora", dora_password, "198.51.100.7").await,
+        intercoop::service::accounts::log_in(&app.ctx, "dora", dora_password, None, "198.51.100.7").await,
         Err(intercoop::service::ServiceError::Forbidden(_))
     ));
     // A new password link for someone: shown once, to give them.

@@ -18,6 +18,7 @@ pub struct Instance {
     pub created_at: NaiveDateTime,
     pub federation_mode: String,
     pub authorized_fetch: bool,
+    pub require_admin_totp: bool,
 }
 
 #[derive(Debug, Clone, Default, Queryable, Selectable)]
@@ -114,6 +115,11 @@ pub struct User {
     pub actor_id: Option<i64>,
     /// Takes direct messages from other servers (and is findable for them).
     pub open_to_messages: bool,
+    /// Base32, from enrolment on; it counts once `totp_enabled`.
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    /// The last 30-second step whose code was used: each code works once.
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]

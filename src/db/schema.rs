@@ -13,6 +13,7 @@ diesel::table! {
         created_at -> Timestamp,
         federation_mode -> Text,
         authorized_fetch -> Bool,
+        require_admin_totp -> Bool,
     }
 }
 
@@ -63,6 +64,9 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
         actor_id -> Nullable<BigInt>,
         open_to_messages -> Bool,
+        totp_secret -> Nullable<Text>,
+        totp_enabled -> Bool,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 

@@ -160,7 +160,16 @@ pub async fn start_session(conn: &mut PooledConn, user: User) -> ServiceResult<L
 }
 
 /// Checks a username and password, within the rate limit.
-pub async fn log_in(ctx: &Ctx, username: &str, password: &str, client_ip: &str) -> ServiceResult<LoggedIn> {
+/// Logs in with a password and, for an account with two-factor
+/// authentication, the code of the moment (`code`; without it the answer
+/// asks for it, field `code`). A wrong code counts as a failed login.
+pub async fn log_in(
+    ctx: &Ctx,
+    username: &str,
+    password: &str,
+    code: Option<&str>,
+    client_ip: &str,
+) -> ServiceResult<LoggedIn> {
     let username = username.trim().trim_start_matches('@').to_ascii_lowercase();
     let mut conn = ctx.db.conn().await?;
     let since = now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
@@ -188,6 +197,23 @@ pub async fn log_in(ctx: &Ctx, username: &str, password: &str, client_ip: &str) 
     let ok = verify_password(password.to_string(), stored).await;
     match user {
         Some(user) if ok && !user.disabled => {
+            if user.totp_enabled {
+                let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+                    // The password was right: it does not count as a failure.
+                    q::clear_failed_logins(&mut conn, &username).await?;
+                    return Err(ServiceError::invalid(
+                        "code",
+                        "Enter the 6-digit code from your authenticator app, with your password.",
+                    ));
+                };
+                if !spend_totp(&mut conn, &user, code).await? {
+                    tracing::info!(user = %user.username, %client_ip, "login failed: wrong or used two-factor code");
+                    return Err(ServiceError::Unauthorized(
+                        "That code is wrong or was used already. Wait for the next code from your app and try again."
+                            .into(),
+                    ));
+                }
+            }
             q::clear_failed_logins(&mut conn, &username).await?;
             let logged_in = start_session(&mut conn, user).await?;
             tracing::info!(user = %logged_in.user.username, "logged in");
@@ -227,9 +253,153 @@ pub async fn check_session(ctx: &Ctx, session_token: &str) -> ServiceResult<Sess
         return Ok(SessionCheck::Expired);
     }
     match q::find_user(&mut conn, session.user_id).await? {
-        Some(user) if !user.disabled => Ok(SessionCheck::Valid(Box::new((user, session)))),
+        Some(mut user) if !user.disabled => {
+            enforce_admin_totp(&mut conn, &mut user).await?;
+            Ok(SessionCheck::Valid(Box::new((user, session))))
+        }
         _ => Ok(SessionCheck::Unknown),
     }
+}
+
+/// Once the co-op requires two-factor authentication of admins, an admin
+/// without it acts as a member (the account page says why and sets it up):
+/// a stolen admin password alone then opens nothing an admin can do.
+async fn enforce_admin_totp(conn: &mut PooledConn, user: &mut User) -> ServiceResult<()> {
+    if user.role == UserRole::Admin.as_str()
+        && !user.totp_enabled
+        && crate::db::queries::instance::get_or_create(conn)
+            .await?
+            .require_admin_totp
+    {
+        user.role = UserRole::Member.as_str().to_string();
+    }
+    Ok(())
+}
+
+/// Whether an account acts below its role until it sets up two-factor
+/// authentication.
+pub async fn admin_needs_totp(ctx: &Ctx, user_id: i64) -> ServiceResult<bool> {
+    let mut conn = ctx.db.conn().await?;
+    let Some(user) = q::find_user(&mut conn, user_id).await? else {
+        return Ok(false);
+    };
+    Ok(user.role == UserRole::Admin.as_str()
+        && !user.totp_enabled
+        && crate::db::queries::instance::get_or_create(&mut conn)
+            .await?
+            .require_admin_totp)
+}
+
+async fn spend_totp(conn: &mut PooledConn, user: &User, code: &str) -> ServiceResult<bool> {
+    let Some(secret) = &user.totp_secret else {
+        return Ok(false);
+    };
+    let unix = chrono::Utc::now().timestamp().max(0) as u64;
+    match crypto::totp_check(secret, code, unix) {
+        Some(step) => Ok(q::use_totp_step(conn, user.id, step as i64).await?),
+        None => Ok(false),
+    }
+}
+
+/// Starts enrolment: a new secret (shown once, as text and as an
+/// `otpauth://` address for the app), which counts after `totp_confirm`.
+pub async fn totp_begin(ctx: &Ctx, user: &User, issuer: &str) -> ServiceResult<(String, String)> {
+    if user.totp_enabled {
+        return Err(ServiceError::Conflict(
+            "Two-factor authentication is already on. Turn it off first to set up a new app.".into(),
+        ));
+    }
+    let secret = crypto::totp_secret();
+    let mut conn = ctx.db.conn().await?;
+    q::set_totp(&mut conn, user.id, Some(&secret), false).await?;
+    let label = super::text::percent_encode(&format!("{issuer}:{}", user.username));
+    let uri = format!(
+        "otpauth://totp/{label}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period=30",
+        super::text::percent_encode(issuer)
+    );
+    Ok((secret, uri))
+}
+
+/// Turns two-factor authentication on once a code from the new secret is right.
+pub async fn totp_confirm(ctx: &Ctx, user_id: i64, code: &str) -> ServiceResult<()> {
+    let mut tx = ctx.db.begin().await?;
+    let user = q::find_user(&mut tx, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?;
+    if user.totp_secret.is_none() || user.totp_enabled {
+        return Err(ServiceError::Conflict(
+            "Start the setup again: there is no new secret waiting for a code.".into(),
+        ));
+    }
+    let secret = user.totp_secret.clone().unwrap_or_default();
+    q::set_totp(&mut tx, user.id, Some(&secret), true).await?;
+    if !spend_totp(&mut tx, &user, code).await? {
+        return Err(ServiceError::invalid(
+            "code",
+            "That code does not match: check the phone's time, then type the code your app shows now.",
+        ));
+    }
+    q::audit(&mut tx, Some(user.id), "user.totp_on", &user.username).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Turns it off, with the password and a current code.
+pub async fn totp_disable(ctx: &Ctx, user_id: i64, password: &str, code: &str) -> ServiceResult<()> {
+    let mut tx = ctx.db.begin().await?;
+    let user = q::find_user(&mut tx, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?;
+    if !user.totp_enabled {
+        return Ok(());
+    }
+    let required = crate::db::queries::instance::get_or_create(&mut tx)
+        .await?
+        .require_admin_totp;
+    if required && user.role == UserRole::Admin.as_str() {
+        return Err(ServiceError::Conflict(
+            "The co-op requires two-factor authentication of admins: it stays on for your account.".into(),
+        ));
+    }
+    if !verify_password(password.to_string(), user.password_hash.clone()).await {
+        return Err(ServiceError::invalid("password", "The password is wrong."));
+    }
+    if !spend_totp(&mut tx, &user, code).await? {
+        return Err(ServiceError::invalid(
+            "code",
+            "That code is wrong or was used already.",
+        ));
+    }
+    q::set_totp(&mut tx, user.id, None, false).await?;
+    q::audit(&mut tx, Some(user.id), "user.totp_off", &user.username).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The co-op's rule: admins must use two-factor authentication. The admin
+/// who turns it on must use it already, or they would lose admin at once.
+pub async fn set_require_admin_totp(ctx: &Ctx, caller: &Caller, on: bool) -> ServiceResult<()> {
+    let by = caller.require(UserRole::Admin)?;
+    let mut tx = ctx.db.begin().await?;
+    let me = q::find_user(&mut tx, by)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?;
+    if on && !me.totp_enabled {
+        return Err(ServiceError::Conflict(
+            "Set up two-factor authentication on your own account first (Account page), then require it of admins."
+                .into(),
+        ));
+    }
+    crate::db::queries::instance::set_require_admin_totp(&mut tx, on).await?;
+    q::audit(
+        &mut tx,
+        Some(by),
+        "settings.require_admin_totp",
+        if on { "on" } else { "off" },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn log_out(ctx: &Ctx, session_token: &str) -> ServiceResult<()> {
@@ -282,9 +452,16 @@ pub async fn authenticate_token(ctx: &Ctx, token: &str) -> ServiceResult<Option<
         return Ok(None);
     };
     q::touch_api_token(&mut conn, row.id).await?;
-    Ok(q::find_user(&mut conn, row.user_id)
+    match q::find_user(&mut conn, row.user_id)
         .await?
-        .filter(|u| !u.disabled))
+        .filter(|u| !u.disabled)
+    {
+        Some(mut user) => {
+            enforce_admin_totp(&mut conn, &mut user).await?;
+            Ok(Some(user))
+        }
+        None => Ok(None),
+    }
 }
 
 // ---------------------------------------------------------------- a person's own account

@@ -405,3 +405,33 @@ pub async fn audit_entries(
         })
         .collect())
 }
+
+/// Stores a user's TOTP state (a new secret at enrolment, or none).
+pub async fn set_totp(
+    conn: &mut PooledConn,
+    user_id: i64,
+    secret: Option<&str>,
+    enabled: bool,
+) -> DbResult<()> {
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set((
+            users::totp_secret.eq(secret),
+            users::totp_enabled.eq(enabled),
+            users::totp_last_step.eq(None::<i64>),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Spends a TOTP step: false when it (or a later one) was used already, so
+/// a code seen over a shoulder or replayed does not work twice.
+pub async fn use_totp_step(conn: &mut PooledConn, user_id: i64, step: i64) -> DbResult<bool> {
+    let n = q!(conn, |c| diesel::update(users::table.find(user_id).filter(
+        users::totp_last_step.is_null().or(users::totp_last_step.lt(step))
+    ))
+    .set(users::totp_last_step.eq(Some(step)))
+    .execute(c)
+    .await)?;
+    Ok(n == 1)
+}

@@ -73,3 +73,11 @@ pub async fn set_authorized_fetch(conn: &mut PooledConn, on: bool) -> DbResult<(
         .await)?;
     Ok(())
 }
+
+pub async fn set_require_admin_totp(conn: &mut PooledConn, on: bool) -> DbResult<()> {
+    q!(conn, |c| diesel::update(instance::table.find(1i64))
+        .set(instance::require_admin_totp.eq(on))
+        .execute(c)
+        .await)?;
+    Ok(())
+}

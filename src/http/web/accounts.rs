@@ -26,6 +26,11 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account_page))
         .route("/account/profile", post(save_profile))
         .route("/account/password", post(change_password))
+        .route("/account/2fa", get(two_factor_page))
+        .route("/account/2fa/start", post(two_factor_start))
+        .route("/account/2fa/confirm", post(two_factor_confirm))
+        .route("/account/2fa/disable", post(two_factor_disable))
+        .route("/admin/users/require-2fa", post(require_two_factor))
         .route("/account/sessions/{id}/end", post(end_session))
         .route("/account/sessions/end-others", post(end_others))
         .route("/account/links", post(add_link))
@@ -424,6 +429,7 @@ struct UsersPage {
     link: Option<(String, String)>,
     users: Vec<User>,
     roles: &'static [&'static str],
+    require_2fa: bool,
 }
 impl Page for UsersPage {}
 
@@ -445,6 +451,7 @@ async fn render_users(
         StatusCode::OK
     };
     Ok(UsersPage {
+        require_2fa: coop::get_instance(&state.ctx).await?.require_admin_totp,
         t: v.t,
         l,
         notice,
@@ -454,6 +461,155 @@ async fn render_users(
         roles: ROLES,
     }
     .respond(status))
+}
+
+#[derive(Template)]
+#[template(path = "two_factor.html")]
+struct TwoFactorPage {
+    t: Tr,
+    l: Layout,
+    enabled: bool,
+    required: bool,
+    /// While setting up: the secret and its otpauth:// address.
+    setup: Option<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+impl Page for TwoFactorPage {}
+
+async fn render_two_factor(
+    state: &AppState,
+    v: Visitor,
+    setup: Option<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account/2fa") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    let required = acc::admin_needs_totp(&state.ctx, user.id).await?;
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("totp.title"), coop.as_ref());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(TwoFactorPage {
+        enabled: user.totp_enabled,
+        required,
+        setup,
+        notice,
+        error,
+        t: v.t,
+        l,
+    }
+    .respond(status))
+}
+
+async fn two_factor_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<Done>,
+) -> Result<Response, AppError> {
+    render_two_factor(&state, v, None, q.done, None).await
+}
+
+async fn two_factor_start(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account/2fa") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    let issuer = coop::get_coop(&state.ctx)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_else(|| state.ctx.config.domain());
+    match acc::totp_begin(&state.ctx, &user, &issuer).await {
+        Ok(setup) => render_two_factor(&state, v, Some(setup), None, None).await,
+        Err(ServiceError::Conflict(m)) => render_two_factor(&state, v, None, None, Some(m)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct TotpForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn two_factor_confirm(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<TotpForm>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account/2fa") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    match acc::totp_confirm(&state.ctx, user.id, &f.code).await {
+        Ok(()) => Ok(back("/account/2fa", v.t.get("totp.on_done"))),
+        Err(ServiceError::Invalid { message, .. }) | Err(ServiceError::Conflict(message)) => {
+            // The secret stays waiting: show it again with the reason.
+            let secret = user.totp_secret.clone().filter(|_| !user.totp_enabled);
+            let setup = secret.map(|s| (s.clone(), String::new()));
+            render_two_factor(&state, v, setup, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn two_factor_disable(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<TotpForm>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account/2fa") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    match acc::totp_disable(&state.ctx, user.id, &f.password, &f.code).await {
+        Ok(()) => Ok(back("/account/2fa", v.t.get("totp.off_done"))),
+        Err(ServiceError::Invalid { message, .. }) | Err(ServiceError::Conflict(message)) => {
+            render_two_factor(&state, v, None, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct RequireForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on: String,
+}
+
+async fn require_two_factor(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<RequireForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Admin, USERS, &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    match acc::set_require_admin_totp(&state.ctx, &caller, f.on == "yes").await {
+        Ok(()) => Ok(back(USERS, v.t.get("account.saved"))),
+        Err(ServiceError::Conflict(m)) => render_users(&state, v, None, Some(m), None).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]

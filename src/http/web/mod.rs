@@ -528,6 +528,9 @@ struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    /// The two-factor code, for accounts that use it.
+    #[serde(default)]
+    code: String,
     next: Option<String>,
 }
 
@@ -538,6 +541,8 @@ struct LoginPage {
     l: Layout,
     next: String,
     username: String,
+    /// The account uses two-factor authentication: ask for the code.
+    ask_code: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -558,6 +563,7 @@ async fn login_form(
         l,
         next,
         username,
+        ask_code: false,
         notice,
         error,
     }
@@ -592,8 +598,26 @@ async fn login_submit(
     v.check_csrf(&form.csrf)?;
     let next = safe_next(form.next.as_deref());
     let ip = super::client_ip(&state, &headers, Some(peer));
-    match crate::service::accounts::log_in(&state.ctx, &form.username, &form.password, &ip).await {
-        Ok(logged_in) => Ok(redirect_with_session(&state, &next, &logged_in)),
+    let code = Some(form.code.as_str()).filter(|c| !c.trim().is_empty());
+    match crate::service::accounts::log_in(&state.ctx, &form.username, &form.password, code, &ip).await {
+        Ok(logged_in) => {
+            // An admin the co-op requires two-factor of goes to set it up.
+            let next = if crate::service::accounts::admin_needs_totp(&state.ctx, logged_in.user.id).await? {
+                "/account/2fa".to_string()
+            } else {
+                next
+            };
+            Ok(redirect_with_session(&state, &next, &logged_in))
+        }
+        Err(ServiceError::Invalid {
+            field: "code",
+            message,
+            ..
+        }) => {
+            let mut page = login_form(&state, v, next, form.username, None, Some(message)).await;
+            page.ask_code = true;
+            Ok(page.respond(StatusCode::UNAUTHORIZED))
+        }
         Err(
             e @ (ServiceError::Unauthorized(_) | ServiceError::RateLimited(_) | ServiceError::Forbidden(_)),
         ) => {
@@ -602,9 +626,9 @@ async fn login_submit(
                 ServiceError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::FORBIDDEN,
             };
-            let mut resp = login_form(&state, v, next, form.username, None, Some(e.to_string()))
-                .await
-                .respond(status);
+            let mut page = login_form(&state, v, next, form.username, None, Some(e.to_string())).await;
+            page.ask_code = !form.code.trim().is_empty();
+            let mut resp = page.respond(status);
             if status == StatusCode::TOO_MANY_REQUESTS {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("900"));
