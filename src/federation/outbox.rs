@@ -412,6 +412,7 @@ async fn build(
         DomainEvent::ProfileUpdated { actor } => profile_update(fed, conn, actor).await,
         DomainEvent::LinkCodeSent { link, actor, code } => link_code(fed, conn, link, actor, &code).await,
         DomainEvent::MessageSent { id } => message(fed, conn, id).await,
+        DomainEvent::AccountDeleted { actor } => account_deleted(fed, conn, actor).await,
         // Local only: never queued for this consumer.
         DomainEvent::BallotClosed { .. } => Ok(None),
         DomainEvent::FollowRequested {
@@ -779,6 +780,75 @@ async fn profile_update(
     Ok(Some(Outgoing {
         ap_id,
         actor_id: actor.id,
+        kind,
+        object_id: None,
+        json: body,
+        public: true,
+        inboxes,
+        members_only: false,
+    }))
+}
+
+/// `Delete` of a member's Person, as Mastodon sends when an account goes:
+/// to its followers, the co-op's followers (who saw its replies) and the
+/// servers of those it wrote to.
+async fn account_deleted(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    actor_id: i64,
+) -> Result<Option<Outgoing>, String> {
+    let e = |e: DbError| e.to_string();
+    let Some(person) = actors::find(conn, actor_id).await.map_err(e)? else {
+        return Ok(None);
+    };
+    let (ap_id, kind, body) = wrap(
+        fed,
+        None,
+        DeleteType::Delete,
+        &person,
+        person.ap_id.clone(),
+        Audience::of(Visibility::Public, &person, &[]),
+    )?;
+    let mut inboxes = audience::inboxes(conn, Visibility::Public, &person, &[])
+        .await
+        .map_err(e)?;
+    let instance = crate::db::queries::instance::get_or_create(conn)
+        .await
+        .map_err(e)?;
+    if let Some(coop) = instance.coop_actor_id {
+        if let Some(coop) = actors::find(conn, coop).await.map_err(e)? {
+            inboxes.extend(
+                audience::inboxes(conn, Visibility::Public, &coop, &[])
+                    .await
+                    .map_err(e)?,
+            );
+        }
+    }
+    let messages = crate::db::queries::messages::messages_of(conn, actor_id, 10_000)
+        .await
+        .map_err(e)?;
+    let ids: Vec<i64> = messages
+        .iter()
+        .filter(|m| m.author_id == actor_id)
+        .map(|m| m.id)
+        .collect();
+    for (_, recipient, _) in crate::db::queries::messages::recipients_of(conn, &ids)
+        .await
+        .map_err(e)?
+    {
+        if let Some(a) = actors::find(conn, recipient)
+            .await
+            .map_err(e)?
+            .filter(|a| !a.local)
+        {
+            inboxes.push(a.shared_inbox.unwrap_or(a.inbox));
+        }
+    }
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(Some(Outgoing {
+        ap_id,
+        actor_id: person.id,
         kind,
         object_id: None,
         json: body,

@@ -142,6 +142,11 @@ pub enum DomainEvent {
     MessageSent {
         id: i64,
     },
+    /// A member deleted their account: its Person is a tombstone, and
+    /// other servers get a `Delete` of it.
+    AccountDeleted {
+        actor: i64,
+    },
     /// A ballot's closing time: its result and who was eligible go into
     /// the audit log (recorded at creation, due at its end).
     BallotClosed {
@@ -196,7 +201,8 @@ impl DomainEvent {
             | DomainEvent::PostRemoved { .. }
             | DomainEvent::ForumAnnounce { .. }
             | DomainEvent::LinkCodeSent { .. }
-            | DomainEvent::MessageSent { .. } => &[Consumer::Federation],
+            | DomainEvent::MessageSent { .. }
+            | DomainEvent::AccountDeleted { .. } => &[Consumer::Federation],
             DomainEvent::BallotClosed { .. } => &[Consumer::Local],
         }
     }
@@ -230,6 +236,7 @@ impl DomainEvent {
             DomainEvent::LinkCodeSent { .. } => "member.link_code",
             DomainEvent::MessageSent { .. } => "message.created",
             DomainEvent::BallotClosed { .. } => "ballot.closed",
+            DomainEvent::AccountDeleted { .. } => "actor.deleted",
         }
     }
 
@@ -255,7 +262,7 @@ impl DomainEvent {
             DomainEvent::MessageSent { id } | DomainEvent::BallotClosed { id } => *id,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ReplyForwarded { from, .. } => *from,
-            DomainEvent::ProfileUpdated { actor } => *actor,
+            DomainEvent::ProfileUpdated { actor } | DomainEvent::AccountDeleted { actor } => *actor,
             DomainEvent::FollowAccepted { remote, .. }
             | DomainEvent::FollowRejected { remote, .. }
             | DomainEvent::FollowRequested { remote, .. }

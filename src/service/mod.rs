@@ -21,6 +21,7 @@ pub mod news;
 pub mod objects;
 pub mod people;
 pub mod polls;
+pub mod privacy;
 pub mod remote;
 pub mod surveys;
 pub mod text;

@@ -376,7 +376,9 @@ pub async fn audit_entries(
     action: &str,
     limit: i64,
 ) -> DbResult<Vec<(NaiveDateTime, Option<String>, String, String)>> {
-    let pattern = format!("{}%", action.replace(['%', '_'], ""));
+    // `_` stays: as a LIKE wildcard it also matches itself, and action
+    // names use it (`user.delete_self`).
+    let pattern = format!("{}%", action.replace('%', ""));
     let rows: Vec<(NaiveDateTime, Option<i64>, String, String)> = q!(conn, |c| audit_log::table
         .filter(audit_log::action.like(pattern.clone()))
         .order(audit_log::id.desc())
@@ -434,4 +436,34 @@ pub async fn use_totp_step(conn: &mut PooledConn, user_id: i64, step: i64) -> Db
     .execute(c)
     .await)?;
     Ok(n == 1)
+}
+
+/// What is left of a deleted account: a row that cannot log in and says
+/// nothing about the person (kept so that audit entries keep their id).
+pub async fn scrub_user(conn: &mut PooledConn, user_id: i64, password_hash: &str) -> DbResult<()> {
+    let username = format!("deleted-{user_id}");
+    q!(conn, |c| diesel::update(users::table.find(user_id))
+        .set((
+            users::username.eq(&username),
+            users::email.eq(None::<String>),
+            users::display_name.eq(""),
+            users::password_hash.eq(password_hash),
+            users::disabled.eq(true),
+            users::open_to_messages.eq(false),
+            users::totp_secret.eq(None::<String>),
+            users::totp_enabled.eq(false),
+        ))
+        .execute(c)
+        .await)?;
+    q!(conn, |c| diesel::delete(
+        api_tokens::table.filter(api_tokens::user_id.eq(user_id))
+    )
+    .execute(c)
+    .await)?;
+    q!(conn, |c| diesel::delete(
+        sessions::table.filter(sessions::user_id.eq(user_id))
+    )
+    .execute(c)
+    .await)?;
+    Ok(())
 }

@@ -168,3 +168,25 @@ pub async fn find_remote_by_handle(
         .await
         .optional())?)
 }
+
+/// A deleted member's Person: shown as "Former member" under a handle that
+/// names nobody, no profile, and no longer served as a Person (its keys
+/// stay, to sign the Delete that tells other servers).
+pub async fn tombstone(conn: &mut PooledConn, id: i64) -> DbResult<()> {
+    let handle = format!("former-member-{id}");
+    q!(conn, |c| diesel::update(actors::table.find(id))
+        .set((
+            actors::kind.eq("Tombstone"),
+            actors::handle.eq(&handle),
+            actors::url.eq(None::<String>),
+            actors::name.eq("Former member"),
+            actors::summary.eq(""),
+            actors::icon_url.eq(None::<String>),
+            actors::image_url.eq(None::<String>),
+            actors::website.eq(None::<String>),
+            actors::contact_email.eq(None::<String>),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}

@@ -326,3 +326,14 @@ pub async fn list_remote(conn: &mut PooledConn, limit: i64) -> DbResult<Vec<(Obj
         .load(c)
         .await)?)
 }
+
+/// Everything an actor wrote here that is not deleted, oldest first.
+pub async fn by_author(conn: &mut PooledConn, author_id: i64) -> DbResult<Vec<Object>> {
+    Ok(q!(conn, |c| objects::table
+        .filter(objects::author_id.eq(author_id))
+        .filter(objects::deleted_at.is_null())
+        .order(objects::id.asc())
+        .select(Object::as_select())
+        .load(c)
+        .await)?)
+}

@@ -319,3 +319,15 @@ pub async fn active_roll(conn: &mut PooledConn) -> DbResult<Vec<(String, Option<
         .load(c)
         .await)?)
 }
+
+/// The register keeps a member's record when their account goes (the
+/// co-op's own record); it only no longer points at the account.
+pub async fn unlink_user(conn: &mut PooledConn, user_id: i64) -> DbResult<()> {
+    q!(conn, |c| diesel::update(
+        members::table.filter(members::user_id.eq(user_id))
+    )
+    .set(members::user_id.eq(None::<i64>))
+    .execute(c)
+    .await)?;
+    Ok(())
+}

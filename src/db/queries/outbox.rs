@@ -136,3 +136,13 @@ pub async fn count_by_actor(conn: &mut PooledConn, actor_id: i64) -> DbResult<i6
         .get_result(c)
         .await)?)
 }
+
+/// Every activity an actor sent, oldest first (a member's data export).
+pub async fn all_by_actor(conn: &mut PooledConn, actor_id: i64) -> DbResult<Vec<OutboxItem>> {
+    Ok(q!(conn, |c| outbox::table
+        .filter(outbox::actor_id.eq(actor_id))
+        .order(outbox::id.asc())
+        .select(OutboxItem::as_select())
+        .load(c)
+        .await)?)
+}

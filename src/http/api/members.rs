@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/members/{id}/approve", post(approve))
         .route("/members/{id}/decline", post(decline))
         .route("/account/links", get(own_links).post(own_link))
+        .route("/account/export", get(export_own))
         .route("/account/links/{id}/confirm", post(confirm_link))
         .route("/account/links/{id}", axum::routing::delete(delete_link))
 }
@@ -362,4 +363,12 @@ async fn invite(
             "expires_at": rfc3339(expires),
         })),
     ))
+}
+
+/// All of the token's user's data (see `service::privacy::export`).
+async fn export_own(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<serde_json::Value>, AppError> {
+    Ok(Json(crate::service::privacy::export(&state.ctx, &user.0).await?))
 }

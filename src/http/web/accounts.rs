@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account_page))
         .route("/account/profile", post(save_profile))
         .route("/account/password", post(change_password))
+        .route("/account/export", get(export_data))
+        .route("/account/delete", post(delete_account))
         .route("/account/2fa", get(two_factor_page))
         .route("/account/2fa/start", post(two_factor_start))
         .route("/account/2fa/confirm", post(two_factor_confirm))
@@ -461,6 +463,71 @@ async fn render_users(
         roles: ROLES,
     }
     .respond(status))
+}
+
+/// All of one's data as one JSON file (with their ActivityPub outbox).
+async fn export_data(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    let data = crate::service::privacy::export(&state.ctx, &user).await?;
+    let body = serde_json::to_string_pretty(&data).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let disposition = format!("attachment; filename=\"{}-data.json\"", user.username);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct DeleteAccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    content: String,
+}
+
+async fn delete_account(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<DeleteAccountForm>,
+) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&v, "/account") {
+        Ok(x) => x,
+        Err(r) => return Ok(*r),
+    };
+    v.check_csrf(&f.csrf)?;
+    let result = match crate::service::privacy::ContentChoice::from_name(&f.content) {
+        Ok(choice) => crate::service::privacy::delete_account(&state.ctx, &user, &f.password, choice).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            let done = url_encode(v.t.get("account.deleted"));
+            let mut resp = Redirect::to(&format!("/?done={done}")).into_response();
+            resp.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                crate::http::auth::set_cookie(&state, crate::http::auth::SESSION_COOKIE, "", Some(0)),
+            );
+            Ok(resp)
+        }
+        Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict(_))) => {
+            // Shown in the delete form, not beside the password change's fields.
+            let errors = match e {
+                ServiceError::Conflict(m) => vec![("delete", m)],
+                e => e.field_errors().into_iter().map(|(_, m)| ("delete", m)).collect(),
+            };
+            render_account(&state, v, None, errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]

@@ -1,0 +1,187 @@
+//! What a member controls about their own data: downloading all of it, and
+//! deleting their account (its content removed or kept anonymised, and a
+//! `Delete` of their Person federated so that other servers drop it too).
+
+use serde_json::{json, Value};
+
+use super::events::{self, DomainEvent};
+use super::types::UserRole;
+use super::{Ctx, ServiceError, ServiceResult};
+use crate::db::models::{Object, User};
+use crate::db::queries::{
+    accounts as accounts_q, actors as actors_q, content, members as members_q, messages as messages_q,
+    outbox as outbox_q,
+};
+
+fn iso(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn object_json(o: &Object) -> Value {
+    json!({
+        "id": o.ap_id,
+        "kind": o.kind,
+        "type": o.ap_type,
+        "visibility": o.visibility,
+        "title": o.title,
+        "content_html": o.content_html,
+        "source": o.source,
+        "in_reply_to": o.in_reply_to,
+        "published": o.published_at.map(iso),
+    })
+}
+
+/// Everything stored about a user: the account, their register record and
+/// linked accounts, what they wrote (replies, threads, messages), the
+/// messages they received, and `outbox`, an ActivityPub `OrderedCollection`
+/// of every activity their Person sent, as sent.
+pub async fn export(ctx: &Ctx, user: &User) -> ServiceResult<Value> {
+    let mut conn = ctx.db.conn().await?;
+    let member = members_q::find_by_user(&mut conn, user.id).await?;
+    let links = match &member {
+        Some(m) => members_q::links_of(&mut conn, m.id)
+            .await?
+            .into_iter()
+            .map(|(l, a)| json!({"account": a.ap_id, "proved": l.verified_at.map(iso)}))
+            .collect(),
+        None => Vec::new(),
+    };
+    let (posts, messages, outbox) = match user.actor_id {
+        Some(actor) => {
+            let written: Vec<Value> = content::by_author(&mut conn, actor)
+                .await?
+                .iter()
+                .filter(|o| o.visibility != "direct")
+                .map(object_json)
+                .collect();
+            let messages: Vec<Value> = messages_q::messages_of(&mut conn, actor, 100_000)
+                .await?
+                .iter()
+                .map(|o| {
+                    let mut v = object_json(o);
+                    v["sent"] = json!(o.author_id == actor);
+                    v
+                })
+                .collect();
+            let items: Vec<Value> = outbox_q::all_by_actor(&mut conn, actor)
+                .await?
+                .into_iter()
+                .filter_map(|i| serde_json::from_str::<Value>(&i.json).ok())
+                .collect();
+            (written, messages, items)
+        }
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    let person = match user.actor_id {
+        Some(a) => actors_q::find(&mut conn, a).await?.map(|a| a.ap_id),
+        None => None,
+    };
+    Ok(json!({
+        "exported_at": iso(crate::db::now()),
+        "instance": ctx.config.url(""),
+        "account": {
+            "username": user.username,
+            "display_name": user.display_name,
+            "email": user.email,
+            "role": user.role,
+            "created_at": iso(user.created_at),
+            "last_login_at": user.last_login_at.map(iso),
+            "takes_messages_from_elsewhere": user.open_to_messages,
+            "two_factor": user.totp_enabled,
+            "fediverse_actor": person,
+        },
+        "member": member.map(|m| json!({
+            "name": m.name, "member_number": m.member_number, "email": m.email, "phone": m.phone,
+            "joined_on": m.joined_on, "status": m.status, "role": m.role, "groups": m.groups,
+            "directory_shows": m.directory,
+        })),
+        "linked_accounts": links,
+        "posts": posts,
+        "messages": messages,
+        "outbox": {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "type": "OrderedCollection",
+            "totalItems": outbox.len(),
+            "orderedItems": outbox,
+        },
+    }))
+}
+
+/// What happens to what a deleted account wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentChoice {
+    /// Removed here; other servers are told to drop the account and its posts.
+    Remove,
+    /// Kept here under "a former member"; other servers drop the account.
+    Anonymise,
+}
+
+impl ContentChoice {
+    pub fn from_name(name: &str) -> ServiceResult<ContentChoice> {
+        match name {
+            "remove" | "" => Ok(ContentChoice::Remove),
+            "anonymise" | "anonymize" => Ok(ContentChoice::Anonymise),
+            _ => Err(ServiceError::invalid(
+                "content",
+                "Choose what happens to your posts: remove or anonymise.",
+            )),
+        }
+    }
+}
+
+/// Deletes one's own account, after the password. The account row stays
+/// only as an empty, disabled shell (`deleted-{id}`), sessions and tokens
+/// go, the register keeps the co-op's record of the member (without the
+/// account), and the Person becomes a tombstone whose `Delete` federates.
+pub async fn delete_account(
+    ctx: &Ctx,
+    user: &User,
+    password: &str,
+    choice: ContentChoice,
+) -> ServiceResult<()> {
+    let hash = user.password_hash.clone();
+    let typed = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || crate::crypto::verify_password(&typed, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        return Err(ServiceError::invalid(
+            "password",
+            "The password is wrong: type your current password to delete the account.",
+        ));
+    }
+    let mut tx = ctx.db.begin().await?;
+    if user.role == UserRole::Admin.as_str() && accounts_q::count_active_admins(&mut tx).await? <= 1 {
+        return Err(ServiceError::Conflict(
+            "You are the co-op's only admin: make someone else admin before deleting your account.".into(),
+        ));
+    }
+    if let Some(actor) = user.actor_id {
+        if choice == ContentChoice::Remove {
+            for o in content::by_author(&mut tx, actor).await? {
+                content::mark_deleted(&mut tx, o.id).await?;
+                outbox_q::redact_outbox_for_object(&mut tx, o.id).await?;
+            }
+        }
+        actors_q::tombstone(&mut tx, actor).await?;
+        events::record(&mut tx, &DomainEvent::AccountDeleted { actor }, None).await?;
+    }
+    let unusable =
+        crate::crypto::hash_password(&crate::crypto::random_token()).map_err(ServiceError::Internal)?;
+    accounts_q::scrub_user(&mut tx, user.id, &unusable).await?;
+    members_q::unlink_user(&mut tx, user.id).await?;
+    let how = match choice {
+        ContentChoice::Remove => "content removed",
+        ContentChoice::Anonymise => "content anonymised",
+    };
+    accounts_q::audit(
+        &mut tx,
+        Some(user.id),
+        "user.delete_self",
+        &format!("{} ({how})", user.id),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(user = user.id, how, "account deleted by its owner");
+    Ok(())
+}
