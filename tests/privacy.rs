@@ -160,6 +160,36 @@ async fn members_export_and_delete_their_data(backend: Backend) {
         record["user_id"].is_null() || record.get("has_account") == Some(&json!(false)),
         "{record}"
     );
+    // The account cannot be brought back, nor its name taken again (with
+    // it the fediverse address of the deleted Person).
+    let users = intercoop::service::accounts::list_users(&app.ctx).await.unwrap();
+    let shell = users
+        .iter()
+        .find(|u| u.username == "ana")
+        .expect("the name stays reserved");
+    assert!(shell.disabled && shell.email.is_none() && shell.display_name.is_empty());
+    assert!(
+        intercoop::service::accounts::admin_set_disabled(&app.ctx, &common::admin(), shell.id, false)
+            .await
+            .is_err()
+    );
+    assert!(
+        intercoop::service::accounts::admin_reset_link(&app.ctx, &common::admin(), shell.id)
+            .await
+            .is_err()
+    );
+    let again = intercoop::service::accounts::create_user(
+        &app.ctx,
+        intercoop::service::accounts::NewAccount {
+            username: "ana".into(),
+            email: None,
+            display_name: "Someone else".into(),
+            password: PASSWORD.into(),
+            role: intercoop::service::types::UserRole::Member,
+        },
+    )
+    .await;
+    assert!(again.is_err(), "the name of a deleted account is not given out");
     let (_, audit) = api.call(M::GET, "/audit?action=user.delete_self", None).await;
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
     app.stop().await;

@@ -96,7 +96,7 @@ async fn surveys_are_answered_and_counted(backend: Backend) {
     };
     let field = |qid: i64, v: &str| (format!("a{qid}"), v.to_string());
     // A required question left out: nothing is saved, and the page says which.
-    let r = send(vec![("csrf".into(), csrf.clone()), field(q[0], "1")]).await;
+    let r = send(vec![("csrf".into(), csrf.clone()), field(q[0], "#1")]).await;
     assert_eq!(r.status(), 422);
     assert!(r
         .text()
@@ -105,9 +105,9 @@ async fn surveys_are_answered_and_counted(backend: Backend) {
         .contains("Question 3 (How happy are you?): This question needs an answer."));
     let r = send(vec![
         ("csrf".into(), csrf.clone()),
-        field(q[0], "1"),
-        field(q[1], "1"),
-        field(q[1], "3"),
+        field(q[0], "#1"),
+        field(q[1], "#1"),
+        field(q[1], "#3"),
         field(q[2], "4"),
         field(q[3], "6"),
         field(q[4], "More honey, please <script>"),
@@ -143,9 +143,9 @@ async fn surveys_are_answered_and_counted(backend: Backend) {
     // Ana changes her mind: still one response from her.
     let r = send(vec![
         ("csrf".into(), csrf.clone()),
-        field(q[0], "1"),
-        field(q[1], "1"),
-        field(q[1], "3"),
+        field(q[0], "#1"),
+        field(q[1], "#1"),
+        field(q[1], "#3"),
         field(q[2], "3"),
         field(q[3], "6"),
         field(q[4], "More honey, please <script>"),

@@ -53,7 +53,10 @@ async fn admins_log_in_with_a_second_factor(backend: Backend) {
     assert!(page.contains("Two-factor authentication is off."), "{page}");
     let r = alice
         .post(app.url("/account/2fa/start"))
-        .form(&[("csrf", common::csrf_of(&page))])
+        .form(&[
+            ("csrf", common::csrf_of(&page)),
+            ("password", PASSWORD.to_string()),
+        ])
         .send()
         .await
         .unwrap();

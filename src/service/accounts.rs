@@ -199,8 +199,8 @@ pub async fn log_in(
         Some(user) if ok && !user.disabled => {
             if user.totp_enabled {
                 let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-                    // The password was right: it does not count as a failure.
-                    q::clear_failed_logins(&mut conn, &username).await?;
+                    // The attempt stays counted until a full success: clearing
+                    // here would let someone with the password guess codes forever.
                     return Err(ServiceError::invalid(
                         "code",
                         "Enter the 6-digit code from your authenticator app, with your password.",
@@ -303,10 +303,21 @@ async fn spend_totp(conn: &mut PooledConn, user: &User, code: &str) -> ServiceRe
 
 /// Starts enrolment: a new secret (shown once, as text and as an
 /// `otpauth://` address for the app), which counts after `totp_confirm`.
-pub async fn totp_begin(ctx: &Ctx, user: &User, issuer: &str) -> ServiceResult<(String, String)> {
+pub async fn totp_begin(
+    ctx: &Ctx,
+    user: &User,
+    password: &str,
+    issuer: &str,
+) -> ServiceResult<(String, String)> {
     if user.totp_enabled {
         return Err(ServiceError::Conflict(
             "Two-factor authentication is already on. Turn it off first to set up a new app.".into(),
+        ));
+    }
+    // A stolen session alone must not be able to lock the owner out.
+    if !verify_password(password.to_string(), user.password_hash.clone()).await {
+        return Err(ServiceError::Conflict(
+            "The password is wrong: type your current password to set it up.".into(),
         ));
     }
     let secret = crypto::totp_secret();
@@ -640,6 +651,12 @@ pub async fn admin_set_disabled(ctx: &Ctx, by: &Caller, user_id: i64, disabled: 
             "This is the co-op's only admin: it cannot be deactivated.",
         ));
     }
+    if !disabled && user.password_hash == q::DELETED_ACCOUNT {
+        return Err(ServiceError::invalid(
+            "user",
+            "This account was deleted by its owner: it cannot be used again.",
+        ));
+    }
     q::set_disabled(&mut tx, user_id, disabled).await?;
     if disabled {
         q::delete_sessions_of_user(&mut tx, user_id).await?;
@@ -660,6 +677,11 @@ pub async fn admin_set_disabled(ctx: &Ctx, by: &Caller, user_id: i64, disabled: 
 pub async fn admin_reset_link(ctx: &Ctx, by: &Caller, user_id: i64) -> ServiceResult<String> {
     let by = by.require(UserRole::Admin)?;
     let user = find_user(ctx, user_id).await?;
+    if user.password_hash == q::DELETED_ACCOUNT {
+        return Err(ServiceError::Conflict(
+            "This account was deleted by its owner: it cannot be used again.".into(),
+        ));
+    }
     let mut conn = ctx.db.conn().await?;
     let token = issue_reset_link(&mut conn, user.id).await?;
     q::audit(&mut conn, Some(by), "user.reset_link", &user.username).await?;
@@ -714,6 +736,13 @@ pub async fn use_reset_link(
     let user = q::find_user(&mut tx, user_id)
         .await?
         .ok_or_else(|| ServiceError::Internal("user vanished".into()))?;
+    if user.totp_enabled {
+        // A reset link is no second factor: the login asks for the code.
+        tx.commit().await?;
+        return Err(ServiceError::Conflict(
+            "Your password is changed. Log in with it and the code from your authenticator app.".into(),
+        ));
+    }
     let logged_in = start_session(&mut tx, user).await?;
     tx.commit().await?;
     Ok(logged_in)

@@ -486,6 +486,14 @@ pub async fn receive_vote(
             let mut conn = ctx.db.conn().await?;
             super::member_links::member_of_actor(&mut conn, remote.id).await?
         };
+        if poll.row.secret {
+            // The vote's Note names the choice and its author: keeping it, or
+            // its id, would tie this voter to their choice.
+            tracing::info!(poll = %question_ap_id, "secret ballot vote from the fediverse refused");
+            return Ok(Some(VoteOutcome::Refused(
+                "This ballot is secret: vote on the co-op's website, where your choice is kept apart from your name.",
+            )));
+        }
         let Some(member) = member else {
             tracing::info!(actor = %remote.ap_id, poll = %question_ap_id, "ballot vote refused: not a member's linked account");
             return Ok(Some(VoteOutcome::Refused(
@@ -546,7 +554,16 @@ async fn cast_ballot(
     };
     let mut tx = ctx.db.begin().await?;
     poll_q::lock(&mut tx, poll.object.id).await?;
+    // Again under the lock: the close's result is written under it too.
+    if now() >= poll.row.closes_at {
+        return Ok((VoteOutcome::Refused("This ballot is closed."), None));
+    }
     if !poll_q::record_voter(&mut tx, poll.object.id, member_id, ap_id).await? {
+        if let Some(note) = ap_id {
+            if poll_q::ballot_note_counted(&mut tx, poll.object.id, note).await? {
+                return Ok((VoteOutcome::Duplicate, None));
+            }
+        }
         return Ok((
             VoteOutcome::Refused("This member has already voted in this ballot: one member, one vote."),
             None,
@@ -660,6 +677,7 @@ pub async fn open_ballot_votes(
 /// and writes the result and the eligible list into the audit log.
 pub async fn record_ballot_result(ctx: &Ctx, id: i64) -> ServiceResult<()> {
     let mut tx = ctx.db.begin().await?;
+    poll_q::lock(&mut tx, id).await?;
     let Some(object) = content::find(&mut tx, id).await? else {
         return Ok(());
     };

@@ -151,14 +151,21 @@ pub async fn delete_account(
         ));
     }
     let mut tx = ctx.db.begin().await?;
-    if user.role == UserRole::Admin.as_str() && accounts_q::count_active_admins(&mut tx).await? <= 1 {
+    // The stored role: a session's may be lowered (two-factor required).
+    let stored = accounts_q::find_user(&mut tx, user.id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?;
+    if stored.role == UserRole::Admin.as_str() && accounts_q::count_active_admins(&mut tx).await? <= 1 {
         return Err(ServiceError::Conflict(
             "You are the co-op's only admin: make someone else admin before deleting your account.".into(),
         ));
     }
     if let Some(actor) = user.actor_id {
         if choice == ContentChoice::Remove {
-            for o in content::by_author(&mut tx, actor).await? {
+            // Messages stay with their recipients (from "Former member"):
+            // they are the recipients' copies too.
+            let written = content::by_author(&mut tx, actor).await?;
+            for o in written.into_iter().filter(|o| o.visibility != "direct") {
                 content::mark_deleted(&mut tx, o.id).await?;
                 outbox_q::redact_outbox_for_object(&mut tx, o.id).await?;
             }
@@ -166,9 +173,7 @@ pub async fn delete_account(
         actors_q::tombstone(&mut tx, actor).await?;
         events::record(&mut tx, &DomainEvent::AccountDeleted { actor }, None).await?;
     }
-    let unusable =
-        crate::crypto::hash_password(&crate::crypto::random_token()).map_err(ServiceError::Internal)?;
-    accounts_q::scrub_user(&mut tx, user.id, &unusable).await?;
+    accounts_q::scrub_user(&mut tx, user.id).await?;
     members_q::unlink_user(&mut tx, user.id).await?;
     let how = match choice {
         ContentChoice::Remove => "content removed",

@@ -133,7 +133,7 @@ fn check(input: &SurveyInput) -> ServiceResult<(String, Vec<q::NewQuestion>, Nai
             .map(one_line)
             .filter(|o| !o.is_empty())
         {
-            if o.chars().count() > 200 || options.contains(&o) {
+            if o.chars().count() > 200 || options.iter().any(|x| x.eq_ignore_ascii_case(&o)) {
                 errors.add(
                     "questions",
                     format!("Question {n}: each choice must be different and under 200 characters."),
@@ -362,15 +362,21 @@ fn parse_answer(question: &SurveyQuestion, raw: &[String]) -> Result<Option<Stri
             let choices = question.choices();
             let mut picked: Vec<usize> = Vec::new();
             for r in &raw {
-                let position = choices
-                    .iter()
-                    .position(|c| c.eq_ignore_ascii_case(r))
-                    .or_else(|| {
-                        r.parse::<usize>()
-                            .ok()
-                            .filter(|n| (1..=choices.len()).contains(n))
-                            .map(|n| n - 1)
-                    });
+                let number = |n: &str| {
+                    n.parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=choices.len()).contains(n))
+                        .map(|n| n - 1)
+                };
+                // `#2` is the second choice whatever the choices say (the
+                // web form's value); otherwise a choice's text, then a number.
+                let position = match r.strip_prefix('#') {
+                    Some(n) => number(n),
+                    None => choices
+                        .iter()
+                        .position(|c| c.eq_ignore_ascii_case(r))
+                        .or_else(|| number(r)),
+                };
                 match position {
                     Some(p) if !picked.contains(&p) => picked.push(p),
                     Some(_) => {}
@@ -678,6 +684,17 @@ mod tests {
         let single = question("single", true, "Tea\nCoffee\nWater");
         assert_eq!(parse_answer(&single, &s(&["coffee"])), Ok(Some("1".into())));
         assert_eq!(parse_answer(&single, &s(&["3"])), Ok(Some("2".into())));
+        let numbered = question("single", true, "0\n1\n2");
+        assert_eq!(
+            parse_answer(&numbered, &s(&["#1"])),
+            Ok(Some("0".into())),
+            "the first choice, 0"
+        );
+        assert_eq!(
+            parse_answer(&numbered, &s(&["1"])),
+            Ok(Some("1".into())),
+            "the choice named 1"
+        );
         assert!(parse_answer(&single, &s(&["4"])).is_err());
         assert!(parse_answer(&single, &s(&["1", "2"])).is_err());
         assert!(parse_answer(&single, &s(&[" "])).is_err(), "required");

@@ -378,7 +378,8 @@ pub async fn audit_entries(
 ) -> DbResult<Vec<(NaiveDateTime, Option<String>, String, String)>> {
     // `_` stays: as a LIKE wildcard it also matches itself, and action
     // names use it (`user.delete_self`).
-    let pattern = format!("{}%", action.replace('%', ""));
+    // Action names are lowercase; PostgreSQL's LIKE, unlike SQLite's, minds case.
+    let pattern = format!("{}%", action.replace('%', "").to_lowercase());
     let rows: Vec<(NaiveDateTime, Option<i64>, String, String)> = q!(conn, |c| audit_log::table
         .filter(audit_log::action.like(pattern.clone()))
         .order(audit_log::id.desc())
@@ -438,16 +439,21 @@ pub async fn use_totp_step(conn: &mut PooledConn, user_id: i64, step: i64) -> Db
     Ok(n == 1)
 }
 
-/// What is left of a deleted account: a row that cannot log in and says
-/// nothing about the person (kept so that audit entries keep their id).
-pub async fn scrub_user(conn: &mut PooledConn, user_id: i64, password_hash: &str) -> DbResult<()> {
-    let username = format!("deleted-{user_id}");
+/// The password hash of a deleted account: no password verifies against
+/// it, and it marks the account as one that cannot be enabled again.
+pub const DELETED_ACCOUNT: &str = "!deleted";
+
+/// What is left of a deleted account: a row that cannot log in, act or be
+/// enabled again, and says nothing more about the person. It keeps its
+/// username, so that nobody can take the name (and with it the fediverse
+/// address of the deleted Person); audit entries keep their id.
+pub async fn scrub_user(conn: &mut PooledConn, user_id: i64) -> DbResult<()> {
     q!(conn, |c| diesel::update(users::table.find(user_id))
         .set((
-            users::username.eq(&username),
             users::email.eq(None::<String>),
             users::display_name.eq(""),
-            users::password_hash.eq(password_hash),
+            users::role.eq("member"),
+            users::password_hash.eq(DELETED_ACCOUNT),
             users::disabled.eq(true),
             users::open_to_messages.eq(false),
             users::totp_secret.eq(None::<String>),
@@ -462,6 +468,11 @@ pub async fn scrub_user(conn: &mut PooledConn, user_id: i64, password_hash: &str
     .await)?;
     q!(conn, |c| diesel::delete(
         sessions::table.filter(sessions::user_id.eq(user_id))
+    )
+    .execute(c)
+    .await)?;
+    q!(conn, |c| diesel::delete(
+        password_resets::table.filter(password_resets::user_id.eq(user_id))
     )
     .execute(c)
     .await)?;

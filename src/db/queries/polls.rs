@@ -175,6 +175,17 @@ pub async fn record_voter(
     Ok(n == 1)
 }
 
+/// Whether this vote Note was already counted (a delivery retried).
+pub async fn ballot_note_counted(conn: &mut PooledConn, object_id: i64, ap_id: &str) -> DbResult<bool> {
+    let n: i64 = q!(conn, |c| ballot_voters::table
+        .filter(ballot_voters::object_id.eq(object_id))
+        .filter(ballot_voters::ap_id.eq(ap_id))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
 pub async fn has_voted(conn: &mut PooledConn, object_id: i64, member_id: i64) -> DbResult<bool> {
     let n: i64 = q!(conn, |c| ballot_voters::table
         .filter(ballot_voters::object_id.eq(object_id))

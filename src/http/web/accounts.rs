@@ -586,7 +586,7 @@ async fn two_factor_page(
 async fn two_factor_start(
     State(state): State<AppState>,
     v: Visitor,
-    WebForm(f): WebForm<CsrfForm>,
+    WebForm(f): WebForm<TotpForm>,
 ) -> Result<Response, AppError> {
     let (user, _) = match signed_in(&v, "/account/2fa") {
         Ok(x) => x,
@@ -597,7 +597,7 @@ async fn two_factor_start(
         .await?
         .map(|c| c.name)
         .unwrap_or_else(|| state.ctx.config.domain());
-    match acc::totp_begin(&state.ctx, &user, &issuer).await {
+    match acc::totp_begin(&state.ctx, &user, &f.password, &issuer).await {
         Ok(setup) => render_two_factor(&state, v, Some(setup), None, None).await,
         Err(ServiceError::Conflict(m)) => render_two_factor(&state, v, None, None, Some(m)).await,
         Err(e) => Err(e.into()),

@@ -306,6 +306,8 @@ async fn vote(
 #[derive(Deserialize)]
 struct ReceiptForm {
     #[serde(default)]
+    csrf: String,
+    #[serde(default)]
     receipt: String,
 }
 
@@ -316,6 +318,7 @@ async fn receipt(
     v: Visitor,
     WebForm(f): WebForm<ReceiptForm>,
 ) -> Result<Response, AppError> {
+    v.check_csrf(&f.csrf)?;
     let poll = polls::get_poll(&state.ctx, &slug).await?;
     match polls::check_receipt(&state.ctx, &v.caller(), poll.object.id, &f.receipt).await? {
         Some(option) => {

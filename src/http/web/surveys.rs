@@ -289,7 +289,7 @@ fn question_views(view: &SurveyView, answers: &HashMap<i64, Vec<String>>) -> Vec
                 .iter()
                 .enumerate()
                 .map(|(p, c)| {
-                    let value = (p + 1).to_string();
+                    let value = format!("#{}", p + 1);
                     let chosen = given.iter().any(|g| *g == value || g == c);
                     (value, c.to_string(), chosen)
                 })
@@ -319,7 +319,7 @@ fn stored_as_form(view: &SurveyView, stored: HashMap<i64, String>) -> HashMap<i6
             let values = if choice {
                 v.split(',')
                     .filter_map(|p| p.parse::<usize>().ok())
-                    .map(|p| (p + 1).to_string())
+                    .map(|p| format!("#{}", p + 1))
                     .collect()
             } else {
                 vec![v]
