@@ -62,18 +62,9 @@ async fn ballots_count_one_vote_per_member(backend: Backend) {
     let (_, _cy) = common::member(&api, "Cy Okafor", "cy").await;
     // Dee has an account but is not in the register: she reads members'
     // pages (no record), but a ballot is for the register's members.
-    intercoop::service::accounts::create_user(
-        &app.ctx,
-        intercoop::service::accounts::NewAccount {
-            username: "dee".into(),
-            email: None,
-            display_name: "Dee".into(),
-            password: PASSWORD.into(),
-            role: intercoop::service::types::UserRole::Member,
-        },
-    )
-    .await
-    .unwrap();
+    common::new_user(&app, "dee", intercoop::service::types::UserRole::Member)
+        .await
+        .unwrap();
 
     // Bo's Mastodon account, linked by the secretary and proved by Bo's
     // direct reply with the code.

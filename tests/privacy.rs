@@ -17,13 +17,7 @@ async fn members_export_and_delete_their_data(backend: Backend) {
     let app = TestApp::with_coop(backend).await;
     let api = Api::new(&app).await;
     let (_, ana_web) = common::member(&api, "Ana Sousa", "ana").await;
-    let ana = Api {
-        client: reqwest::Client::new(),
-        token: intercoop::service::accounts::create_api_token(&app.ctx, "ana", "t")
-            .await
-            .unwrap(),
-        base: app.url("/api/v1"),
-    };
+    let ana = Api::for_user(&app, "ana").await;
     // A fediverse friend of Ana's, who also follows the co-op.
     let peer = Peer::start().await;
     let follow = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("follow"),
@@ -178,17 +172,7 @@ async fn members_export_and_delete_their_data(backend: Backend) {
             .await
             .is_err()
     );
-    let again = intercoop::service::accounts::create_user(
-        &app.ctx,
-        intercoop::service::accounts::NewAccount {
-            username: "ana".into(),
-            email: None,
-            display_name: "Someone else".into(),
-            password: PASSWORD.into(),
-            role: intercoop::service::types::UserRole::Member,
-        },
-    )
-    .await;
+    let again = common::new_user(&app, "ana", intercoop::service::types::UserRole::Member).await;
     assert!(again.is_err(), "the name of a deleted account is not given out");
     let (_, audit) = api.call(M::GET, "/audit?action=user.delete_self", None).await;
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");

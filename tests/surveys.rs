@@ -12,32 +12,14 @@ use serde_json::json;
 
 both_backends!(surveys_are_answered_and_counted);
 
-async fn token_of(app: &TestApp, user: &str) -> Api {
-    let token = intercoop::service::accounts::create_api_token(&app.ctx, user, "t").await;
-    Api {
-        client: reqwest::Client::new(),
-        token: token.unwrap(),
-        base: app.url("/api/v1"),
-    }
-}
-
 async fn surveys_are_answered_and_counted(backend: Backend) {
     let app = TestApp::with_coop(backend).await;
     let api = Api::new(&app).await;
     let (_, ana) = common::member(&api, "Ana Sousa", "ana").await;
     let (_, _bo) = common::member(&api, "Bo Lindqvist", "bo").await;
-    intercoop::service::accounts::create_user(
-        &app.ctx,
-        intercoop::service::accounts::NewAccount {
-            username: "dee".into(),
-            email: None,
-            display_name: "Dee".into(),
-            password: PASSWORD.into(),
-            role: intercoop::service::types::UserRole::Member,
-        },
-    )
-    .await
-    .unwrap();
+    common::new_user(&app, "dee", intercoop::service::types::UserRole::Member)
+        .await
+        .unwrap();
     let closes = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
 
     let (status, bad) = api
@@ -115,7 +97,7 @@ async fn surveys_are_answered_and_counted(backend: Backend) {
     .await;
     assert_eq!(r.status(), 303);
     // Bo answers through the API, then changes one answer on its own.
-    let bo_api = token_of(&app, "bo").await;
+    let bo_api = Api::for_user(&app, "bo").await;
     let (status, body) = bo_api
         .call(
             M::POST,
@@ -153,7 +135,7 @@ async fn surveys_are_answered_and_counted(backend: Backend) {
     .await;
     assert_eq!(r.status(), 303);
     // Dee is not in the register: no survey for her.
-    let dee_api = token_of(&app, "dee").await;
+    let dee_api = Api::for_user(&app, "dee").await;
     let (status, _) = dee_api
         .call(
             M::POST,
@@ -188,7 +170,7 @@ async fn surveys_are_answered_and_counted(backend: Backend) {
         res["questions"][4]["texts"],
         json!(["More honey, please <script>"])
     );
-    let (status, _) = token_of(&app, "ana")
+    let (status, _) = Api::for_user(&app, "ana")
         .await
         .call(M::GET, &format!("/surveys/{id}/results"), None)
         .await;

@@ -102,26 +102,10 @@ async fn admins_log_in_with_a_second_factor(backend: Backend) {
     assert!(replay.text().await.unwrap().contains("used already"));
 
     // A second admin without it; the co-op then requires it of admins.
-    intercoop::service::accounts::create_user(
-        &app.ctx,
-        intercoop::service::accounts::NewAccount {
-            username: "bob".into(),
-            email: None,
-            display_name: "Bob".into(),
-            password: PASSWORD.into(),
-            role: intercoop::service::types::UserRole::Admin,
-        },
-    )
-    .await
-    .unwrap();
-    let bob_token = intercoop::service::accounts::create_api_token(&app.ctx, "bob", "t")
+    common::new_user(&app, "bob", intercoop::service::types::UserRole::Admin)
         .await
         .unwrap();
-    let bob_api = Api {
-        client: reqwest::Client::new(),
-        token: bob_token,
-        base: app.url("/api/v1"),
-    };
+    let bob_api = Api::for_user(&app, "bob").await;
     assert_eq!(bob_api.call(M::GET, "/members", None).await.0, 200);
     let bob = common::login(&app, "bob", PASSWORD).await;
     let users = bob

@@ -284,6 +284,17 @@ pub struct Api {
 
 #[allow(dead_code)]
 impl Api {
+    /// The API with a token of `username`.
+    pub async fn for_user(app: &TestApp, username: &str) -> Api {
+        Api {
+            client: reqwest::Client::new(),
+            token: intercoop::service::accounts::create_api_token(&app.ctx, username, "test")
+                .await
+                .unwrap(),
+            base: app.url("/api/v1"),
+        }
+    }
+
     pub async fn new(app: &TestApp) -> Api {
         Api {
             client: reqwest::Client::new(),
@@ -349,4 +360,24 @@ pub async fn member(api: &Api, name: &str, username: &str) -> (i64, reqwest::Cli
         .unwrap();
     assert_eq!(r.status(), 303);
     (id, web)
+}
+
+/// An account (no register record) with the test password.
+#[allow(dead_code)]
+pub async fn new_user(
+    app: &TestApp,
+    username: &str,
+    role: intercoop::service::types::UserRole,
+) -> intercoop::service::ServiceResult<intercoop::db::models::User> {
+    intercoop::service::accounts::create_user(
+        &app.ctx,
+        intercoop::service::accounts::NewAccount {
+            username: username.into(),
+            email: None,
+            display_name: String::new(),
+            password: PASSWORD.into(),
+            role,
+        },
+    )
+    .await
 }
