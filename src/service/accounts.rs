@@ -51,7 +51,7 @@ async fn hash_password(password: String) -> ServiceResult<String> {
         .map_err(ServiceError::Internal)
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+pub(crate) async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
         .await
         .unwrap_or(false)
@@ -265,15 +265,19 @@ pub async fn check_session(ctx: &Ctx, session_token: &str) -> ServiceResult<Sess
 /// without it acts as a member (the account page says why and sets it up):
 /// a stolen admin password alone then opens nothing an admin can do.
 async fn enforce_admin_totp(conn: &mut PooledConn, user: &mut User) -> ServiceResult<()> {
-    if user.role == UserRole::Admin.as_str()
-        && !user.totp_enabled
-        && crate::db::queries::instance::get_or_create(conn)
-            .await?
-            .require_admin_totp
-    {
+    if lacks_required_totp(conn, user).await? {
         user.role = UserRole::Member.as_str().to_string();
     }
     Ok(())
+}
+
+/// An admin without two-factor authentication while the co-op requires it.
+async fn lacks_required_totp(conn: &mut PooledConn, user: &User) -> ServiceResult<bool> {
+    Ok(user.role == UserRole::Admin.as_str()
+        && !user.totp_enabled
+        && crate::db::queries::instance::get_or_create(conn)
+            .await?
+            .require_admin_totp)
 }
 
 /// Whether an account acts below its role until it sets up two-factor
@@ -283,11 +287,7 @@ pub async fn admin_needs_totp(ctx: &Ctx, user_id: i64) -> ServiceResult<bool> {
     let Some(user) = q::find_user(&mut conn, user_id).await? else {
         return Ok(false);
     };
-    Ok(user.role == UserRole::Admin.as_str()
-        && !user.totp_enabled
-        && crate::db::queries::instance::get_or_create(&mut conn)
-            .await?
-            .require_admin_totp)
+    lacks_required_totp(&mut conn, &user).await
 }
 
 async fn spend_totp(conn: &mut PooledConn, user: &User, code: &str) -> ServiceResult<bool> {

@@ -453,13 +453,19 @@ async fn cast(
     if !added {
         return Ok(VoteOutcome::Duplicate);
     }
-    let id = poll.object.id;
-    let due = now() + chrono::Duration::seconds(UPDATE_DELAY_SECS);
-    if !event_q::pending_by(&mut tx, DomainEvent::PollUpdated { id }.kind(), id, due).await? {
-        events::record(&mut tx, &DomainEvent::PollUpdated { id }, Some(due)).await?;
-    }
+    schedule_count_update(&mut tx, poll.object.id).await?;
     tx.commit().await?;
     Ok(VoteOutcome::Counted)
+}
+
+/// New counts go out a few seconds after a vote; votes in those seconds
+/// share the one update already waiting.
+async fn schedule_count_update(tx: &mut crate::db::PooledConn, id: i64) -> ServiceResult<()> {
+    let due = now() + chrono::Duration::seconds(UPDATE_DELAY_SECS);
+    if !event_q::pending_by(tx, DomainEvent::PollUpdated { id }.kind(), id, due).await? {
+        events::record(tx, &DomainEvent::PollUpdated { id }, Some(due)).await?;
+    }
+    Ok(())
 }
 
 /// A vote from a fediverse user: a Note naming the option, in reply to
@@ -581,11 +587,7 @@ async fn cast_ballot(
         Some(receipt)
     } else {
         poll_q::vote(&mut tx, poll.object.id, option.id, actor.id, ap_id).await?;
-        let id = poll.object.id;
-        let due = now() + chrono::Duration::seconds(UPDATE_DELAY_SECS);
-        if !event_q::pending_by(&mut tx, DomainEvent::PollUpdated { id }.kind(), id, due).await? {
-            events::record(&mut tx, &DomainEvent::PollUpdated { id }, Some(due)).await?;
-        }
+        schedule_count_update(&mut tx, poll.object.id).await?;
         None
     };
     tx.commit().await?;

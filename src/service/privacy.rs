@@ -139,12 +139,7 @@ pub async fn delete_account(
     password: &str,
     choice: ContentChoice,
 ) -> ServiceResult<()> {
-    let hash = user.password_hash.clone();
-    let typed = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || crate::crypto::verify_password(&typed, &hash))
-        .await
-        .unwrap_or(false);
-    if !ok {
+    if !super::accounts::verify_password(password.to_string(), user.password_hash.clone()).await {
         return Err(ServiceError::invalid(
             "password",
             "The password is wrong: type your current password to delete the account.",
