@@ -60,41 +60,87 @@ impl ReplayCache {
     }
 }
 
-/// A fixed one-minute window counter per key. The map is replaced, not
-/// swept, when the minute turns; keys beyond `max_keys` in one minute are not
-/// counted (the per-domain limit still applies to them).
+/// A sliding one-minute count per key: the last full minute's count,
+/// weighted by how much of it still lies within sixty seconds, plus this
+/// minute's. A fixed window would let a burst straddling the minute's turn
+/// through at twice the rate. The maps are replaced, not swept, when the
+/// minute turns; keys beyond `max_keys` in one minute are not counted (the
+/// per-domain limit still applies to them).
 pub struct RateLimiter {
-    state: Mutex<(i64, HashMap<String, u32>)>,
+    state: Mutex<Windows>,
     max_keys: usize,
+}
+
+struct Windows {
+    minute: i64,
+    current: HashMap<String, u32>,
+    previous: HashMap<String, u32>,
+}
+
+impl Windows {
+    fn turn_to(&mut self, minute: i64) {
+        if minute == self.minute {
+            return;
+        }
+        self.previous = if minute == self.minute + 1 {
+            std::mem::take(&mut self.current)
+        } else {
+            HashMap::new()
+        };
+        self.current = HashMap::new();
+        self.minute = minute;
+    }
+}
+
+/// Whether `previous` from the last minute and `current` from this one, at
+/// `second` into this minute, reach `limit` (in sixtieths, to stay exact).
+fn over(previous: u32, current: u32, second: i64, limit: u32) -> bool {
+    u64::from(previous) * (60 - second) as u64 + u64::from(current) * 60 >= u64::from(limit) * 60
 }
 
 impl RateLimiter {
     pub fn new(max_keys: usize) -> RateLimiter {
         RateLimiter {
-            state: Mutex::new((0, HashMap::new())),
+            state: Mutex::new(Windows {
+                minute: 0,
+                current: HashMap::new(),
+                previous: HashMap::new(),
+            }),
             max_keys,
         }
     }
 
     /// Counts one request for `key`; `Err(seconds to wait)` when over
-    /// `per_minute` (0 means no limit).
+    /// `per_minute` (0 means no limit). Refused requests are not counted.
     pub fn check(&self, key: &str, per_minute: u32, now: i64) -> Result<(), u64> {
         if per_minute == 0 {
             return Ok(());
         }
-        let minute = now.div_euclid(60);
-        let mut state = self.state.lock().expect("rate limiter");
-        if state.0 != minute {
-            *state = (minute, HashMap::new());
+        let mut w = self.state.lock().expect("rate limiter");
+        w.turn_to(now.div_euclid(60));
+        let second = now.rem_euclid(60);
+        let previous = w.previous.get(key).copied().unwrap_or(0);
+        let current = w.current.get(key).copied().unwrap_or(0);
+        if over(previous, current, second, per_minute) {
+            // The first second at which, with no more requests, the count
+            // is under the limit again; within two minutes it always is.
+            let wait = (1..=120i64)
+                .find(|s| {
+                    let at = second + s;
+                    let (p, c) = match at.div_euclid(60) {
+                        0 => (previous, current),
+                        1 => (current, 0),
+                        _ => (0, 0),
+                    };
+                    !over(p, c, at.rem_euclid(60), per_minute)
+                })
+                .unwrap_or(120);
+            return Err(wait as u64);
         }
-        let retry_after = (60 - now.rem_euclid(60)).max(1) as u64;
-        if let Some(n) = state.1.get_mut(key) {
-            if *n >= per_minute {
-                return Err(retry_after);
-            }
+        if let Some(n) = w.current.get_mut(key) {
             *n += 1;
-        } else if state.1.len() < self.max_keys {
-            state.1.insert(key.to_string(), 1);
+        } else if w.current.len() < self.max_keys {
+            w.current.insert(key.to_string(), 1);
         }
         Ok(())
     }
@@ -188,13 +234,31 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.check("a", 3, t).is_ok());
         }
-        assert_eq!(limiter.check("a", 3, t), Err(20));
+        // Three in the last sixty seconds until 21 s into the next minute.
+        assert_eq!(limiter.check("a", 3, t), Err(21));
         assert!(
             limiter.check("b", 3, t).is_ok(),
             "other keys have their own count"
         );
-        assert!(limiter.check("a", 3, t + 20).is_ok(), "a new minute");
+        assert!(
+            limiter.check("a", 3, t + 20).is_err(),
+            "the turn of the minute does not reset the count"
+        );
+        assert!(limiter.check("a", 3, t + 41).is_ok(), "a minute later");
         assert!(limiter.check("a", 0, t).is_ok(), "0 is no limit");
+    }
+
+    #[test]
+    fn a_burst_across_the_minute_is_one_burst() {
+        let limiter = RateLimiter::new(1000);
+        let t = 1_700_000_039; // 59 s into a minute
+        for _ in 0..10 {
+            assert!(limiter.check("a", 10, t).is_ok());
+        }
+        // The weighted count lets at most the fraction that has slid out.
+        let more = (0..20).filter(|_| limiter.check("a", 10, t + 2).is_ok()).count();
+        assert!(more <= 1, "{more} more went through");
+        assert!(limiter.check("a", 10, t + 200).is_ok(), "long after");
     }
 
     #[test]
