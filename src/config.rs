@@ -55,6 +55,30 @@ pub struct Config {
     /// Days the raw JSON of received activities is kept (their ids, which
     /// de-duplicate, are kept three times as long).
     pub inbox_retention_days: u32,
+    /// Where mail goes out; `None`: this instance sends no email.
+    pub smtp: Option<Smtp>,
+}
+
+/// How the SMTP server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// STARTTLS, required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain text: only to a server on this machine.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender, `news@coop.example` or `Our Co-op <news@coop.example>`.
+    pub from: String,
 }
 
 pub const DEFAULT_INBOX_RATE_PER_ACTOR: u32 = 600;
@@ -106,6 +130,12 @@ struct RawConfig {
     inbox_rate_per_actor: Option<u32>,
     inbox_rate_per_domain: Option<u32>,
     inbox_retention_days: Option<u32>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    email_from: Option<String>,
 }
 
 pub const KEYS: &[&str] = &[
@@ -122,6 +152,12 @@ pub const KEYS: &[&str] = &[
     "inbox_rate_per_actor",
     "inbox_rate_per_domain",
     "inbox_retention_days",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_username",
+    "smtp_password",
+    "email_from",
 ];
 
 pub const DEFAULT_CONFIG_PATH: &str = "intercoop.toml";
@@ -242,6 +278,17 @@ fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
                 )
             }
             "media_dir" => raw.media_dir = Some(v),
+            "smtp_host" => raw.smtp_host = Some(v),
+            "smtp_port" => {
+                raw.smtp_port = Some(
+                    v.parse()
+                        .map_err(|_| err(name, &v, "expected a port number, such as 587"))?,
+                )
+            }
+            "smtp_tls" => raw.smtp_tls = Some(v),
+            "smtp_username" => raw.smtp_username = Some(v),
+            "smtp_password" => raw.smtp_password = Some(v),
+            "email_from" => raw.email_from = Some(v),
             "locales_dir" => raw.locales_dir = Some(v),
             "log_level" => raw.log_level = Some(v),
             "log_format" => raw.log_format = Some(v),
@@ -291,6 +338,7 @@ fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let smtp = smtp(&raw)?;
     let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen: SocketAddr = listen_text.parse().map_err(|_| {
         err(
@@ -411,7 +459,77 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         inbox_rate_per_actor: raw.inbox_rate_per_actor.unwrap_or(DEFAULT_INBOX_RATE_PER_ACTOR),
         inbox_rate_per_domain: raw.inbox_rate_per_domain.unwrap_or(DEFAULT_INBOX_RATE_PER_DOMAIN),
         inbox_retention_days: raw.inbox_retention_days.unwrap_or(DEFAULT_INBOX_RETENTION_DAYS),
+        smtp,
     })
+}
+
+fn smtp(raw: &RawConfig) -> Result<Option<Smtp>, ConfigError> {
+    let Some(host) = raw.smtp_host.clone().filter(|h| !h.trim().is_empty()) else {
+        if let Some(from) = &raw.email_from {
+            return Err(err(
+                "email_from",
+                from,
+                "set smtp_host too: without an SMTP server no mail goes out",
+            ));
+        }
+        return Ok(None);
+    };
+    let tls = match raw.smtp_tls.as_deref().unwrap_or("starttls") {
+        "starttls" => SmtpTls::Starttls,
+        "tls" => SmtpTls::Tls,
+        "none" => SmtpTls::None,
+        other => {
+            return Err(err(
+                "smtp_tls",
+                other,
+                "expected starttls (port 587), tls (port 465) or none",
+            ))
+        }
+    };
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if tls == SmtpTls::None && !loopback {
+        return Err(err(
+            "smtp_tls",
+            "none",
+            format!("mail and the SMTP password would cross the network in clear to {host}: use starttls or tls (none is only for a server on this machine)"),
+        ));
+    }
+    let from = raw.email_from.clone().unwrap_or_default();
+    let address = from
+        .rsplit_once('<')
+        .map(|(_, a)| a.trim_end_matches('>'))
+        .unwrap_or(&from)
+        .trim();
+    if address
+        .split_once('@')
+        .is_none_or(|(l, d)| l.is_empty() || !d.contains('.') && d != "localhost")
+    {
+        return Err(err(
+            "email_from",
+            &from,
+            "expected the sender address mail comes from, such as news@coop.example or \"Our Co-op <news@coop.example>\"",
+        ));
+    }
+    let port = raw.smtp_port.unwrap_or(match tls {
+        SmtpTls::Starttls => 587,
+        SmtpTls::Tls => 465,
+        SmtpTls::None => 25,
+    });
+    if raw.smtp_username.is_some() != raw.smtp_password.is_some() {
+        return Err(err(
+            "smtp_username",
+            raw.smtp_username.clone().unwrap_or_default(),
+            "set smtp_username and smtp_password together, or neither",
+        ));
+    }
+    Ok(Some(Smtp {
+        host,
+        port,
+        tls,
+        username: raw.smtp_username.clone(),
+        password: raw.smtp_password.clone(),
+        from,
+    }))
 }
 
 /// The file `intercoop init` writes: every key, commented, with its default.
@@ -465,6 +583,17 @@ pub const TEMPLATE: &str = r#"# Intercoop configuration. Every key is optional; 
 # Set to true when a reverse proxy on this machine forwards requests, so that
 # the client address is read from X-Forwarded-For (used by login rate limits).
 # trust_proxy = false
+
+# Email (invitations, password resets, notices and the newsletter) goes out
+# through an SMTP server. Without smtp_host no mail is sent. smtp_tls is
+# starttls (port 587), tls (port 465) or none (only for a server on this
+# machine). Put the password in INTERCOOP_SMTP_PASSWORD rather than here.
+# smtp_host = "smtp.example.org"
+# smtp_port = 587
+# smtp_tls = "starttls"
+# smtp_username = "news@coop.example"
+# smtp_password = ""
+# email_from = "Our Co-op <news@coop.example>"
 "#;
 
 #[cfg(test)]
@@ -551,6 +680,51 @@ mod tests {
         assert!(e.problem.contains("database_url"), "lists allowed keys: {e}");
         let e = Config::from_sources(None, "", &env(&[("INTERCOOP_LISTN", "x")])).unwrap_err();
         assert_eq!(e.key, "INTERCOOP_LISTN");
+    }
+
+    #[test]
+    fn smtp_settings_are_checked() {
+        let load = |pairs: &[(&str, &str)]| Config::from_sources(None, "", &env(pairs));
+        assert!(load(&[]).unwrap().smtp.is_none(), "no mail unless asked");
+        let c = load(&[
+            ("INTERCOOP_SMTP_HOST", "smtp.example.org"),
+            ("INTERCOOP_EMAIL_FROM", "Tea <news@tea.example>"),
+        ])
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::Starttls));
+        let e = load(&[
+            ("INTERCOOP_SMTP_HOST", "smtp.example.org"),
+            ("INTERCOOP_SMTP_TLS", "none"),
+            ("INTERCOOP_EMAIL_FROM", "news@tea.example"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.key, "smtp_tls", "plain text only to this machine");
+        assert_eq!(
+            load(&[("INTERCOOP_EMAIL_FROM", "news@tea.example")])
+                .unwrap_err()
+                .key,
+            "email_from"
+        );
+        assert_eq!(
+            load(&[
+                ("INTERCOOP_SMTP_HOST", "smtp.example.org"),
+                ("INTERCOOP_EMAIL_FROM", "news")
+            ])
+            .unwrap_err()
+            .key,
+            "email_from"
+        );
+        assert_eq!(
+            load(&[
+                ("INTERCOOP_SMTP_HOST", "smtp.example.org"),
+                ("INTERCOOP_EMAIL_FROM", "news@tea.example"),
+                ("INTERCOOP_SMTP_USERNAME", "news"),
+            ])
+            .unwrap_err()
+            .key,
+            "smtp_username"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn routes(config: &Config) -> Router<AppState> {
             Role::Coop => {
                 router = router
                     .merge(web::news::routes())
+                    .merge(web::newsletter::routes())
                     .merge(web::events::routes())
                     .merge(web::polls::routes())
                     .merge(web::forums::routes())
@@ -61,18 +62,24 @@ pub enum Worker {
     Delivery,
     /// The instance's own follow-ups to domain events (`service::jobs`).
     Jobs,
+    /// The mail queue (`service::mail`), when an SMTP server is set.
+    Mail,
 }
 
 /// The workers an instance runs. Follows and profile updates federate
 /// whatever the role, so these run on every instance; roles to come
 /// add theirs here (the directory's profile refresher).
-pub fn workers() -> Vec<Worker> {
-    vec![
+pub fn workers(config: &Config) -> Vec<Worker> {
+    let mut workers = vec![
         Worker::Housekeeping,
         Worker::Outbox,
         Worker::Delivery,
         Worker::Jobs,
-    ]
+    ];
+    if crate::service::mail::configured(config) {
+        workers.push(Worker::Mail);
+    }
+    workers
 }
 
 /// Roles set in the config that this version does not build yet.

@@ -141,11 +141,12 @@ pub async fn serve(
 /// delivery worker. Each worker checks the
 /// stop signal between steps, so a shutdown never cuts a step in half.
 fn spawn_workers(state: AppState, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    crate::roles::workers()
+    crate::roles::workers(&state.ctx.config)
         .into_iter()
         .map(|w| match w {
             Worker::Housekeeping => tokio::spawn(housekeeping(state.ctx.clone(), stop.clone())),
             Worker::Jobs => tokio::spawn(crate::service::jobs::run(state.ctx.clone(), stop.clone())),
+            Worker::Mail => tokio::spawn(crate::service::mail::run(state.ctx.clone(), stop.clone())),
             Worker::Outbox => tokio::spawn(crate::federation::outbox::run(
                 state.federation.clone(),
                 stop.clone(),
@@ -169,6 +170,13 @@ async fn housekeeping(ctx: crate::service::Ctx, mut stop: watch::Receiver<bool>)
             Ok((0, 0)) => {}
             Ok((blanked, deleted)) => tracing::info!(blanked, deleted, "old inbox log entries pruned"),
             Err(e) => tracing::warn!(error = %e, "could not prune the inbox log"),
+        }
+        match crate::service::newsletter::expire(&ctx, i64::from(ctx.config.inbox_retention_days.max(1)))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "old mail and unconfirmed subscriptions removed"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the mail queue"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

@@ -680,3 +680,40 @@ impl SurveyQuestion {
         self.options.lines().filter(|l| !l.trim().is_empty()).collect()
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = crate::db::schema::newsletters)]
+pub struct Newsletter {
+    pub id: i64,
+    pub object_id: i64,
+    pub audience: String,
+    pub status: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub body_text: String,
+    #[serde(skip)]
+    pub body_html: String,
+    pub recipients: i64,
+    #[serde(skip)]
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub queued_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = crate::db::schema::mail_queue)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub kind: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub body_text: String,
+    pub newsletter_id: Option<i64>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: NaiveDateTime,
+    pub leased_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}

@@ -14,6 +14,7 @@ diesel::table! {
         federation_mode -> Text,
         authorized_fetch -> Bool,
         require_admin_totp -> Bool,
+        mail_secret -> Nullable<Text>,
     }
 }
 
@@ -67,6 +68,7 @@ diesel::table! {
         totp_secret -> Nullable<Text>,
         totp_enabled -> Bool,
         totp_last_step -> Nullable<BigInt>,
+        email_notices -> Text,
     }
 }
 
@@ -492,6 +494,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    newsletters (id) {
+        id -> BigInt,
+        object_id -> BigInt,
+        audience -> Text,
+        status -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        recipients -> BigInt,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        queued_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_queue (id) {
+        id -> BigInt,
+        kind -> Text,
+        to_addr -> Text,
+        subject -> Text,
+        body_text -> Text,
+        newsletter_id -> Nullable<BigInt>,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    subscribers (id) {
+        id -> BigInt,
+        email -> Text,
+        confirm_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    unsubscribed (email) {
+        email -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(message_recipients -> objects (object_id));
 diesel::joinable!(member_accounts -> members (member_id));
 diesel::joinable!(member_accounts -> actors (actor_id));
@@ -546,4 +599,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     survey_questions,
     survey_responses,
     survey_answers,
+    newsletters,
+    mail_queue,
+    subscribers,
+    unsubscribed,
 );

@@ -414,7 +414,7 @@ async fn build(
         DomainEvent::MessageSent { id } => message(fed, conn, id).await,
         DomainEvent::AccountDeleted { actor } => account_deleted(fed, conn, actor).await,
         // Local only: never queued for this consumer.
-        DomainEvent::BallotClosed { .. } => Ok(None),
+        DomainEvent::BallotClosed { .. } | DomainEvent::NewsletterDue { .. } => Ok(None),
         DomainEvent::FollowRequested {
             local,
             remote,

@@ -688,6 +688,69 @@ pub async fn admin_reset_link(ctx: &Ctx, by: &Caller, user_id: i64) -> ServiceRe
     Ok(token)
 }
 
+/// "Forgot your password?": a reset link goes by email to the address on
+/// the register record of the account named (by username or address).
+/// The answer is the same whether or not such an account exists.
+pub async fn request_reset(ctx: &Ctx, who: &str) -> ServiceResult<()> {
+    if !super::mail::configured(&ctx.config) {
+        return Err(super::mail::not_configured());
+    }
+    let who = who.trim();
+    if who.is_empty() {
+        return Err(ServiceError::invalid(
+            "account",
+            "Write your username or your email address.",
+        ));
+    }
+    let mut tx = ctx.db.begin().await?;
+    let users: Vec<(i64, Option<String>)> = if who.contains('@') {
+        let email = who.to_lowercase();
+        crate::db::queries::mail::users_with_address(&mut tx, &email)
+            .await?
+            .into_iter()
+            .map(|(id, _)| (id, Some(email.clone())))
+            .collect()
+    } else {
+        match q::find_user_by_username(&mut tx, &who.to_lowercase()).await? {
+            Some(u) if !u.disabled => vec![(
+                u.id,
+                crate::db::queries::mail::address_of_user(&mut tx, u.id).await?,
+            )],
+            _ => Vec::new(),
+        }
+    };
+    for (user_id, email) in users {
+        let Some(email) = email else { continue };
+        let Some(user) = q::find_user(&mut tx, user_id).await? else {
+            continue;
+        };
+        if user.disabled || user.password_hash == q::DELETED_ACCOUNT {
+            continue;
+        }
+        let token = issue_reset_link(&mut tx, user.id).await?;
+        let link = ctx.config.url(&format!("/reset?token={token}"));
+        let body = format!(
+            "Someone, hopefully you, asked to choose a new password for the account {} at {}.\n\n\
+             Open this link to choose it (it works once, for {RESET_LINK_HOURS} hours):\n{link}\n\n\
+             If it was not you, ignore this mail: your password stays as it is.\n",
+            user.username,
+            ctx.config.domain()
+        );
+        super::mail::queue(
+            &mut tx,
+            &ctx.config,
+            super::mail::MailKind::PasswordReset,
+            &email,
+            "Choose a new password",
+            &body,
+        )
+        .await?;
+        q::audit(&mut tx, Some(user.id), "user.reset_requested", "").await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The account a reset link is for, if it still works.
 pub async fn reset_link_user(ctx: &Ctx, token: &str) -> ServiceResult<Option<User>> {
     let mut conn = ctx.db.conn().await?;

@@ -152,6 +152,11 @@ pub enum DomainEvent {
     BallotClosed {
         id: i64,
     },
+    /// A newsletter's time (its news item's publication): its mail is
+    /// queued, one per address.
+    NewsletterDue {
+        id: i64,
+    },
 }
 
 /// A channel that reads domain events. Email and SMS join here; a new
@@ -203,7 +208,7 @@ impl DomainEvent {
             | DomainEvent::LinkCodeSent { .. }
             | DomainEvent::MessageSent { .. }
             | DomainEvent::AccountDeleted { .. } => &[Consumer::Federation],
-            DomainEvent::BallotClosed { .. } => &[Consumer::Local],
+            DomainEvent::BallotClosed { .. } | DomainEvent::NewsletterDue { .. } => &[Consumer::Local],
         }
     }
 
@@ -236,6 +241,7 @@ impl DomainEvent {
             DomainEvent::LinkCodeSent { .. } => "member.link_code",
             DomainEvent::MessageSent { .. } => "message.created",
             DomainEvent::BallotClosed { .. } => "ballot.closed",
+            DomainEvent::NewsletterDue { .. } => "newsletter.due",
             DomainEvent::AccountDeleted { .. } => "actor.deleted",
         }
     }
@@ -259,7 +265,9 @@ impl DomainEvent {
             | DomainEvent::PostRemoved { id, .. } => *id,
             DomainEvent::ForumAnnounce { forum, .. } => *forum,
             DomainEvent::LinkCodeSent { link, .. } => *link,
-            DomainEvent::MessageSent { id } | DomainEvent::BallotClosed { id } => *id,
+            DomainEvent::MessageSent { id }
+            | DomainEvent::BallotClosed { id }
+            | DomainEvent::NewsletterDue { id } => *id,
             DomainEvent::JoinAnswered { object, .. } => *object,
             DomainEvent::ReplyForwarded { from, .. } => *from,
             DomainEvent::ProfileUpdated { actor } | DomainEvent::AccountDeleted { actor } => *actor,

@@ -75,6 +75,7 @@ pub async fn process_batch(ctx: &Ctx) -> ServiceResult<usize> {
 async fn run_one(ctx: &Ctx, event: &DomainEvent) -> ServiceResult<()> {
     match event {
         DomainEvent::BallotClosed { id } => super::polls::record_ballot_result(ctx, *id).await,
+        DomainEvent::NewsletterDue { id } => super::newsletter::queue_issue(ctx, *id).await,
         other => {
             tracing::warn!(kind = other.kind(), "no local job for this event");
             Ok(())

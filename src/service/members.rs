@@ -338,21 +338,27 @@ pub fn to_csv(list: &[Member]) -> String {
     out
 }
 
-/// A new single-use invitation for a member without an account: the code
-/// (shown once: only its hash is kept) and when it expires.
-pub async fn invite(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(String, NaiveDateTime)> {
+/// An invitation as made: the code is shown once (only its hash is kept).
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub code: String,
+    pub url: String,
+    pub expires: NaiveDateTime,
+    /// The address it was mailed to, when the record has one and this
+    /// server sends mail.
+    pub emailed_to: Option<String>,
+}
+
+/// A new single-use invitation for a member without an account.
+pub async fn invite(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Invitation> {
     let by = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
-    let made = invite_on(&mut tx, by, id).await?;
+    let made = invite_on(&mut tx, ctx, by, id).await?;
     tx.commit().await?;
     Ok(made)
 }
 
-async fn invite_on(
-    tx: &mut crate::db::PooledConn,
-    by: i64,
-    id: i64,
-) -> ServiceResult<(String, NaiveDateTime)> {
+async fn invite_on(tx: &mut crate::db::PooledConn, ctx: &Ctx, by: i64, id: i64) -> ServiceResult<Invitation> {
     let m = members_q::find(tx, id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("There is no member {id} in the register.")))?;
@@ -372,7 +378,38 @@ async fn invite_on(
     let expires = now() + chrono::Duration::days(INVITATION_DAYS);
     members_q::insert_invitation(tx, m.id, &crate::crypto::token_hash(&code), expires).await?;
     accounts_q::audit(tx, Some(by), "member.invite", &format!("{} {}", m.id, m.name)).await?;
-    Ok((code, expires))
+    let url = ctx.config.url(&format!("/join/{code}"));
+    let mut emailed_to = None;
+    if let Some(email) = m.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        let coop = super::coop::coop_actor_on(tx).await?;
+        let coop_name = coop.map(|c| c.name).unwrap_or_else(|| ctx.config.domain());
+        let body = format!(
+            "Hello {},\n\n{coop_name} invites you to set up your account as a member.\n\n\
+             Open this link and choose a username and a password (it works once, until {}):\n{url}\n\n\
+             If you did not expect this, ignore this mail.\n",
+            m.name,
+            expires.format("%Y-%m-%d %H:%M UTC")
+        );
+        let subject = format!("Your invitation to {coop_name}");
+        if super::mail::queue(
+            tx,
+            &ctx.config,
+            super::mail::MailKind::Invitation,
+            email,
+            &subject,
+            &body,
+        )
+        .await?
+        {
+            emailed_to = Some(email.to_string());
+        }
+    }
+    Ok(Invitation {
+        code,
+        url,
+        expires,
+        emailed_to,
+    })
 }
 
 /// The member an invitation code is for, while it works.
@@ -741,7 +778,7 @@ pub async fn apply(ctx: &Ctx, application: Application) -> ServiceResult<Member>
 
 /// The secretary approves an application: the applicant becomes an active
 /// member, and gets an invitation (the code, shown once, to send them).
-pub async fn approve(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(String, NaiveDateTime)> {
+pub async fn approve(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<Invitation> {
     let by = caller.require(UserRole::Admin)?;
     let mut tx = ctx.db.begin().await?;
     let m = members_q::find(&mut tx, id)
@@ -770,7 +807,7 @@ pub async fn approve(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(Stri
     .await?;
     accounts_q::audit(&mut tx, Some(by), "member.approve", &format!("{id} {}", m.name)).await?;
     // Approved and invited together, or neither.
-    let made = invite_on(&mut tx, by, id).await?;
+    let made = invite_on(&mut tx, ctx, by, id).await?;
     tx.commit().await?;
     Ok(made)
 }

@@ -40,6 +40,10 @@ pub struct NewsInput {
     /// schedules the publication; the followers hear of it then.
     #[serde(default)]
     pub published_at: Option<String>,
+    /// Also send it by email, when published, to the members (and, for
+    /// public news, to the newsletter's subscribers).
+    #[serde(default)]
+    pub newsletter: bool,
     /// `public` (default), `unlisted`, `followers` or `members`.
     #[serde(default)]
     pub visibility: String,
@@ -229,6 +233,9 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
     let object = content::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("news vanished after insert".into()))?;
+    if input.newsletter {
+        super::newsletter::plan_on(&mut tx, ctx, by_user, &object).await?;
+    }
     tx.commit().await?;
     tracing::info!(slug = %slug, action, "news saved");
     Ok(object)
@@ -365,6 +372,9 @@ pub async fn update_news(ctx: &Ctx, caller: &Caller, id: i64, input: &NewsInput)
     let object = content::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("news vanished".into()))?;
+    if input.newsletter && !super::newsletter::planned(&mut tx, id).await? {
+        super::newsletter::plan_on(&mut tx, ctx, by_user, &object).await?;
+    }
     tx.commit().await?;
     Ok(object)
 }

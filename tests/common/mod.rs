@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod peer;
+pub mod smtp;
 
 use std::net::SocketAddr;
 

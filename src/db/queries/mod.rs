@@ -13,6 +13,7 @@ pub mod follows;
 pub mod forums;
 pub mod inbox_log;
 pub mod instance;
+pub mod mail;
 pub mod media;
 pub mod members;
 pub mod messages;

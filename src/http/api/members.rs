@@ -40,12 +40,8 @@ async fn approve(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, AppError> {
-    let (code, expires) = members::approve(&state.ctx, &user.caller(), id).await?;
-    Ok(Json(serde_json::json!({
-        "code": code,
-        "url": state.ctx.config.url(&format!("/join/{code}")),
-        "expires_at": rfc3339(expires),
-    })))
+    let made = members::approve(&state.ctx, &user.caller(), id).await?;
+    Ok(Json(invitation_json(&made)))
 }
 
 async fn decline(
@@ -354,15 +350,17 @@ async fn invite(
     user: ApiUser,
     Path(id): Path<i64>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
-    let (code, expires) = members::invite(&state.ctx, &user.caller(), id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({
-            "code": code,
-            "url": state.ctx.config.url(&format!("/join/{code}")),
-            "expires_at": rfc3339(expires),
-        })),
-    ))
+    let made = members::invite(&state.ctx, &user.caller(), id).await?;
+    Ok((StatusCode::CREATED, Json(invitation_json(&made))))
+}
+
+fn invitation_json(made: &members::Invitation) -> serde_json::Value {
+    serde_json::json!({
+        "code": made.code,
+        "url": made.url,
+        "expires_at": rfc3339(made.expires),
+        "emailed_to": made.emailed_to,
+    })
 }
 
 /// All of the token's user's data (see `service::privacy::export`).

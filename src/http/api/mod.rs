@@ -41,6 +41,11 @@ pub fn coop_routes() -> Router<AppState> {
     Router::new()
         .route("/news", get(list_news).post(create_news))
         .route("/news/{id}", get(get_news).patch(patch_news).delete(delete_news))
+        .route(
+            "/news/{id}/newsletter",
+            get(news_newsletter).post(send_newsletter),
+        )
+        .route("/newsletters", get(newsletters))
         .merge(events::routes())
         .merge(polls::routes())
         .merge(forums::routes())
@@ -152,6 +157,8 @@ struct NewsPatch {
     published_at: Option<String>,
     /// Changes only before publication.
     visibility: Option<String>,
+    /// Also send it by email once it is published (once per item).
+    newsletter: Option<bool>,
 }
 
 async fn patch_news(
@@ -172,11 +179,46 @@ async fn patch_news(
         draft: patch.draft.unwrap_or(was_draft),
         published_at: patch.published_at,
         visibility: patch.visibility.unwrap_or_default(),
+        newsletter: patch.newsletter.unwrap_or(false),
     };
     Ok(Json(
         news::update_news(&state.ctx, &user.caller(), id, &input)
             .await?
             .into(),
+    ))
+}
+
+/// `201` with the newsletter's state; it goes out at the item's publication.
+async fn send_newsletter(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<crate::service::newsletter::NewsletterStatus>), AppError> {
+    let sent = crate::service::newsletter::send(&state.ctx, &user.caller(), id).await?;
+    Ok((StatusCode::CREATED, Json(sent)))
+}
+
+async fn news_newsletter(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<crate::service::newsletter::NewsletterStatus>, AppError> {
+    user.require(UserRole::Editor)?;
+    crate::service::newsletter::of_news(&state.ctx, &user.caller(), id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            crate::service::ServiceError::NotFound("This news item was not sent as a newsletter.".into())
+                .into()
+        })
+}
+
+async fn newsletters(
+    State(state): State<AppState>,
+    user: ApiUser,
+) -> Result<Json<Vec<crate::service::newsletter::NewsletterStatus>>, AppError> {
+    Ok(Json(
+        crate::service::newsletter::list(&state.ctx, &user.caller()).await?,
     ))
 }
 

@@ -47,6 +47,81 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/enable", post(enable))
         .route("/admin/users/{id}/reset", post(reset_link))
         .route("/reset", get(reset_page).post(reset_submit))
+        .route("/login/forgot", get(forgot_page).post(forgot_submit))
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    t: Tr,
+    l: Layout,
+    notice: Option<String>,
+    error: Option<String>,
+}
+impl Page for ForgotPage {}
+
+async fn forgot_form(
+    state: &AppState,
+    v: Visitor,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let coop = coop::get_coop(&state.ctx).await?;
+    let l = Layout::for_visitor(state, &v, v.t.get("login.forgot"), coop.as_ref());
+    Ok(ForgotPage {
+        notice,
+        error,
+        t: v.t,
+        l,
+    }
+    .respond(status))
+}
+
+async fn forgot_page(State(state): State<AppState>, v: Visitor) -> Result<Response, AppError> {
+    forgot_form(&state, v, None, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    account: String,
+}
+
+async fn forgot_submit(
+    State(state): State<AppState>,
+    v: Visitor,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    WebForm(f): WebForm<ForgotForm>,
+) -> Result<Response, AppError> {
+    v.check_csrf(&f.csrf)?;
+    // Each request may send a mail: a few per minute per address.
+    let ip = crate::http::client_ip(&state, &headers, Some(peer));
+    if let Err(wait) =
+        state
+            .federation
+            .follow_form_rates
+            .check(&format!("forgot {ip}"), 5, chrono::Utc::now().timestamp())
+    {
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests from your address. Wait {wait} seconds and try again."),
+        ));
+    }
+    match acc::request_reset(&state.ctx, &f.account).await {
+        Ok(()) => {
+            let sent = v.t.get("login.forgot_sent").to_string();
+            forgot_form(&state, v, Some(sent), None, StatusCode::OK).await
+        }
+        Err(ServiceError::Invalid { message, .. }) => {
+            forgot_form(&state, v, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -406,6 +406,7 @@ struct Shown {
     notice: Option<String>,
     error: Option<String>,
     invitation: Option<(String, String)>,
+    emailed_to: Option<String>,
     form: Option<MemberForm>,
     errors: Vec<(&'static str, String)>,
 }
@@ -437,7 +438,12 @@ async fn record_page(
         has_account: m.user_id.is_some(),
         applicant: m.status == "applicant" && m.user_id.is_none(),
         invitation,
-        invitation_help: v.t.fill("members.invitation_help", &[("until", &until)]),
+        invitation_help: match &shown.emailed_to {
+            Some(to) => {
+                v.t.fill("members.invitation_emailed", &[("until", &until), ("email", to)])
+            }
+            None => v.t.fill("members.invitation_help", &[("until", &until)]),
+        },
         statuses: &STATUSES,
         roles: &ROLES,
         form: shown.form.unwrap_or_else(|| MemberForm::of(&m)),
@@ -552,12 +558,13 @@ async fn invitation_made(
         members::invite(&state.ctx, &caller, id).await
     };
     match made {
-        Ok((code, until)) => {
+        Ok(made) => {
             let shown = Shown {
                 invitation: Some((
-                    state.ctx.config.url(&format!("/join/{code}")),
-                    until.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    made.url.clone(),
+                    made.expires.format("%Y-%m-%d %H:%M UTC").to_string(),
                 )),
+                emailed_to: made.emailed_to,
                 ..Default::default()
             };
             record_page(&state, v, id, shown, StatusCode::OK).await

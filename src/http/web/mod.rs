@@ -29,6 +29,7 @@ pub mod media;
 pub mod members;
 pub mod messages;
 pub mod news;
+pub mod newsletter;
 pub mod polls;
 mod replies;
 pub mod surveys;
@@ -254,6 +255,8 @@ struct HomePage {
     follow_value: String,
     follow_error: Option<String>,
     notice: Option<String>,
+    /// The newsletter's subscribe form (when this server sends mail).
+    subscribe: bool,
 }
 impl Page for HomePage {}
 
@@ -378,6 +381,7 @@ pub(crate) async fn render_home(
         follow_value,
         follow_error,
         notice,
+        subscribe: crate::service::mail::configured(&state.ctx.config),
     }
     .respond(status))
 }
@@ -545,6 +549,8 @@ struct LoginPage {
     ask_code: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// "Forgot your password?" works when this server sends mail.
+    can_reset: bool,
 }
 impl Page for LoginPage {}
 
@@ -566,6 +572,7 @@ async fn login_form(
         ask_code: false,
         notice,
         error,
+        can_reset: crate::service::mail::configured(&state.ctx.config),
     }
 }
 

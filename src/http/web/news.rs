@@ -55,6 +55,9 @@ struct NewsPage {
     /// Moderators hide and delete replies.
     can_moderate: bool,
     notice: Option<String>,
+    /// For editors: what became of its newsletter, or whether it can be sent.
+    newsletter: Option<String>,
+    can_send_newsletter: bool,
 }
 impl Page for NewsPage {}
 
@@ -195,7 +198,26 @@ async fn show(
         })
         .unwrap_or_default();
     let at = item.published_at.unwrap_or(item.created_at);
+    let sent = crate::service::newsletter::of_news(&state.ctx, &v.caller(), item.id)
+        .await?
+        .filter(|n| n.newsletter.status != "cancelled");
+    let can_send_newsletter = can_edit
+        && sent.is_none()
+        && crate::service::mail::configured(&state.ctx.config)
+        && item.status == "published";
+    let newsletter = sent.map(|n| {
+        v.t.fill(
+            "newsletter.already_sent",
+            &[
+                ("sent", &n.sent.to_string()),
+                ("failed", &n.failed.to_string()),
+                ("queued", &n.queued.to_string()),
+            ],
+        )
+    });
     Ok(NewsPage {
+        newsletter,
+        can_send_newsletter,
         published: date(at),
         published_iso: iso(at),
         updated: item.updated_at.map(|u| (iso(u), date(u))),
@@ -266,6 +288,8 @@ struct FormPage {
     can_draft: bool,
     /// What the news is now: draft, scheduled for ..., published.
     state_text: Option<String>,
+    /// This server sends mail and the item has no newsletter yet.
+    offer_newsletter: bool,
 }
 impl Page for FormPage {}
 
@@ -393,6 +417,13 @@ async fn form_page(
         v.t.get("news.publish").to_string()
     };
     let state_text = extras.existing.as_ref().and_then(|o| state_text(&v.t, o));
+    let offer_newsletter = crate::service::mail::configured(&state.ctx.config)
+        && match &extras.existing {
+            Some(o) => crate::service::newsletter::of_news(&state.ctx, &v.caller(), o.id)
+                .await?
+                .is_none_or(|n| n.newsletter.status == "cancelled"),
+            None => true,
+        };
     let l = Layout::for_visitor(state, &v, &heading, coop.as_ref());
     Ok(FormPage {
         t: v.t,
@@ -408,6 +439,7 @@ async fn form_page(
         preview: extras.preview,
         can_draft: !published,
         state_text,
+        offer_newsletter,
     })
 }
 
@@ -526,6 +558,7 @@ async fn edit_page(
         image_url: item.image_url.clone().unwrap_or_default(),
         image_alt: item.image_alt.clone().unwrap_or_default(),
         draft: false,
+        newsletter: false,
         published_at: match news::publication(&item) {
             news::Publication::Scheduled(at) => Some(at.format("%Y-%m-%dT%H:%M").to_string()),
             _ => None,
