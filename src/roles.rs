@@ -21,6 +21,7 @@ pub fn routes(config: &Config) -> Router<AppState> {
                 router = router
                     .merge(web::news::routes())
                     .merge(web::newsletter::routes())
+                    .merge(web::notifications::routes())
                     .merge(web::events::routes())
                     .merge(web::polls::routes())
                     .merge(web::forums::routes())

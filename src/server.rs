@@ -171,12 +171,20 @@ async fn housekeeping(ctx: crate::service::Ctx, mut stop: watch::Receiver<bool>)
             Ok((blanked, deleted)) => tracing::info!(blanked, deleted, "old inbox log entries pruned"),
             Err(e) => tracing::warn!(error = %e, "could not prune the inbox log"),
         }
-        match crate::service::newsletter::expire(&ctx, i64::from(ctx.config.inbox_retention_days.max(1)))
-            .await
-        {
+        match crate::service::newsletter::expire(&ctx).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "old mail and unconfirmed subscriptions removed"),
-            Err(e) => tracing::warn!(error = %e, "could not prune the mail queue"),
+            Ok(n) => tracing::info!(deleted = n, "unconfirmed newsletter subscriptions removed"),
+            Err(e) => tracing::warn!(error = %e, "could not remove unconfirmed subscriptions"),
+        }
+        match crate::service::privacy::apply_retention(&ctx).await {
+            Ok(r) if r.total() == 0 => {}
+            Ok(r) => tracing::info!(
+                remote_posts = r.remote_posts,
+                messages = r.messages,
+                logs = r.logs,
+                "retention applied"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not apply the retention settings"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}

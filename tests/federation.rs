@@ -67,13 +67,13 @@ async fn actor_updates_reports_and_deletion(backend: Backend) {
     assert_eq!(cached.name, "Pat Renamed");
     assert!(!cached.summary.contains("onerror"), "{}", cached.summary);
 
-    // A Flag is kept for the moderators and shown on the federation page.
+    // A Flag is kept for the moderators and shown on their reports page.
     let flag = json!({"id": peer.id("flag"), "type": "Flag", "actor": peer.actor,
         "object": [coop_actor(&app)], "content": "Spam <script>x</script> here"});
     assert_eq!(peer.send(&app, "/inbox", &flag, false).await, 202);
     let admin = common::login(&app, ADMIN, common::PASSWORD).await;
     let page = admin
-        .get(app.url("/admin/federation"))
+        .get(app.url("/admin/reports"))
         .send()
         .await
         .unwrap()
@@ -82,7 +82,19 @@ async fn actor_updates_reports_and_deletion(backend: Backend) {
         .unwrap();
     assert!(
         page.contains("Spam") && page.contains(&peer.actor),
-        "the report is listed"
+        "the report is listed: {page}"
+    );
+    let fed_page = admin
+        .get(app.url("/admin/federation"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        fed_page.contains("Open reports: 1"),
+        "the federation page counts it"
     );
     assert!(!page.contains("<script>x"), "report text is sanitised");
 

@@ -15,6 +15,9 @@ diesel::table! {
         authorized_fetch -> Bool,
         require_admin_totp -> Bool,
         mail_secret -> Nullable<Text>,
+        retention_remote_days -> Nullable<BigInt>,
+        retention_message_days -> Nullable<BigInt>,
+        retention_log_days -> Nullable<BigInt>,
     }
 }
 
@@ -195,6 +198,8 @@ diesel::table! {
         content -> Text,
         created_at -> Timestamp,
         resolved_at -> Nullable<Timestamp>,
+        reporter_user_id -> Nullable<BigInt>,
+        forwarded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -545,6 +550,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        text -> Text,
+        link -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    member_blocks (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        actor_id -> BigInt,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(message_recipients -> objects (object_id));
 diesel::joinable!(member_accounts -> members (member_id));
 diesel::joinable!(member_accounts -> actors (actor_id));
@@ -603,4 +631,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_queue,
     subscribers,
     unsubscribed,
+    notifications,
+    member_blocks,
 );

@@ -413,6 +413,7 @@ async fn build(
         DomainEvent::LinkCodeSent { link, actor, code } => link_code(fed, conn, link, actor, &code).await,
         DomainEvent::MessageSent { id } => message(fed, conn, id).await,
         DomainEvent::AccountDeleted { actor } => account_deleted(fed, conn, actor).await,
+        DomainEvent::ReportForwarded { report, to } => report_forwarded(fed, conn, report, to).await,
         // Local only: never queued for this consumer.
         DomainEvent::BallotClosed { .. } | DomainEvent::NewsletterDue { .. } => Ok(None),
         DomainEvent::FollowRequested {
@@ -683,6 +684,51 @@ async fn link_code(
         json: body,
         public: false,
         inboxes: vec![recipient.inbox.clone()],
+        members_only: false,
+    }))
+}
+
+/// A member's report, forwarded by a moderator: a `Flag` of the reported
+/// account and post from the instance actor (as Mastodon forwards them),
+/// to that account's server; the reporting member is not named.
+async fn report_forwarded(
+    fed: &Arc<Federation>,
+    conn: &mut crate::db::PooledConn,
+    report: i64,
+    to: i64,
+) -> Result<Option<Outgoing>, String> {
+    let row = crate::db::queries::notifications::find_report(conn, report)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = actors::find(conn, to).await.map_err(|e| e.to_string())?;
+    let instance = crate::service::coop::instance_actor(&fed.ctx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (Some(row), Some(target), Some(instance)) = (row, target, instance) else {
+        return Ok(None);
+    };
+    let id = activity_id(fed);
+    let objects: Vec<&str> = row.objects.lines().collect();
+    let json = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Flag",
+        "actor": instance.ap_id,
+        "object": objects,
+        "content": row.content,
+        "to": [target.ap_id],
+    });
+    Ok(Some(Outgoing {
+        ap_id: id,
+        actor_id: instance.id,
+        kind: "Flag".into(),
+        object_id: None,
+        json: json.to_string(),
+        public: false,
+        inboxes: vec![target
+            .shared_inbox
+            .clone()
+            .unwrap_or_else(|| target.inbox.clone())],
         members_only: false,
     }))
 }

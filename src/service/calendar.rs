@@ -552,6 +552,7 @@ pub async fn receive_join(
         Some(why) => JoinOutcome::Rejected(why),
         None => {
             calendar_q::join(&mut tx, event.object.id, remote.id, Some(join_id)).await?;
+            rsvp_notice(&mut tx, &ctx.config, &event.object, remote).await?;
             JoinOutcome::Accepted
         }
     };
@@ -619,12 +620,37 @@ pub async fn rsvp(ctx: &Ctx, caller: &Caller, id: i64, going: bool) -> ServiceRe
                 return Err(ServiceError::Conflict(why.into()));
             }
             calendar_q::join(&mut tx, id, person.id, None).await?;
+            rsvp_notice(&mut tx, &ctx.config, &event.object, &person).await?;
         }
     } else {
         calendar_q::leave(&mut tx, id, person.id).await?;
     }
     tx.commit().await?;
     get_event_by_id(ctx, id).await
+}
+
+/// The co-op's editors (who organise its events) hear of each new RSVP.
+async fn rsvp_notice(
+    conn: &mut crate::db::PooledConn,
+    config: &crate::config::Config,
+    event: &Object,
+    who: &Actor,
+) -> ServiceResult<()> {
+    let name = if who.name.is_empty() {
+        format!("@{}@{}", who.handle, who.domain)
+    } else {
+        who.name.clone()
+    };
+    super::notifications::notify_role(
+        conn,
+        config,
+        UserRole::Editor,
+        super::notifications::NoticeKind::Rsvp,
+        Some(who.id),
+        &format!("{name} is going to \u{201c}{}\u{201d}", event.title),
+        &super::notifications::local_path(config, event),
+    )
+    .await
 }
 
 /// Whether the user is down as coming.

@@ -392,6 +392,7 @@ pub async fn reply(ctx: &Ctx, caller: &Caller, parent_id: i64, text: &str) -> Se
     .await?;
     events::record(&mut tx, &DomainEvent::ReplyPublished { id }, None).await?;
     accounts_q::audit(&mut tx, Some(by_user), "reply.publish", &parent.ap_id).await?;
+    super::notifications::reply_posted(&mut tx, &ctx.config, &parent.ap_id, &person).await?;
     let reply = content::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("reply vanished after insert".into()))?;

@@ -152,6 +152,12 @@ pub enum DomainEvent {
     BallotClosed {
         id: i64,
     },
+    /// A moderator forwards a member's report about the remote account
+    /// `to`: a `Flag` from this instance to its server.
+    ReportForwarded {
+        report: i64,
+        to: i64,
+    },
     /// A newsletter's time (its news item's publication): its mail is
     /// queued, one per address.
     NewsletterDue {
@@ -207,7 +213,8 @@ impl DomainEvent {
             | DomainEvent::ForumAnnounce { .. }
             | DomainEvent::LinkCodeSent { .. }
             | DomainEvent::MessageSent { .. }
-            | DomainEvent::AccountDeleted { .. } => &[Consumer::Federation],
+            | DomainEvent::AccountDeleted { .. }
+            | DomainEvent::ReportForwarded { .. } => &[Consumer::Federation],
             DomainEvent::BallotClosed { .. } | DomainEvent::NewsletterDue { .. } => &[Consumer::Local],
         }
     }
@@ -242,6 +249,7 @@ impl DomainEvent {
             DomainEvent::MessageSent { .. } => "message.created",
             DomainEvent::BallotClosed { .. } => "ballot.closed",
             DomainEvent::NewsletterDue { .. } => "newsletter.due",
+            DomainEvent::ReportForwarded { .. } => "report.forwarded",
             DomainEvent::AccountDeleted { .. } => "actor.deleted",
         }
     }
@@ -264,6 +272,7 @@ impl DomainEvent {
             | DomainEvent::ThreadUpdated { id }
             | DomainEvent::PostRemoved { id, .. } => *id,
             DomainEvent::ForumAnnounce { forum, .. } => *forum,
+            DomainEvent::ReportForwarded { report, .. } => *report,
             DomainEvent::LinkCodeSent { link, .. } => *link,
             DomainEvent::MessageSent { id }
             | DomainEvent::BallotClosed { id }

@@ -768,6 +768,16 @@ pub async fn apply(ctx: &Ctx, application: Application) -> ServiceResult<Member>
     let f = f.ok_or_else(|| ServiceError::Internal("a refused application without its errors".into()))?;
     let id = members_q::insert(&mut tx, &f).await?;
     accounts_q::audit(&mut tx, None, "member.apply", &format!("{id} {}", f.name)).await?;
+    super::notifications::notify_role(
+        &mut tx,
+        &ctx.config,
+        UserRole::Admin,
+        super::notifications::NoticeKind::Application,
+        None,
+        &format!("{} applied to join", f.name),
+        &format!("/admin/members/{id}"),
+    )
+    .await?;
     let m = members_q::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("member vanished after insert".into()))?;

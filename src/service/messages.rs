@@ -82,8 +82,37 @@ pub async fn send(ctx: &Ctx, caller: &Caller, to: &[Actor], text: &str) -> Servi
         at,
     )
     .await?;
+    let mut people: BTreeSet<i64> = recipients.iter().map(|r| r.id).collect();
+    people.insert(author.id);
+    let link = format!("/messages/{}", key_of(&people));
+    let from = if author.name.is_empty() {
+        author.handle.clone()
+    } else {
+        author.name.clone()
+    };
     for r in &recipients {
+        // A member who blocks the author does not get it (and the author
+        // is not told: a block is not announced).
+        if r.local {
+            if let Some(user) = msg_q::user_of_person(&mut tx, r.id).await? {
+                if super::notifications::blocks(&mut tx, user.id, author.id).await? {
+                    continue;
+                }
+            }
+        }
         msg_q::add_recipient(&mut tx, id, r.id).await?;
+        if r.local {
+            super::notifications::notify_person(
+                &mut tx,
+                &ctx.config,
+                r.id,
+                super::notifications::NoticeKind::Message,
+                Some(author.id),
+                &format!("New message from {from}"),
+                &link,
+            )
+            .await?;
+        }
     }
     if recipients.iter().any(|r| !r.local) {
         events::record(&mut tx, &DomainEvent::MessageSent { id }, None).await?;
@@ -126,7 +155,8 @@ pub async fn receive(
             };
             let welcome =
                 user.open_to_messages || msg_q::has_written_to(&mut tx, actor.id, sender.id).await?;
-            if !user.disabled && welcome && !local.iter().any(|a: &Actor| a.id == actor.id) {
+            let blocked = super::notifications::blocks(&mut tx, user.id, sender.id).await?;
+            if !user.disabled && welcome && !blocked && !local.iter().any(|a: &Actor| a.id == actor.id) {
                 local.push(actor);
             }
         } else if !actor.local && !others.iter().any(|a: &Actor| a.id == actor.id) {
@@ -157,6 +187,26 @@ pub async fn receive(
     .await?;
     for a in local.iter().chain(others.iter().take(MAX_RECIPIENTS)) {
         msg_q::add_recipient(&mut tx, id, a.id).await?;
+    }
+    let mut people: BTreeSet<i64> = local
+        .iter()
+        .chain(others.iter().take(MAX_RECIPIENTS))
+        .map(|a| a.id)
+        .collect();
+    people.insert(sender.id);
+    let link = format!("/messages/{}", key_of(&people));
+    let from = format!("@{}@{}", sender.handle, sender.domain);
+    for a in &local {
+        super::notifications::notify_person(
+            &mut tx,
+            &ctx.config,
+            a.id,
+            super::notifications::NoticeKind::Message,
+            Some(sender.id),
+            &format!("New message from {from}"),
+            &link,
+        )
+        .await?;
     }
     tx.commit().await?;
     tracing::info!(from = %sender.ap_id, message = id, "direct message received");

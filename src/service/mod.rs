@@ -20,6 +20,7 @@ pub mod messages;
 pub mod moderation;
 pub mod news;
 pub mod newsletter;
+pub mod notifications;
 pub mod objects;
 pub mod people;
 pub mod polls;

@@ -343,12 +343,9 @@ pub async fn subscriber_count(ctx: &Ctx, caller: &Caller) -> ServiceResult<i64> 
     Ok(mail_q::subscriber_count(&mut conn).await?)
 }
 
-/// Housekeeping: unconfirmed requests past their link, single mails done
-/// for more than `days` (a newsletter's rows stay: they are its counts).
-pub async fn expire(ctx: &Ctx, days: i64) -> ServiceResult<usize> {
+/// Housekeeping: requests to subscribe never confirmed, past their link.
+pub async fn expire(ctx: &Ctx) -> ServiceResult<usize> {
     let mut conn = ctx.db.conn().await?;
     let at: NaiveDateTime = now();
-    let a = mail_q::delete_unconfirmed_before(&mut conn, at - chrono::Duration::days(CONFIRM_DAYS)).await?;
-    let b = mail_q::delete_done_before(&mut conn, at - chrono::Duration::days(days)).await?;
-    Ok(a + b)
+    Ok(mail_q::delete_unconfirmed_before(&mut conn, at - chrono::Duration::days(CONFIRM_DAYS)).await?)
 }

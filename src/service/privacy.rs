@@ -185,3 +185,101 @@ pub async fn delete_account(
     tracing::info!(user = user.id, how, "account deleted by its owner");
     Ok(())
 }
+
+// ---------------------------------------------------------------- retention
+
+/// How long the co-op keeps what it does not need for ever, in days
+/// (`None`: kept). Set by its admins; applied hourly by housekeeping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Other servers' posts that started no conversation here.
+    #[serde(default)]
+    pub remote_days: Option<i64>,
+    /// Direct messages, sent and received.
+    #[serde(default)]
+    pub message_days: Option<i64>,
+    /// Logs: single mails sent, read notifications. (The inbox log has its
+    /// own setting, `inbox_retention_days`.)
+    #[serde(default)]
+    pub log_days: Option<i64>,
+}
+
+/// What one pass removed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pruned {
+    pub remote_posts: usize,
+    pub messages: usize,
+    pub logs: usize,
+}
+
+impl Pruned {
+    pub fn total(&self) -> usize {
+        self.remote_posts + self.messages + self.logs
+    }
+}
+
+pub async fn retention(ctx: &Ctx, caller: &super::Caller) -> ServiceResult<Retention> {
+    caller.require(UserRole::Admin)?;
+    let mut conn = ctx.db.conn().await?;
+    let (remote_days, message_days, log_days) = crate::db::queries::retention::get(&mut conn).await?;
+    Ok(Retention {
+        remote_days,
+        message_days,
+        log_days,
+    })
+}
+
+pub async fn set_retention(ctx: &Ctx, caller: &super::Caller, r: Retention) -> ServiceResult<Retention> {
+    let by = caller.require(UserRole::Admin)?;
+    for (field, v) in [
+        ("remote_days", r.remote_days),
+        ("message_days", r.message_days),
+        ("log_days", r.log_days),
+    ] {
+        if v.is_some_and(|d| !(1..=36_500).contains(&d)) {
+            return Err(ServiceError::invalid(
+                field,
+                "Give a number of days from 1 to 36500, or leave it empty to keep everything.",
+            ));
+        }
+    }
+    let mut tx = ctx.db.begin().await?;
+    crate::db::queries::retention::set(&mut tx, r.remote_days, r.message_days, r.log_days).await?;
+    let show = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_else(|| "keep".into());
+    crate::db::queries::accounts::audit(
+        &mut tx,
+        Some(by),
+        "settings.retention",
+        &format!(
+            "remote {} messages {} logs {}",
+            show(r.remote_days),
+            show(r.message_days),
+            show(r.log_days)
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// Removes what is past its time under the co-op's settings.
+pub async fn apply_retention(ctx: &Ctx) -> ServiceResult<Pruned> {
+    use crate::db::queries::retention as ret_q;
+    let mut conn = ctx.db.conn().await?;
+    let (remote, messages, logs) = ret_q::get(&mut conn).await?;
+    let at = crate::db::now();
+    let before = |days: i64| at - chrono::Duration::days(days);
+    let mut pruned = Pruned::default();
+    if let Some(d) = remote {
+        pruned.remote_posts = ret_q::delete_remote_posts(&mut conn, before(d)).await?;
+    }
+    if let Some(d) = messages {
+        pruned.messages = ret_q::delete_messages(&mut conn, before(d)).await?;
+    }
+    if let Some(d) = logs {
+        pruned.logs = ret_q::delete_mail_log(&mut conn, before(d)).await?
+            + crate::db::queries::notifications::delete_read_before(&mut conn, before(d)).await?;
+    }
+    Ok(pruned)
+}

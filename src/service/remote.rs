@@ -202,6 +202,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
         return Ok(true);
     }
     let at = crate::db::now();
+    let parent = post.in_reply_to.clone();
     let reply = content::insert(
         &mut tx,
         &crate::db::models::NewObject {
@@ -222,6 +223,9 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
         },
     )
     .await?;
+    if let Some(parent) = &parent {
+        super::notifications::reply_posted(&mut tx, &ctx.config, parent, author).await?;
+    }
     match after {
         After::Nothing => {}
         After::Forward(activity) => {
@@ -304,27 +308,5 @@ pub async fn list_remote_posts(
         .await?
         .into_iter()
         .filter(|(_, author)| policy.allows(&author.domain))
-        .collect())
-}
-
-/// A report from another server, for the moderators' view.
-pub struct Report {
-    pub reporter: String,
-    pub objects: Vec<String>,
-    pub comment: String,
-    pub received_at: chrono::NaiveDateTime,
-}
-
-pub async fn open_reports(ctx: &Ctx) -> ServiceResult<Vec<Report>> {
-    let mut conn = ctx.db.conn().await?;
-    Ok(inbox_q::open_reports(&mut conn, 50)
-        .await?
-        .into_iter()
-        .map(|(reporter, objects, comment, received_at)| Report {
-            reporter,
-            objects: objects.lines().map(String::from).collect(),
-            comment,
-            received_at,
-        })
         .collect())
 }

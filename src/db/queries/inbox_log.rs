@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::db::schema::{actors, inbox_log, reports};
+use crate::db::schema::{inbox_log, reports};
 use crate::db::{now, DbResult, PooledConn};
 use crate::q;
 
@@ -97,24 +97,4 @@ pub async fn insert_report(
         .execute(c)
         .await)?;
     Ok(())
-}
-
-/// Unresolved reports with their reporter, newest first.
-pub async fn open_reports(
-    conn: &mut PooledConn,
-    limit: i64,
-) -> DbResult<Vec<(String, String, String, NaiveDateTime)>> {
-    Ok(q!(conn, |c| reports::table
-        .inner_join(actors::table.on(actors::id.eq(reports::actor_id)))
-        .filter(reports::resolved_at.is_null())
-        .order(reports::id.desc())
-        .limit(limit)
-        .select((
-            actors::ap_id,
-            reports::objects,
-            reports::content,
-            reports::created_at
-        ))
-        .load(c)
-        .await)?)
 }

@@ -172,19 +172,6 @@ pub async fn counts(conn: &mut PooledConn, newsletter: i64) -> DbResult<(i64, i6
     Ok((of("queued"), of("sent"), of("failed")))
 }
 
-/// Sent mail older than `before`, and given-up mail, are dropped by
-/// housekeeping: the counts of a newsletter then stay on it.
-pub async fn delete_done_before(conn: &mut PooledConn, before: NaiveDateTime) -> DbResult<usize> {
-    Ok(q!(conn, |c| diesel::delete(
-        mail_queue::table
-            .filter(mail_queue::status.ne("queued"))
-            .filter(mail_queue::created_at.lt(before))
-            .filter(mail_queue::newsletter_id.is_null())
-    )
-    .execute(c)
-    .await)?)
-}
-
 // ---------------------------------------------------------------- newsletters
 
 pub async fn insert_newsletter(

@@ -17,6 +17,8 @@ pub mod mail;
 pub mod media;
 pub mod members;
 pub mod messages;
+pub mod notifications;
 pub mod outbox;
 pub mod polls;
+pub mod retention;
 pub mod surveys;

@@ -13,6 +13,7 @@ mod forums;
 mod members;
 mod messages;
 mod polls;
+mod safety;
 mod surveys;
 
 use super::auth::ApiUser;
@@ -52,6 +53,7 @@ pub fn coop_routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(messages::routes())
         .merge(surveys::routes())
+        .merge(safety::routes())
 }
 
 #[derive(Serialize)]

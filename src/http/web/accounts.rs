@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/sessions/end-others", post(end_others))
         .route("/account/links", post(add_link))
         .route("/account/directory", post(save_directory))
+        .route("/account/email", post(save_email))
         .route("/account/links/{id}/confirm", post(confirm_link))
         .route("/account/links/{id}/delete", post(remove_link))
         .route("/admin/users", get(users_page).post(create_user))
@@ -190,6 +191,14 @@ struct AccountPage {
     link_address: String,
     /// (field, message): shown next to the field it is about.
     errors: Vec<(&'static str, String)>,
+    /// This server sends mail.
+    mail: bool,
+    /// The member gets the newsletter; None without an address on record.
+    newsletter: Option<bool>,
+    /// (kind, its label, chosen by email)
+    notices: Vec<(&'static str, String, bool)>,
+    /// Accounts the member blocks or mutes: (actor, kind).
+    blocks: Vec<(crate::db::models::Actor, String)>,
 }
 impl Page for AccountPage {}
 
@@ -252,6 +261,16 @@ async fn render_account_with(
         Err(e) => return Err(e.into()),
     };
     let directory = crate::service::members::own_directory(&state.ctx, &v.caller()).await?;
+    let newsletter = crate::service::newsletter::member_choice(&state.ctx, &v.caller()).await?;
+    let chosen = crate::service::notifications::email_kinds(&state.ctx, &v.caller()).await?;
+    let notices = crate::service::notifications::NoticeKind::ALL
+        .into_iter()
+        .map(|k| {
+            let label = v.t.get(&format!("notifications.kind_{}", k.as_str())).to_string();
+            (k.as_str(), label, chosen.contains(&k))
+        })
+        .collect();
+    let blocks = crate::service::notifications::blocked(&state.ctx, &v.caller()).await?;
     let coop = coop::get_coop(&state.ctx).await?;
     let l = Layout::for_visitor(state, &v, v.t.get("account.title"), coop.as_ref());
     let status = if errors.is_empty() {
@@ -271,8 +290,57 @@ async fn render_account_with(
         directory,
         link_address,
         errors,
+        mail: crate::service::mail::configured(&state.ctx.config),
+        newsletter,
+        notices,
+        blocks,
     }
     .respond(status))
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    newsletter: bool,
+    #[serde(default)]
+    notice_message: bool,
+    #[serde(default)]
+    notice_reply: bool,
+    #[serde(default)]
+    notice_rsvp: bool,
+    #[serde(default)]
+    notice_application: bool,
+}
+
+async fn save_email(
+    State(state): State<AppState>,
+    v: Visitor,
+    WebForm(f): WebForm<EmailForm>,
+) -> Result<Response, AppError> {
+    let caller = match gate(&v, UserRole::Member, "/account", &f.csrf)? {
+        Ok(c) => c,
+        Err(r) => return Ok(r),
+    };
+    let kinds: Vec<String> = [
+        (f.notice_message, "message"),
+        (f.notice_reply, "reply"),
+        (f.notice_rsvp, "rsvp"),
+        (f.notice_application, "application"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, k)| k.to_string())
+    .collect();
+    crate::service::notifications::set_email_kinds(&state.ctx, &caller, &kinds).await?;
+    if crate::service::newsletter::member_choice(&state.ctx, &caller)
+        .await?
+        .is_some()
+    {
+        crate::service::newsletter::set_member_choice(&state.ctx, &caller, f.newsletter).await?;
+    }
+    Ok(back("/account", v.t.get("notifications.saved")))
 }
 
 async fn account_page(

@@ -73,6 +73,8 @@ struct ThreadPage {
     key: String,
     names: String,
     messages: Vec<Message>,
+    /// Everyone in it but the viewer: each can be blocked or muted.
+    others: Vec<Actor>,
     text: String,
     errors: Vec<(&'static str, String)>,
 }
@@ -86,6 +88,10 @@ impl ThreadPage {
     }
     fn when(&self, m: &Message) -> String {
         when(m.object.created_at)
+    }
+    /// Written by someone else in it: it can be reported.
+    fn by_someone_else(&self, m: &Message) -> bool {
+        self.others.iter().any(|o| o.id == m.author.id)
     }
 }
 
@@ -240,6 +246,7 @@ async fn thread_page(
         key,
         names,
         messages,
+        others,
         text,
         errors,
     }

@@ -30,6 +30,7 @@ pub mod members;
 pub mod messages;
 pub mod news;
 pub mod newsletter;
+pub mod notifications;
 pub mod polls;
 mod replies;
 pub mod surveys;
@@ -52,6 +53,7 @@ pub struct LayoutUser {
     pub username: String,
     pub is_admin: bool,
     pub can_write: bool,
+    pub can_moderate: bool,
 }
 
 /// What the shared layout (`base.html`) shows around every page.
@@ -86,6 +88,7 @@ impl Layout {
                 username: u.username.clone(),
                 is_admin: UserRole::from_db(&u.role) >= UserRole::Admin,
                 can_write: UserRole::from_db(&u.role) >= UserRole::Editor,
+                can_moderate: UserRole::from_db(&u.role) >= UserRole::Moderator,
             }),
             csrf: v.csrf.clone(),
         }
