@@ -829,3 +829,143 @@ async fn forums_in_a_real_browser() {
     }
     b.quit().await;
 }
+
+/// The secretary's week in a real browser at a phone's width: invite a
+/// member (the invitation is mailed), approve an application, change a
+/// role, and send news as a newsletter, whose counts then show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secretarys_flow_in_a_real_browser() {
+    let catcher = common::smtp::Catcher::start().await;
+    let port = catcher.port;
+    let app = TestApp::with_coop_configured(Backend::Sqlite, move |c| {
+        c.smtp = Some(intercoop::config::Smtp {
+            host: "127.0.0.1".into(),
+            port,
+            tls: intercoop::config::SmtpTls::None,
+            username: None,
+            password: None,
+            from: "Tea Growers <news@tea.localhost>".into(),
+        })
+    })
+    .await;
+    let api = common::Api::new(&app).await;
+    let b = Browser::start().await;
+    b.set_width(320).await;
+    b.log_in(&app).await;
+
+    // Invite: a new record, and its invitation by email.
+    b.goto(&app.url("/admin/members")).await;
+    b.fill("#name", "Ana Sousa").await;
+    b.fill("#email", "ana@example.test").await;
+    b.click("#status-field option[value=active]").await;
+    b.click("form[method=post][action='/admin/members'] button[type=submit]")
+        .await;
+    let record = b
+        .wait_for_url(|u| u.contains("/admin/members/") && u.contains("done="))
+        .await;
+    b.click("form[action$='/invite'] button").await;
+    b.wait_for_url(|u| u.ends_with("/invite")).await;
+    assert!(
+        b.text("main").await.contains("emailed to ana@example.test"),
+        "{}",
+        b.text("main").await
+    );
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("secretary-invite-320").await;
+    catcher
+        .wait_for("ana@example.test", |m| m.text().contains("/join/"))
+        .await;
+
+    // Change her role on the record.
+    let ana_id: i64 = record
+        .split("/admin/members/")
+        .nth(1)
+        .and_then(|r| r.split('?').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    b.goto(&app.url(&format!("/admin/members/{ana_id}"))).await;
+    b.click("#role option[value=editor]").await;
+    b.click(&format!(
+        "form[action='/admin/members/{ana_id}'] button[type=submit]"
+    ))
+    .await;
+    b.wait_for_url(|u| u.contains("done=")).await;
+    let (_, ana) = api
+        .call(reqwest::Method::GET, &format!("/members/{ana_id}"), None)
+        .await;
+    assert_eq!(ana["role"], "editor", "{ana}");
+    b.screenshot("secretary-role-320").await;
+
+    // Approve an application sent from the public form.
+    let c = common::client();
+    let form = c
+        .get(app.url("/apply"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    c.post(app.url("/apply"))
+        .form(&[
+            ("csrf", common::csrf_of(&form).as_str()),
+            ("name", "Bo Lindqvist"),
+            ("email", "bo@example.test"),
+            ("message", "I grow tea on the hill."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (_, applicants) = api
+        .call(reqwest::Method::GET, "/members?status=applicant", None)
+        .await;
+    let bo_id = applicants["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{applicants}"));
+    b.goto(&app.url("/notifications")).await;
+    assert!(b.text("main").await.contains("Bo Lindqvist applied to join"));
+    b.screenshot("secretary-notifications-320").await;
+    b.goto(&app.url(&format!("/admin/members/{bo_id}"))).await;
+    b.click("form[action$='/approve'] button").await;
+    b.wait_for_url(|u| u.ends_with("/approve")).await;
+    assert!(b.text("main").await.contains("emailed to bo@example.test"));
+    b.screenshot("secretary-approve-320").await;
+    catcher
+        .wait_for("bo@example.test", |m| m.text().contains("/join/"))
+        .await;
+
+    // News, also sent as the newsletter; its counts on the newsletters page.
+    b.goto(&app.url("/news/new")).await;
+    b.fill("#title", "Tasting on Saturday").await;
+    b.fill("#body", "Bring a cup. **Everyone** is welcome.").await;
+    b.click("#newsletter").await;
+    b.screenshot("secretary-newsletter-form-320").await;
+    b.click("button[value=publish]").await;
+    b.wait_for_url(|u| u.contains("/news/tasting-on-saturday")).await;
+    for to in ["ana@example.test", "bo@example.test"] {
+        catcher
+            .wait_for(to, |m| {
+                m.header("Subject").as_deref() == Some("Tasting on Saturday")
+            })
+            .await;
+    }
+    let started = Instant::now();
+    loop {
+        let (_, list) = api.call(reqwest::Method::GET, "/newsletters", None).await;
+        if list[0]["sent"] == 2 && list[0]["queued"] == 0 {
+            assert_eq!(list[0]["failed"], 0);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{list}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    b.goto(&app.url("/admin/newsletters")).await;
+    let page = b.text("main").await;
+    assert!(
+        page.contains("Tasting on Saturday") && page.contains("everyone"),
+        "{page}"
+    );
+    assert!(b.settled_width(320.0).await <= 320.0);
+    b.screenshot("secretary-newsletters-320").await;
+    b.quit().await;
+}

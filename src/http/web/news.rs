@@ -307,6 +307,10 @@ struct NewsForm {
     /// Which button: `publish` (or save), `draft`, `preview`.
     #[serde(default)]
     action: String,
+    /// The "also send by email" checkbox (a flattened bool would not
+    /// parse from a form's text).
+    #[serde(default)]
+    newsletter: Option<String>,
     #[serde(flatten)]
     input: NewsInput,
 }
@@ -315,6 +319,7 @@ impl NewsForm {
     fn input(&self) -> NewsInput {
         NewsInput {
             draft: self.action == "draft",
+            newsletter: self.newsletter.is_some(),
             ..self.input.clone()
         }
     }
