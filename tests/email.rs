@@ -171,11 +171,14 @@ async fn newsletters_invitations_and_resets_go_by_email(backend: Backend) {
         let m = catcher
             .wait_for(email, |m| m.text().contains("/newsletter/confirm"))
             .await;
-        let r = c
-            .get(link(&m, &app.url("/newsletter/confirm")))
-            .send()
-            .await
-            .unwrap();
+        let confirm = link(&m, &app.url("/newsletter/confirm"));
+        let r = c.get(&confirm).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.text().await.unwrap().contains("Yes, subscribe me"),
+            "opening the link only asks"
+        );
+        let r = c.post(&confirm).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(r.text().await.unwrap().contains("You are subscribed"));
     }

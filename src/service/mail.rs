@@ -24,7 +24,9 @@ use crate::db::{now, PooledConn};
 
 /// Waits before the 2nd, 3rd ... attempt; after the last, the mail fails.
 const RETRY_WAITS_SECS: &[i64] = &[60, 300, 1800, 7200, 43_200];
-const LEASE_SECS: i64 = 120;
+/// Long enough for a whole batch at the SMTP timeout (30 s a mail), so
+/// that no other worker takes a mail still being sent.
+const LEASE_SECS: i64 = 900;
 const BATCH: i64 = 20;
 
 /// Why a mail is sent: kept on the row, for the logs and the counts.

@@ -82,17 +82,10 @@ pub async fn send(ctx: &Ctx, caller: &Caller, to: &[Actor], text: &str) -> Servi
         at,
     )
     .await?;
-    let mut people: BTreeSet<i64> = recipients.iter().map(|r| r.id).collect();
-    people.insert(author.id);
-    let link = format!("/messages/{}", key_of(&people));
-    let from = if author.name.is_empty() {
-        author.handle.clone()
-    } else {
-        author.name.clone()
-    };
+    // A member who blocks the author does not get it (and the author is
+    // not told: a block is not announced).
+    let mut delivered = Vec::new();
     for r in &recipients {
-        // A member who blocks the author does not get it (and the author
-        // is not told: a block is not announced).
         if r.local {
             if let Some(user) = msg_q::user_of_person(&mut tx, r.id).await? {
                 if super::notifications::blocks(&mut tx, user.id, author.id).await? {
@@ -100,6 +93,18 @@ pub async fn send(ctx: &Ctx, caller: &Caller, to: &[Actor], text: &str) -> Servi
                 }
             }
         }
+        delivered.push(*r);
+    }
+    // The conversation as stored: the notices link to it.
+    let mut people: BTreeSet<i64> = delivered.iter().map(|r| r.id).collect();
+    people.insert(author.id);
+    let link = format!("/messages/{}", key_of(&people));
+    let from = if author.name.is_empty() {
+        author.handle.clone()
+    } else {
+        author.name.clone()
+    };
+    for r in &delivered {
         msg_q::add_recipient(&mut tx, id, r.id).await?;
         if r.local {
             super::notifications::notify_person(

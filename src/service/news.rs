@@ -233,7 +233,8 @@ pub async fn publish_news(ctx: &Ctx, caller: &Caller, input: &NewsInput) -> Serv
     let object = content::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("news vanished after insert".into()))?;
-    if input.newsletter {
+    // A draft's box is kept for when it is published (from its edit form).
+    if input.newsletter && !input.draft {
         super::newsletter::plan_on(&mut tx, ctx, by_user, &object).await?;
     }
     tx.commit().await?;
@@ -359,6 +360,16 @@ pub async fn update_news(ctx: &Ctx, caller: &Caller, id: i64, input: &NewsInput)
                 (p > at).then_some(p),
             )
             .await?;
+            // A planned newsletter goes out with it, earlier as well as later.
+            if let Some(n) = crate::db::queries::mail::newsletter_of(&mut tx, id).await? {
+                event_q::reschedule_events(
+                    &mut tx,
+                    DomainEvent::NewsletterDue { id: n.id }.kind(),
+                    n.id,
+                    (p > at).then_some(p),
+                )
+                .await?;
+            }
             "news.reschedule"
         }
     };
@@ -372,7 +383,7 @@ pub async fn update_news(ctx: &Ctx, caller: &Caller, id: i64, input: &NewsInput)
     let object = content::find(&mut tx, id)
         .await?
         .ok_or_else(|| ServiceError::Internal("news vanished".into()))?;
-    if input.newsletter && !super::newsletter::planned(&mut tx, id).await? {
+    if input.newsletter && !input.draft && !super::newsletter::planned(&mut tx, id).await? {
         super::newsletter::plan_on(&mut tx, ctx, by_user, &object).await?;
     }
     tx.commit().await?;

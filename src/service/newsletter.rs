@@ -188,8 +188,13 @@ pub async fn queue_issue(ctx: &Ctx, id: i64) -> ServiceResult<()> {
         );
         return Ok(());
     };
+    // Claimed once: a second worker (or a retried job) finds it taken.
+    if mail_q::claim_newsletter(&mut tx, id).await? == 0 {
+        return Ok(());
+    }
     let mut to = mail_q::member_addresses(&mut tx).await?;
-    if n.audience == "everyone" {
+    // Visibility may have narrowed since it was planned: the narrower wins.
+    if n.audience == "everyone" && audience_of(&object) == "everyone" {
         to.extend(mail_q::confirmed_subscribers(&mut tx).await?);
     }
     let unsubscribed = mail_q::unsubscribed_addresses(&mut tx).await?;
@@ -271,6 +276,20 @@ pub async fn subscribe(ctx: &Ctx, raw_email: &str) -> ServiceResult<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The address a confirmation link is for, before it is used (the link's
+/// page asks for a click: mail scanners open links on their own).
+pub async fn pending(ctx: &Ctx, token: &str) -> ServiceResult<String> {
+    let mut conn = ctx.db.conn().await?;
+    let since = now() - chrono::Duration::days(CONFIRM_DAYS);
+    mail_q::pending_subscription(&mut conn, &crypto::token_hash(token), since)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::NotFound(
+                "This confirmation link has expired or was already used: ask for the newsletter again on the co-op's home page.".into(),
+            )
+        })
 }
 
 /// The confirmation link; returns the address now subscribed.

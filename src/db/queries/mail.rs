@@ -250,6 +250,18 @@ pub async fn set_newsletter_queued(
     Ok(())
 }
 
+/// Takes a planned newsletter for queueing; 0 if another run took it.
+pub async fn claim_newsletter(conn: &mut PooledConn, id: i64) -> DbResult<usize> {
+    Ok(q!(conn, |c| diesel::update(
+        newsletters::table
+            .find(id)
+            .filter(newsletters::status.eq("planned"))
+    )
+    .set(newsletters::status.eq("queued"))
+    .execute(c)
+    .await)?)
+}
+
 pub async fn set_newsletter_status(conn: &mut PooledConn, id: i64, status: &str) -> DbResult<()> {
     q!(conn, |c| diesel::update(newsletters::table.find(id))
         .set(newsletters::status.eq(status))
@@ -339,6 +351,21 @@ pub async fn request_subscription(conn: &mut PooledConn, email: &str, confirm_ha
             .await)?;
     }
     Ok(())
+}
+
+/// The address waiting for confirmation with this code, if still valid.
+pub async fn pending_subscription(
+    conn: &mut PooledConn,
+    confirm_hash: &str,
+    since: NaiveDateTime,
+) -> DbResult<Option<String>> {
+    Ok(q!(conn, |c| subscribers::table
+        .filter(subscribers::confirm_hash.eq(confirm_hash))
+        .filter(subscribers::created_at.ge(since))
+        .select(subscribers::email)
+        .first(c)
+        .await
+        .optional())?)
 }
 
 /// Confirms the request with this code, if it is younger than `since`;

@@ -41,18 +41,19 @@ pub async fn set(
 
 /// Other servers' posts received before `before` that started no
 /// conversation here: not replies, not messages, not forum threads, and
-/// not answered by anything stored here.
+/// not answered by anything stored here. Deleted ones stay (their row is
+/// what stops an Update bringing them back).
 pub async fn delete_remote_posts(conn: &mut PooledConn, before: NaiveDateTime) -> DbResult<usize> {
     // Plain SQL: the subquery reads the table the delete works on.
     let sql = match conn {
         PooledConn::Sqlite(_) => {
             "DELETE FROM objects WHERE local = 0 AND in_reply_to IS NULL AND visibility <> 'direct' \
-             AND created_at < ? AND id NOT IN (SELECT object_id FROM threads) \
+             AND deleted_at IS NULL AND created_at < ? AND id NOT IN (SELECT object_id FROM threads) \
              AND ap_id NOT IN (SELECT in_reply_to FROM objects WHERE in_reply_to IS NOT NULL)"
         }
         PooledConn::Postgres(_) => {
             "DELETE FROM objects WHERE local = FALSE AND in_reply_to IS NULL AND visibility <> 'direct' \
-             AND created_at < $1 AND id NOT IN (SELECT object_id FROM threads) \
+             AND deleted_at IS NULL AND created_at < $1 AND id NOT IN (SELECT object_id FROM threads) \
              AND ap_id NOT IN (SELECT in_reply_to FROM objects WHERE in_reply_to IS NOT NULL)"
         }
     };

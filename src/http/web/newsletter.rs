@@ -25,7 +25,7 @@ const SUBSCRIBES_PER_MINUTE: u32 = 5;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/newsletter/subscribe", post(subscribe))
-        .route("/newsletter/confirm", get(confirm))
+        .route("/newsletter/confirm", get(confirm_page).post(confirm))
         .route("/newsletter/unsubscribe", get(unsubscribe_page).post(unsubscribe))
         .route("/news/{slug}/newsletter", post(send))
         .route("/admin/newsletters", get(admin_page))
@@ -120,6 +120,24 @@ async fn subscribe(
 struct TokenQuery {
     #[serde(default)]
     token: String,
+}
+
+/// The link in the mail: a page with a button, so that a mail scanner
+/// opening it subscribes nobody.
+async fn confirm_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, AppError> {
+    let email = newsletter::pending(&state.ctx, &q.token).await?;
+    let heading = v.t.get("newsletter.confirm_title").to_string();
+    let lines = vec![v.t.fill("newsletter.confirm_text", &[("email", &email)])];
+    let action = format!(
+        "/newsletter/confirm?token={}",
+        crate::service::text::percent_encode(&q.token)
+    );
+    let button = v.t.get("newsletter.confirm_button").to_string();
+    notice(&state, v, StatusCode::OK, heading, lines, Some((action, button))).await
 }
 
 async fn confirm(

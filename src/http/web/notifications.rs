@@ -337,10 +337,12 @@ struct BlockForm {
 
 fn back_to(back: &str) -> String {
     // Only our own pages: never an address elsewhere.
-    if back.starts_with('/') && !back.starts_with("//") && !back.contains('\\') {
+    // Printable ASCII only: a tab or a newline could turn "/\t/x" into "//x".
+    let plain = back.chars().all(|c| c.is_ascii_graphic()) && !back.contains('\\') && !back.contains('#');
+    if plain && back.starts_with('/') && !back.starts_with("//") {
         back.to_string()
     } else {
-        "/account#blocks".to_string()
+        "/account".to_string()
     }
 }
 
