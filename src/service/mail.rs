@@ -154,7 +154,14 @@ pub async fn send_due(ctx: &Ctx, at: NaiveDateTime) -> ServiceResult<usize> {
         if let Some(id) = row.newsletter_id {
             if newsletter.as_ref().is_none_or(|n| n.id != id) {
                 let mut conn = ctx.db.conn().await?;
-                newsletter = mail_q::newsletter(&mut conn, id).await?;
+                // Its news deleted or hidden since: what is not sent yet stays unsent.
+                newsletter = match mail_q::newsletter(&mut conn, id).await? {
+                    Some(n) => crate::db::queries::content::find(&mut conn, n.object_id)
+                        .await?
+                        .filter(|o| o.deleted_at.is_none() && o.hidden_at.is_none())
+                        .map(|_| n),
+                    None => None,
+                };
             }
         }
         let outcome = match build(&ctx.config, smtp, &secret, &row, newsletter.as_ref()) {
@@ -257,7 +264,7 @@ fn build(
                     format!("{}{footer_html}", n.body_html),
                 ))
         }
-        (Some(id), None) => return Err(format!("newsletter {id} is gone")),
+        (Some(id), None) => return Err(format!("newsletter {id} is gone, or its news was deleted")),
         (None, _) => builder
             .header(ContentType::TEXT_PLAIN)
             .body(row.body_text.clone()),
