@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{deny, gate, url_encode, ConfirmPage, Layout, Page, WebForm};
+use super::{back, deny, gate, url_encode, ConfirmPage, Layout, Page, WebForm};
 use crate::db::models::User;
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
@@ -349,10 +349,6 @@ async fn account_page(
     Query(q): Query<Done>,
 ) -> Result<Response, AppError> {
     render_account(&state, v, q.done, Vec::new()).await
-}
-
-fn back(to: &str, done: &str) -> Response {
-    Redirect::to(&format!("{to}?done={}", url_encode(done))).into_response()
 }
 
 #[derive(Deserialize)]

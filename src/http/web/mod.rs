@@ -221,6 +221,17 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
         .unwrap_or_else(|| "/".to_string())
 }
 
+/// Back to `to` with a notice (`done`) the page shows; `to` may carry a
+/// query and a `#fragment` already.
+pub(crate) fn back(to: &str, done: &str) -> Response {
+    let (path, fragment) = match to.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (to, String::new()),
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{sep}done={}{fragment}", url_encode(done))).into_response()
+}
+
 pub(crate) fn redirect_with_session(state: &AppState, to: &str, logged_in: &LoggedIn) -> Response {
     let mut resp = Redirect::to(to).into_response();
     resp.headers_mut().append(

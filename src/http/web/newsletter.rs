@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
@@ -210,11 +210,7 @@ async fn send(
     let item = news::get_news(&state.ctx, &slug).await?;
     let sent = newsletter::send(&state.ctx, &caller, item.id).await?;
     let done = v.t.fill("newsletter.planned", &[("title", &sent.title)]);
-    Ok(Redirect::to(&format!(
-        "/admin/newsletters?done={}",
-        crate::service::text::percent_encode(&done)
-    ))
-    .into_response())
+    Ok(super::back("/admin/newsletters", &done))
 }
 
 #[derive(Template)]

@@ -9,14 +9,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{deny, gate, Layout, Page, WebForm};
+use super::{back, deny, gate, Layout, Page, WebForm};
 use crate::db::queries::notifications::Notification;
 use crate::http::auth::Visitor;
 use crate::http::error::AppError;
 use crate::i18n::Tr;
 use crate::service::coop;
 use crate::service::notifications::{self as notes, Report};
-use crate::service::text::percent_encode;
 use crate::service::types::UserRole;
 use crate::state::AppState;
 
@@ -137,10 +136,7 @@ async fn save_retention(
         log_days,
     };
     match crate::service::privacy::set_retention(&state.ctx, &caller, r).await {
-        Ok(_) => {
-            let done = v.t.get("retention.saved");
-            Ok(Redirect::to(&format!("/admin/retention?done={}", percent_encode(done))).into_response())
-        }
+        Ok(_) => Ok(back("/admin/retention", v.t.get("retention.saved"))),
         Err(crate::service::ServiceError::Invalid { message, .. }) => {
             retention_form(&state, v, None, Some(message), Some(f)).await
         }
@@ -259,8 +255,7 @@ async fn report(
         Err(r) => return Ok(r),
     };
     notes::report(&state.ctx, &caller, f.object, &f.comment).await?;
-    let done = v.t.get("safety.report_sent");
-    Ok(Redirect::to(&format!("/?done={}", percent_encode(done))).into_response())
+    Ok(back("/", v.t.get("safety.report_sent")))
 }
 
 #[derive(Template)]
@@ -303,8 +298,7 @@ async fn forward(
         Err(r) => return Ok(r),
     };
     notes::forward_report(&state.ctx, &caller, id).await?;
-    let done = v.t.get("safety.done_forward");
-    Ok(Redirect::to(&format!("/admin/reports?done={}", percent_encode(done))).into_response())
+    Ok(back("/admin/reports", v.t.get("safety.done_forward")))
 }
 
 async fn resolve(
@@ -318,8 +312,7 @@ async fn resolve(
         Err(r) => return Ok(r),
     };
     notes::resolve_report(&state.ctx, &caller, id).await?;
-    let done = v.t.get("safety.done_resolve");
-    Ok(Redirect::to(&format!("/admin/reports?done={}", percent_encode(done))).into_response())
+    Ok(back("/admin/reports", v.t.get("safety.done_resolve")))
 }
 
 #[derive(Deserialize)]
@@ -335,14 +328,12 @@ struct BlockForm {
     back: String,
 }
 
-fn back_to(back: &str) -> String {
-    // Only our own pages: never an address elsewhere.
-    // Printable ASCII only: a tab or a newline could turn "/\t/x" into "//x".
-    let plain = back.chars().all(|c| c.is_ascii_graphic()) && !back.contains('\\') && !back.contains('#');
-    if plain && back.starts_with('/') && !back.starts_with("//") {
-        back.to_string()
-    } else {
-        "/account".to_string()
+/// Our own page to return to (the shared open-redirect check), else the
+/// account page.
+fn back_to(to: &str) -> String {
+    match super::safe_next(Some(to)) {
+        page if page == "/" => "/account".to_string(),
+        page => page,
     }
 }
 
@@ -362,9 +353,7 @@ async fn block(
     } else {
         "safety.done_mute"
     });
-    let back = back_to(&f.back);
-    let sep = if back.contains('?') { '&' } else { '?' };
-    Ok(Redirect::to(&format!("{back}{sep}done={}", percent_encode(done))).into_response())
+    Ok(back(&back_to(&f.back), done))
 }
 
 async fn unblock(
@@ -378,6 +367,5 @@ async fn unblock(
         Err(r) => return Ok(r),
     };
     notes::remove_block(&state.ctx, &caller, actor).await?;
-    let done = v.t.get("safety.done_unblock");
-    Ok(Redirect::to(&format!("/account?done={}#blocks", percent_encode(done))).into_response())
+    Ok(back("/account#blocks", v.t.get("safety.done_unblock")))
 }
