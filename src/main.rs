@@ -40,7 +40,12 @@ enum Command {
         force: bool,
     },
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Instead, revert the last N migrations (to run an older version
+        /// again; back up first: what the reverted tables held is lost).
+        #[arg(long, value_name = "N")]
+        revert: Option<usize>,
+    },
     /// Manage accounts from the command line.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -185,11 +190,16 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
-        Command::Migrate => {
+        Command::Migrate { revert } => {
             server::init_tls();
             let db = intercoop::db::Db::connect(&config.database_url, 1)
                 .await
                 .map_err(|e| e.to_string())?;
+            if let Some(steps) = revert {
+                let n = db.revert(steps).await.map_err(|e| e.to_string())?;
+                println!("Database {}: {n} migration(s) reverted.", db.display_url());
+                return Ok(());
+            }
             let n = db.migrate().await.map_err(|e| e.to_string())?;
             println!(
                 "Database {} is up to date ({n} migration(s) applied).",

@@ -11,24 +11,10 @@ mod common;
 
 use common::smtp::{Catcher, Mail};
 use common::{Api, Backend, TestApp};
-use intercoop::config::{Smtp, SmtpTls};
 use reqwest::Method as M;
 use serde_json::json;
 
 both_backends!(newsletters_invitations_and_resets_go_by_email);
-
-fn with_smtp(port: u16) -> impl FnOnce(&mut intercoop::config::Config) {
-    move |c| {
-        c.smtp = Some(Smtp {
-            host: "127.0.0.1".into(),
-            port,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            from: "Tea Growers <news@tea.localhost>".into(),
-        })
-    }
-}
 
 /// The first link in a mail that starts with `prefix`.
 fn link(mail: &Mail, prefix: &str) -> String {
@@ -45,7 +31,7 @@ fn link(mail: &Mail, prefix: &str) -> String {
 
 async fn newsletters_invitations_and_resets_go_by_email(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::with_coop_configured(backend, with_smtp(catcher.port)).await;
+    let app = TestApp::with_coop_configured(backend, catcher.settings()).await;
     let api = Api::new(&app).await;
     let member = |name: &'static str, email: &'static str| {
         let api = &api;

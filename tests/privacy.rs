@@ -68,6 +68,49 @@ async fn members_export_and_delete_their_data(backend: Backend) {
         .contains("ana-data.json"));
     assert!(r.text().await.unwrap().contains("Ana Sousa"));
 
+    // What the account had of its own: a notice and a block.
+    let (s, _) = api
+        .call(
+            M::POST,
+            "/messages",
+            Some(json!({"to": ["ana"], "text": "Hello"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, e) = ana
+        .call(M::POST, "/account/blocks", Some(json!({"account": peer.actor})))
+        .await;
+    assert_eq!(s, 204, "{e}");
+    let own_rows = |app: &TestApp| {
+        let db = app.ctx.db.clone();
+        async move {
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            use intercoop::db::schema::{member_blocks, notifications, users};
+            let mut conn = db.conn().await.unwrap();
+            let ana: i64 = intercoop::q!(&mut conn, |c| users::table
+                .filter(users::username.eq("ana"))
+                .select(users::id)
+                .first(c)
+                .await)
+            .unwrap();
+            let n: i64 = intercoop::q!(&mut conn, |c| notifications::table
+                .filter(notifications::user_id.eq(ana))
+                .count()
+                .get_result(c)
+                .await)
+            .unwrap();
+            let b: i64 = intercoop::q!(&mut conn, |c| member_blocks::table
+                .filter(member_blocks::user_id.eq(ana))
+                .count()
+                .get_result(c)
+                .await)
+            .unwrap();
+            (n, b)
+        }
+    };
+    assert_eq!(own_rows(&app).await, (1, 1));
+
     // Deleting: a wrong password changes nothing.
     let page = ana_web
         .get(app.url("/account"))
@@ -102,6 +145,7 @@ async fn members_export_and_delete_their_data(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+    assert_eq!(own_rows(&app).await, (0, 0), "her notices and blocks are gone");
 
     // Other servers are told, by the Person itself.
     let delete = peer

@@ -11,7 +11,6 @@ mod common;
 use common::peer::Peer;
 use common::smtp::Catcher;
 use common::{Api, Backend, TestApp};
-use intercoop::config::{Smtp, SmtpTls};
 use reqwest::Method as M;
 use serde_json::{json, Value};
 
@@ -25,18 +24,7 @@ async fn notices(api: &Api) -> Vec<Value> {
 
 async fn members_are_notified_and_protected(backend: Backend) {
     let catcher = Catcher::start().await;
-    let port = catcher.port;
-    let app = TestApp::with_coop_configured(backend, move |c| {
-        c.smtp = Some(Smtp {
-            host: "127.0.0.1".into(),
-            port,
-            tls: SmtpTls::None,
-            username: None,
-            password: None,
-            from: "news@tea.localhost".into(),
-        })
-    })
-    .await;
+    let app = TestApp::with_coop_configured(backend, catcher.settings()).await;
     let admin = Api::new(&app).await;
     let (_, _ana_web) = common::member(&admin, "Ana Sousa", "ana").await;
     let (bo_id, bo_web) = common::member(&admin, "Bo Lindqvist", "bo").await;
@@ -330,6 +318,66 @@ async fn members_are_notified_and_protected(backend: Backend) {
         .call(M::POST, &format!("/reports/{}/resolve", remote["id"]), None)
         .await;
     assert_eq!(s, 204);
+
+    // A public post on the peer's server mentions Bo (not a reply, from
+    // nobody the co-op follows: not stored): Bo is told, with its link.
+    let before = notices(&bo).await.len();
+    let post_id = peer.id("note");
+    let mention = |kind: &str, id: &str, to: Value, cc: Value| {
+        json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id(kind), "type": kind,
+            "actor": peer.actor, "to": to, "cc": cc,
+            "object": {"id": post_id, "type": "Note", "attributedTo": peer.actor, "to": to, "cc": cc,
+                       "url": format!("{id}.html"),
+                       "content": "<p><span class=\"h-card\"><a href=\"x\">@bo</a></span> the tea co-op in Lyon wants to meet yours</p>",
+                       "tag": [{"type": "Mention", "href": app.url("/users/bo"), "name": "@bo"},
+                               {"type": "Mention", "href": app.url("/users/ana"), "name": "@ana"}]}})
+    };
+    let public = json!(["https://www.w3.org/ns/activitystreams#Public"]);
+    let followers = json!([format!("{}/followers", peer.actor)]);
+    let create = mention("Create", &post_id, public.clone(), json!([app.url("/users/bo")]));
+    assert_eq!(peer.send(&app, "/inbox", &create, false).await, 202);
+    let n = notices(&bo).await;
+    assert_eq!(n.len(), before + 1, "{n:?}");
+    assert_eq!(n[0]["kind"], "mention");
+    assert_eq!(n[0]["link"], format!("{post_id}.html"), "the post on its server");
+    assert!(
+        n[0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("mentioned you: the tea co-op in Lyon wants to meet yours"),
+        "{n:?}"
+    );
+    assert_eq!(
+        notices(&ana)
+            .await
+            .iter()
+            .filter(|n| n["kind"] == "mention")
+            .count(),
+        1,
+        "Ana is mentioned in a public post too"
+    );
+    let update = mention("Update", &post_id, public, json!([app.url("/users/bo")]));
+    assert_eq!(peer.send(&app, "/inbox", &update, false).await, 202);
+    assert_eq!(notices(&bo).await.len(), before + 1, "an edit tells nobody twice");
+    // Followers-only, addressed to Bo alone: Ana (mentioned, not addressed) hears nothing.
+    let post_id = peer.id("note");
+    let private = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("create"), "type": "Create",
+        "actor": peer.actor, "to": followers, "cc": [app.url("/users/bo")],
+        "object": {"id": post_id, "type": "Note", "attributedTo": peer.actor, "to": followers, "cc": [app.url("/users/bo")],
+                   "content": "<p>@bo @ana between us</p>",
+                   "tag": [{"type": "Mention", "href": app.url("/users/bo"), "name": "@bo"},
+                           {"type": "Mention", "href": app.url("/users/ana"), "name": "@ana"}]}});
+    assert_eq!(peer.send(&app, "/inbox", &private, false).await, 202);
+    assert_eq!(notices(&bo).await[0]["link"], post_id, "no url: its id");
+    assert_eq!(
+        notices(&ana)
+            .await
+            .iter()
+            .filter(|n| n["kind"] == "mention")
+            .count(),
+        1,
+        "a followers-only post tells only whom it addresses"
+    );
 
     // Retention: messages older than a day go; the news stays.
     let (s, e) = admin

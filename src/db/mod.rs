@@ -256,6 +256,43 @@ impl Db {
         result.map_err(DbError::Migration)
     }
 
+    /// Reverts the last `steps` applied migrations (`intercoop migrate
+    /// --revert N`: back to an older version's schema without restoring a
+    /// backup); returns how many were reverted (fewer when fewer were applied).
+    pub async fn revert(&self, steps: usize) -> DbResult<usize> {
+        let conn = self.conn().await?;
+        fn back<C: MigrationHarness<B>, B: diesel::backend::Backend>(
+            mut h: C,
+            source: fn() -> EmbeddedMigrations,
+            steps: usize,
+        ) -> Result<usize, String>
+        where
+            EmbeddedMigrations: diesel::migration::MigrationSource<B>,
+        {
+            let mut done = 0;
+            while done < steps && !h.applied_migrations().map_err(|e| e.to_string())?.is_empty() {
+                h.revert_last_migration(source()).map_err(|e| e.to_string())?;
+                done += 1;
+            }
+            Ok(done)
+        }
+        let result = tokio::task::spawn_blocking(move || match conn {
+            PooledConn::Sqlite(obj) => back(
+                AsyncMigrationHarness::new(Object::take(obj)),
+                || SQLITE_MIGRATIONS,
+                steps,
+            ),
+            PooledConn::Postgres(obj) => back(
+                AsyncMigrationHarness::new(Object::take(obj)),
+                || PG_MIGRATIONS,
+                steps,
+            ),
+        })
+        .await
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+        result.map_err(DbError::Migration)
+    }
+
     /// Succeeds when the database answers; used by /healthz.
     pub async fn ping(&self) -> DbResult<()> {
         let mut conn = self.conn().await?;

@@ -357,6 +357,19 @@ pub async fn member_of_actor(conn: &mut PooledConn, actor_id: i64) -> DbResult<O
     members_q::active_member_of_actor(conn, actor_id).await
 }
 
+/// The active register entry behind a caller: a logged-in account's, or a
+/// proved linked account's. Ballots and surveys count these (one member,
+/// one voice), where `is_member` also lets an account without an entry read.
+pub async fn active_member(conn: &mut PooledConn, caller: &Caller) -> DbResult<Option<Member>> {
+    Ok(match caller {
+        Caller::User { id, .. } => members_q::find_by_user(conn, *id)
+            .await?
+            .filter(|m| m.status == "active"),
+        Caller::Remote { actor } => member_of_actor(conn, *actor).await?,
+        Caller::Anonymous => None,
+    })
+}
+
 /// The visibilities a caller's lists show: public for anyone; for members
 /// also followers-only and members-only items. Feeds, the outbox, NodeInfo
 /// and sitemaps stay public whoever asks.

@@ -11,8 +11,8 @@ use super::events::{self, DomainEvent};
 use super::types::{UserRole, Visibility};
 use super::{people, Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{Actor, ContentKind, NewObject, Object};
-use crate::db::now;
 use crate::db::queries::{actors, content, messages as msg_q};
+use crate::db::{now, PooledConn};
 
 /// At most this many people in one conversation besides the author.
 pub const MAX_RECIPIENTS: usize = 20;
@@ -227,6 +227,12 @@ fn participants(o: &Object, recipients: &[(i64, i64, Option<chrono::NaiveDateTim
         .collect();
     set.insert(o.author_id);
     set
+}
+
+/// Whether the actor wrote or received message `o`.
+pub(super) async fn takes_part(conn: &mut PooledConn, o: &Object, actor: i64) -> ServiceResult<bool> {
+    let recipients = msg_q::recipients_of(conn, &[o.id]).await?;
+    Ok(participants(o, &recipients).contains(&actor))
 }
 
 async fn load(ctx: &Ctx, viewer: &Actor) -> ServiceResult<Vec<(BTreeSet<i64>, Message)>> {

@@ -1,5 +1,5 @@
 //! What a member is told about: messages, replies to what they wrote,
-//! RSVPs to the co-op's events (for its editors) and applications (for
+//! remote posts that mention them, RSVPs to the co-op's events (for its editors) and applications (for
 //! admins), on the notifications page and, for the kinds they chose, by
 //! email. Also the member's own safety: blocks (no messages or notices
 //! from that account), mutes (messages still come, without notices), and
@@ -22,14 +22,16 @@ use crate::db::PooledConn;
 pub enum NoticeKind {
     Message,
     Reply,
+    Mention,
     Rsvp,
     Application,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
+    pub const ALL: [NoticeKind; 5] = [
         NoticeKind::Message,
         NoticeKind::Reply,
+        NoticeKind::Mention,
         NoticeKind::Rsvp,
         NoticeKind::Application,
     ];
@@ -38,6 +40,7 @@ impl NoticeKind {
         match self {
             NoticeKind::Message => "message",
             NoticeKind::Reply => "reply",
+            NoticeKind::Mention => "mention",
             NoticeKind::Rsvp => "rsvp",
             NoticeKind::Application => "application",
         }
@@ -68,9 +71,14 @@ pub async fn notify_user(
     let wanted = mail_q::email_notices(conn, user).await?;
     if wanted.split(',').any(|k| k == kind.as_str()) {
         if let Some(address) = mail_q::address_of_user(conn, user).await? {
+            // A mention links to the post on its own server.
+            let link = if link.starts_with("https://") || link.starts_with("http://") {
+                link.to_string()
+            } else {
+                config.url(link)
+            };
             let body = format!(
-                "{text}\n\n{}\n\nYou chose to get these by email; change it on {}.\n",
-                config.url(link),
+                "{text}\n\n{link}\n\nYou chose to get these by email; change it on {}.\n",
                 config.url("/account")
             );
             mail::queue(conn, config, MailKind::Notice, &address, text, &body).await?;
@@ -178,6 +186,99 @@ pub async fn reply_posted(
     }
 }
 
+/// Mentions read from one post, at most (a post naming the whole
+/// register would otherwise notify everyone).
+const MAX_MENTIONS: usize = 20;
+
+/// A remote post (not a direct message) that mentions members here tells
+/// each of them, linking to the post on its server: it is stored here only
+/// when something else keeps it (a reply to us, a followed author), and a
+/// mention alone must still reach the member, as on Mastodon. A
+/// followers-only post tells only those it addresses; the author of what
+/// it answers here already has the reply notice; an edit tells nobody twice.
+pub async fn mentioned(
+    ctx: &Ctx,
+    author: &Actor,
+    mentions: &[String],
+    post: &MentioningPost<'_>,
+) -> ServiceResult<usize> {
+    let Some(link) = post
+        .link
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+    else {
+        return Ok(0);
+    };
+    let mut conn = ctx.db.conn().await?;
+    let answered = match post.in_reply_to {
+        Some(parent) => content::find_by_ap_id(&mut conn, parent)
+            .await?
+            .filter(|p| p.local)
+            .map(|p| p.author_id),
+        None => None,
+    };
+    let who = if author.name.is_empty() {
+        author.handle.clone()
+    } else {
+        author.name.clone()
+    };
+    let excerpt = super::text::title_from_html(post.html);
+    let text = if excerpt.is_empty() {
+        format!("{who} mentioned you")
+    } else {
+        format!("{who} mentioned you: {excerpt}")
+    };
+    let mut told = Vec::new();
+    for href in mentions.iter().take(MAX_MENTIONS) {
+        if !post.open && !post.addressed.contains(href) {
+            continue;
+        }
+        let Some(person) = actors::find_by_ap_id(&mut conn, href).await? else {
+            continue;
+        };
+        if !person.local
+            || person.kind != "Person"
+            || Some(person.id) == answered
+            || told.contains(&person.id)
+        {
+            continue;
+        }
+        told.push(person.id);
+        let Some(user) = msg_q::user_of_person(&mut conn, person.id)
+            .await?
+            .filter(|u| !u.disabled)
+        else {
+            continue;
+        };
+        if notes_q::exists(&mut conn, user.id, NoticeKind::Mention.as_str(), link).await? {
+            continue;
+        }
+        notify_user(
+            &mut conn,
+            &ctx.config,
+            user.id,
+            NoticeKind::Mention,
+            Some(author.id),
+            &text,
+            link,
+        )
+        .await?;
+    }
+    Ok(told.len())
+}
+
+/// What `mentioned` reads of a post.
+pub struct MentioningPost<'a> {
+    /// Its page (or id) on its server.
+    pub link: Option<&'a str>,
+    pub in_reply_to: Option<&'a str>,
+    /// Its content (as received: only its first line is read, as text).
+    pub html: &'a str,
+    /// Public or unlisted.
+    pub open: bool,
+    /// Its `to` and `cc`.
+    pub addressed: &'a [String],
+}
+
 /// The path of a local object's page (its URL without the origin).
 pub fn local_path(config: &Config, o: &Object) -> String {
     let url = o.url.clone().unwrap_or_else(|| o.ap_id.clone());
@@ -226,7 +327,9 @@ pub async fn set_email_kinds(ctx: &Ctx, caller: &Caller, kinds: &[String]) -> Se
         let kind = NoticeKind::parse(k).ok_or_else(|| {
             ServiceError::invalid(
                 "notices",
-                format!("Unknown kind of notice {k:?}: choose from message, reply, rsvp, application."),
+                format!(
+                    "Unknown kind of notice {k:?}: choose from message, reply, mention, rsvp, application."
+                ),
             )
         })?;
         if !chosen.contains(&kind.as_str()) {
@@ -249,24 +352,37 @@ pub async fn blocks(conn: &mut PooledConn, user: i64, actor: i64) -> ServiceResu
 pub async fn find_account(ctx: &Ctx, account: &str) -> ServiceResult<Actor> {
     let mut conn = ctx.db.conn().await?;
     let a = account.trim().trim_start_matches('@');
-    let found = match a.split_once('@') {
-        Some((name, domain)) => {
-            match actors::find_remote_by_handle(&mut conn, name, &domain.to_lowercase()).await? {
-                Some(x) => Some(x),
-                None => actors::find_local_person(&mut conn, name)
-                    .await?
-                    .filter(|_| domain == ctx.config.domain()),
-            }
+    // A profile's address as pasted from the browser, or its id.
+    let by_url = if a.starts_with("https://") || a.starts_with("http://") {
+        match actors::find_by_ap_id(&mut conn, a).await? {
+            Some(x) => Some(x),
+            None => actors::find_by_url(&mut conn, a).await?,
         }
-        None => match a.parse::<i64>() {
-            Ok(id) => actors::find(&mut conn, id).await?,
-            Err(_) => actors::find_local_person(&mut conn, &a.to_lowercase()).await?,
+    } else {
+        None
+    };
+    let found = match by_url {
+        Some(x) => Some(x),
+        None if a.contains("://") => None,
+        None => match a.split_once('@') {
+            Some((name, domain)) => {
+                match actors::find_remote_by_handle(&mut conn, name, &domain.to_lowercase()).await? {
+                    Some(x) => Some(x),
+                    None => actors::find_local_person(&mut conn, name)
+                        .await?
+                        .filter(|_| domain == ctx.config.domain()),
+                }
+            }
+            None => match a.parse::<i64>() {
+                Ok(id) => actors::find(&mut conn, id).await?,
+                Err(_) => actors::find_local_person(&mut conn, &a.to_lowercase()).await?,
+            },
         },
     };
     found.ok_or_else(|| {
         ServiceError::invalid(
             "account",
-            format!("No account {account:?} is known here: give @name@server as it appears on their messages, or a member's username."),
+            format!("No account {account:?} is known here: give @name@server as it appears on their messages, the address of their profile, or a member's username."),
         )
     })
 }
@@ -327,11 +443,7 @@ async fn reportable_on(
     let missing = || ServiceError::NotFound("There is no such post or message to report.".into());
     let o = content::find(conn, object_id).await?.ok_or_else(missing)?;
     let visible = if o.visibility == "direct" {
-        o.author_id == person.id
-            || msg_q::recipients_of(conn, &[o.id])
-                .await?
-                .iter()
-                .any(|(_, a, _)| *a == person.id)
+        super::messages::takes_part(conn, &o, person.id).await?
     } else {
         super::conversation::readable(ctx, caller, &o).await?
     };

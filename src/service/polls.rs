@@ -595,11 +595,10 @@ async fn cast_ballot(
 }
 
 /// The register's record of a logged-in user, when it may vote in ballots.
-async fn voting_member(ctx: &Ctx, user_id: i64) -> ServiceResult<crate::db::models::Member> {
+async fn voting_member(ctx: &Ctx, caller: &Caller) -> ServiceResult<crate::db::models::Member> {
     let mut conn = ctx.db.conn().await?;
-    members_q::find_by_user(&mut conn, user_id)
+    super::member_links::active_member(&mut conn, caller)
         .await?
-        .filter(|m| m.status == "active")
         .ok_or_else(|| {
             ServiceError::Forbidden(
                 "Ballots are for the co-op's active members, one vote each: your account is not an active member's in the register. Ask the secretary."
@@ -755,7 +754,7 @@ pub async fn vote(
     }
     let person = people::person_of(ctx, *user_id).await?;
     if poll.row.ballot {
-        let member = voting_member(ctx, *user_id).await?;
+        let member = voting_member(ctx, caller).await?;
         let [name] = names.as_slice() else {
             return Err(ServiceError::invalid("option", "A ballot takes one choice."));
         };

@@ -170,6 +170,7 @@ pub async fn delete_account(
     }
     accounts_q::scrub_user(&mut tx, user.id).await?;
     members_q::unlink_user(&mut tx, user.id).await?;
+    crate::db::queries::notifications::forget_user(&mut tx, user.id).await?;
     let how = match choice {
         ContentChoice::Remove => "content removed",
         ContentChoice::Anonymise => "content anonymised",

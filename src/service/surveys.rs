@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 use super::types::UserRole;
 use super::{Caller, Ctx, FieldErrors, ServiceError, ServiceResult};
 use crate::db::models::{Survey, SurveyQuestion};
-use crate::db::queries::{accounts as accounts_q, members as members_q, surveys as q};
+use crate::db::queries::{accounts as accounts_q, surveys as q};
 use crate::db::{now, PooledConn};
 
 pub const KINDS: [&str; 5] = ["single", "multiple", "text", "number", "scale"];
@@ -253,16 +253,9 @@ pub async fn delete(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
 
 /// The active member record behind a caller, if any.
 async fn member_of(conn: &mut PooledConn, caller: &Caller) -> ServiceResult<Option<i64>> {
-    Ok(match caller {
-        Caller::User { id, .. } => members_q::find_by_user(conn, *id)
-            .await?
-            .filter(|m| m.status == "active")
-            .map(|m| m.id),
-        Caller::Remote { actor } => super::member_links::member_of_actor(conn, *actor)
-            .await?
-            .map(|m| m.id),
-        Caller::Anonymous => None,
-    })
+    Ok(super::member_links::active_member(conn, caller)
+        .await?
+        .map(|m| m.id))
 }
 
 /// A survey the caller may open: editors always; a members' survey for

@@ -75,6 +75,21 @@ pub struct Catcher {
 }
 
 impl Catcher {
+    /// The instance's SMTP settings for this catcher (plain SMTP on loopback).
+    pub fn settings(&self) -> impl FnOnce(&mut intercoop::config::Config) {
+        let port = self.port;
+        move |c| {
+            c.smtp = Some(intercoop::config::Smtp {
+                host: "127.0.0.1".into(),
+                port,
+                tls: intercoop::config::SmtpTls::None,
+                username: None,
+                password: None,
+                from: "Tea Growers <news@tea.localhost>".into(),
+            })
+        }
+    }
+
     pub async fn start() -> Catcher {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

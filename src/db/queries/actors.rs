@@ -32,6 +32,18 @@ pub async fn find_by_ap_id(conn: &mut PooledConn, ap_id: &str) -> DbResult<Optio
         .optional())?)
 }
 
+/// A remote actor by its profile page (`url`), as a member pastes it from
+/// the browser. Unindexed: for a member's own action, not for the inbox.
+pub async fn find_by_url(conn: &mut PooledConn, url: &str) -> DbResult<Option<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::url.eq(url))
+        .filter(actors::local.eq(false))
+        .select(Actor::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
 /// The co-op or instance actor by handle (local users' Person actors live
 /// under `/users/` and are found with `find_local_person`).
 pub async fn find_local_by_handle(conn: &mut PooledConn, handle: &str) -> DbResult<Option<Actor>> {

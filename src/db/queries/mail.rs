@@ -485,11 +485,16 @@ pub async fn address_of_user(conn: &mut PooledConn, user: i64) -> DbResult<Optio
 pub async fn users_with_address(conn: &mut PooledConn, email: &str) -> DbResult<Vec<(i64, String)>> {
     Ok(q!(conn, |c| members::table
         .inner_join(users::table.on(members::user_id.eq(users::id.nullable())))
-        .filter(crate::db::queries::mail::lower(members::email).eq(email))
+        .filter(trim(lower(members::email)).eq(email))
         .filter(users::disabled.eq(false))
         .select((users::id, users::username))
         .load(c)
         .await)?)
+}
+
+diesel::define_sql_function! {
+    /// Both databases' `trim` (spaces at both ends).
+    fn trim(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 diesel::define_sql_function! {

@@ -47,6 +47,34 @@ pub async fn insert(
     Ok(())
 }
 
+/// A deleted account's notices, blocks and mutes (its row stays, scrubbed).
+pub async fn forget_user(conn: &mut PooledConn, user: i64) -> DbResult<()> {
+    q!(conn, |c| diesel::delete(
+        notifications::table.filter(notifications::user_id.eq(user))
+    )
+    .execute(c)
+    .await)?;
+    q!(conn, |c| diesel::delete(
+        member_blocks::table.filter(member_blocks::user_id.eq(user))
+    )
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+/// Whether `user` was already told of `kind` at `link` (an edited post
+/// mentioning them again tells them once).
+pub async fn exists(conn: &mut PooledConn, user: i64, kind: &str, link: &str) -> DbResult<bool> {
+    let n: i64 = q!(conn, |c| notifications::table
+        .filter(notifications::user_id.eq(user))
+        .filter(notifications::kind.eq(kind))
+        .filter(notifications::link.eq(link))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
+
 /// A user's notifications, newest first, leaving out those from actors
 /// they have since blocked or muted.
 pub async fn list(conn: &mut PooledConn, user: i64, limit: i64) -> DbResult<Vec<Notification>> {

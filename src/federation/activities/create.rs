@@ -11,7 +11,7 @@ use crate::federation::json::IdRef;
 use crate::federation::objects::note::Post;
 use crate::federation::objects::ObjectBody;
 use crate::service::polls::{self, VoteOutcome};
-use crate::service::{coop, follows, forums, member_links, remote, text};
+use crate::service::{coop, follows, forums, member_links, notifications, remote, text};
 
 #[derive(Deserialize, Debug)]
 pub struct Create {
@@ -76,6 +76,17 @@ pub(super) async fn keep_post(
             tracing::debug!(actor = %cx.signer.ap_id, "direct message for nobody here who takes them; not stored");
         }
         return Ok(());
+    }
+    if !post.tag.is_empty() {
+        let addressed: Vec<String> = post.to.iter().chain(&post.cc).cloned().collect();
+        let about = notifications::MentioningPost {
+            link: post.url.as_deref().or(post.id.as_deref()),
+            in_reply_to: post.in_reply_to.as_deref(),
+            html: post.content.as_deref().unwrap_or(""),
+            open: post.visibility(cx.signer).is_open(),
+            addressed: &addressed,
+        };
+        notifications::mentioned(ctx, cx.signer, &post.tag, &about).await?;
     }
     if let Some(place) = forums::place_incoming(ctx, &post.addressed(), post.in_reply_to.as_deref()).await? {
         return keep_in_forum(cx, post, place, activity_id).await;

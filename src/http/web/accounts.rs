@@ -309,6 +309,8 @@ struct EmailForm {
     #[serde(default)]
     notice_reply: bool,
     #[serde(default)]
+    notice_mention: bool,
+    #[serde(default)]
     notice_rsvp: bool,
     #[serde(default)]
     notice_application: bool,
@@ -326,6 +328,7 @@ async fn save_email(
     let kinds: Vec<String> = [
         (f.notice_message, "message"),
         (f.notice_reply, "reply"),
+        (f.notice_mention, "mention"),
         (f.notice_rsvp, "rsvp"),
         (f.notice_application, "application"),
     ]
