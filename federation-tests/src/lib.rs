@@ -5,6 +5,7 @@
 //! Peers are installed by `federation-tests/setup-peers.sh`, which ./test.sh
 //! runs; the intercoop binary is the one `cargo test --workspace` builds.
 
+pub mod load;
 pub mod sink;
 
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ pub mod queries;
 pub mod schema;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::Object;
@@ -68,6 +69,10 @@ enum Pools {
 #[derive(Clone)]
 pub struct Db {
     pools: Pools,
+    /// SQLite has one writer: this process's transactions queue here for
+    /// it (woken in turn) instead of polling the file lock in SQLite's busy
+    /// handler, which under load slept and retried most of their time.
+    writer: Arc<tokio::sync::Semaphore>,
     /// The URL with any password removed, for messages.
     display_url: String,
 }
@@ -167,7 +172,11 @@ impl Db {
                 "database_url {display_url} is not supported: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
             )));
         };
-        let db = Db { pools, display_url };
+        let db = Db {
+            pools,
+            display_url,
+            writer: Arc::new(tokio::sync::Semaphore::new(1)),
+        };
         // Open one connection now so that a wrong URL fails at start, not at the first request.
         let mut conn = db.conn().await?;
         q!(&mut conn, |c| c.batch_execute("SELECT 1").await).map_err(|e| db.connect_error(e.to_string()))?;
@@ -226,13 +235,28 @@ impl Db {
     /// failing when it upgrades a read lock. Dropping the [`Tx`] without
     /// [`Tx::commit`] rolls back.
     pub async fn begin(&self) -> DbResult<Tx> {
+        let write = match self.pools {
+            Pools::Sqlite(_) => Some(
+                tokio::time::timeout(
+                    Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)),
+                    self.writer.clone().acquire_owned(),
+                )
+                .await
+                .map_err(|_| self.connect_error("database is locked (waited for the writer)".into()))?
+                .map_err(|_| self.connect_error("the writer queue is closed".into()))?,
+            ),
+            Pools::Postgres(_) => None,
+        };
         let mut conn = self.conn().await?;
         let sql = match conn {
             PooledConn::Sqlite(_) => "BEGIN IMMEDIATE",
             PooledConn::Postgres(_) => "BEGIN",
         };
         q!(&mut conn, |c| c.batch_execute(sql).await)?;
-        Ok(Tx { conn: Some(conn) })
+        Ok(Tx {
+            conn: Some(conn),
+            _write: write,
+        })
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -305,6 +329,8 @@ impl Db {
 /// like any other.
 pub struct Tx {
     conn: Option<PooledConn>,
+    /// SQLite: this process's turn to write, until commit or drop.
+    _write: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Tx {

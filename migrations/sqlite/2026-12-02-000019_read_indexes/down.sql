@@ -1,0 +1,3 @@
+DROP INDEX reactions_object;
+DROP INDEX objects_author;
+DROP INDEX objects_in_reply_to;
