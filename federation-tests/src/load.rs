@@ -73,19 +73,20 @@ pub fn client(concurrency: usize) -> reqwest::Client {
 /// What one run of POSTs gave.
 pub struct Fired {
     pub accepted: usize,
-    pub refused: usize,
     pub elapsed: Duration,
 }
 
-/// POSTs every request, in order (request `i` to `urls[i % urls.len()]`,
-/// as it was signed for), from `concurrency` senders; counts the 2xx answers.
+/// POSTs every request, in order (request `i` to `urls[i % urls.len()]`),
+/// from `concurrency` senders; counts the 2xx answers. Every request
+/// carries the first URL's `Host`, the public address the requests were
+/// signed for, as a reverse proxy passes it to each process behind it.
 pub async fn fire(
     client: &reqwest::Client,
     urls: &[url::Url],
     requests: Vec<Signed>,
     concurrency: usize,
 ) -> Fired {
-    let total = requests.len();
+    let host = urls.first().map(|u| u.authority().to_string()).unwrap_or_default();
     let queue = Arc::new(std::sync::Mutex::new(requests.into_iter().enumerate()));
     let accepted = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -95,12 +96,14 @@ pub async fn fire(
         let client = client.clone();
         let urls = urls.to_vec();
         let accepted = accepted.clone();
+        let host = host.clone();
         tasks.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
                 let Some((i, (headers, body))) = next else { break };
                 let mut req = client
                     .post(urls[i % urls.len()].clone())
+                    .header("host", &host)
                     .header("content-type", "application/activity+json");
                 for (k, v) in headers {
                     req = req.header(k, v);
@@ -119,7 +122,6 @@ pub async fn fire(
     let accepted = accepted.load(Ordering::Relaxed);
     Fired {
         accepted,
-        refused: total - accepted,
         elapsed: started.elapsed(),
     }
 }

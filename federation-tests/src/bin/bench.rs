@@ -158,22 +158,15 @@ impl Sender {
         format!("{}/users/rsa{bits}", self.base)
     }
 
+    /// As if its document had just been fetched (no fetch in the run).
     fn row(&self, bits: u32) -> ActorRow {
         let id = self.actor(bits);
-        let now = intercoop::db::now();
         ActorRow {
-            ap_id: id.clone(),
-            kind: "Person".into(),
-            handle: format!("rsa{bits}"),
-            domain: self.base.trim_start_matches("http://").into(),
-            inbox: format!("{id}/inbox"),
             followers_url: Some(format!("{id}/followers")),
             public_key_id: Some(format!("{id}#main-key")),
             public_key_pem: self.keys.iter().find(|k| k.0 == bits).map(|k| k.2.clone()),
-            last_fetched_at: Some(now),
-            created_at: now,
-            updated_at: now,
-            ..Default::default()
+            last_fetched_at: Some(intercoop::db::now()),
+            ..remote_person(&id, &format!("rsa{bits}"), &self.base)
         }
     }
 
@@ -200,6 +193,21 @@ impl Sender {
                 (headers, body)
             })
             .collect()
+    }
+}
+
+/// A remote Person's row: `id`, its handle, its server's origin.
+fn remote_person(id: &str, handle: &str, origin: &str) -> ActorRow {
+    let now = intercoop::db::now();
+    ActorRow {
+        ap_id: id.to_string(),
+        kind: "Person".into(),
+        handle: handle.to_string(),
+        domain: origin.trim_start_matches("http://").trim_start_matches("https://").into(),
+        inbox: format!("{id}/inbox"),
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
     }
 }
 
@@ -559,20 +567,12 @@ async fn fan_out(bin: &Path, scratch: &Path, followers: usize, hosts: usize) -> 
     // would measure the inbox again, not the fan-out).
     let coop_actor = coop::get_coop(&ctx).await.unwrap().expect("the co-op");
     let mut tx = ctx.db.begin().await.unwrap();
-    let now = intercoop::db::now();
     for f in 0..followers {
         let host = &host_urls[f % hosts];
         let id = format!("{host}/users/f{f}");
         let row = ActorRow {
-            ap_id: id.clone(),
-            kind: "Person".into(),
-            handle: format!("f{f}"),
-            domain: host.trim_start_matches("http://").to_string(),
-            inbox: format!("{id}/inbox"),
             shared_inbox: Some(format!("{host}/inbox")),
-            created_at: now,
-            updated_at: now,
-            ..Default::default()
+            ..remote_person(&id, &format!("f{f}"), host)
         };
         let actor_id = actors::upsert_remote(&mut tx, &row).await.unwrap();
         follow_q::upsert_follow(
@@ -662,15 +662,8 @@ async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String,
     for a in 0..100 {
         let id = format!("https://social.example/users/m{a}");
         let row = ActorRow {
-            ap_id: id.clone(),
-            kind: "Person".into(),
-            handle: format!("m{a}"),
-            domain: "social.example".into(),
             name: format!("Member {a}"),
-            inbox: format!("{id}/inbox"),
-            created_at: now,
-            updated_at: now,
-            ..Default::default()
+            ..remote_person(&id, &format!("m{a}"), "https://social.example")
         };
         authors.push(actors::upsert_remote(&mut tx, &row).await.unwrap());
     }
