@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -209,10 +208,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::Admin(cmd) => {
             let db = server::connect(&config).await.map_err(|e| e.to_string())?;
-            let ctx = Ctx {
-                db,
-                config: Arc::new(config),
-            };
+            let ctx = Ctx::new(db, config);
             admin(&ctx, cmd).await
         }
     }

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -78,10 +77,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
             config.media_dir.display()
         ))
     })?;
-    let ctx = Ctx {
-        db,
-        config: Arc::new(config),
-    };
+    let ctx = Ctx::new(db, config);
     let setup_link = coop::prepare_setup(&ctx)
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;

@@ -86,7 +86,10 @@ pub async fn fire(
     requests: Vec<Signed>,
     concurrency: usize,
 ) -> Fired {
-    let host = urls.first().map(|u| u.authority().to_string()).unwrap_or_default();
+    let host = urls
+        .first()
+        .map(|u| u.authority().to_string())
+        .unwrap_or_default();
     let queue = Arc::new(std::sync::Mutex::new(requests.into_iter().enumerate()));
     let accepted = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();

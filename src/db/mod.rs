@@ -261,7 +261,15 @@ impl Db {
 
     /// Applies pending migrations; returns how many ran.
     pub async fn migrate(&self) -> DbResult<usize> {
-        let conn = self.conn().await?;
+        let mut conn = self.conn().await?;
+        // Processes started together on one PostgreSQL take turns: the
+        // first applies what is pending, the others then find nothing to
+        // do. The lock is the session's, released when the harness closes
+        // the connection it takes.
+        if let PooledConn::Postgres(obj) = &mut conn {
+            let c: &mut PgConn = &mut *obj;
+            c.batch_execute("SELECT pg_advisory_lock(7243019)").await?;
+        }
         // The harness drives the async connection from a blocking context.
         let result = tokio::task::spawn_blocking(move || -> Result<usize, String> {
             match conn {
@@ -334,6 +342,19 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Ends a transaction that wrote nothing worth keeping, and keeps the
+    /// connection for reuse (a dropped `Tx` has to close it).
+    pub async fn rollback(mut self) -> DbResult<()> {
+        let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
+        match q!(&mut conn, |c| c.batch_execute("ROLLBACK").await) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                detach(conn);
+                Err(e.into())
+            }
+        }
+    }
+
     pub async fn commit(mut self) -> DbResult<()> {
         let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
         match q!(&mut conn, |c| c.batch_execute("COMMIT").await) {

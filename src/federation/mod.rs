@@ -61,9 +61,6 @@ pub struct Federation {
     /// requests naming one keyId fetches it once, not once each.
     fetched_keys: limits::Recent<(PublicKey, ActorRow)>,
     fetch_slots: tokio::sync::Semaphore,
-    /// Domain rules, re-read at most once a second: every inbox POST and
-    /// delivery consults them.
-    policy: Mutex<Option<(std::time::Instant, Arc<DomainPolicy>)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +189,6 @@ impl Federation {
             failed_fetches: limits::Recent::new(FAILED_FETCH_TTL, 50_000),
             fetched_keys: limits::Recent::new(FAILED_FETCH_TTL, 10_000),
             fetch_slots: tokio::sync::Semaphore::new(MAX_VERIFY_FETCHES),
-            policy: Mutex::new(None),
         })
     }
 
@@ -238,16 +234,10 @@ impl Federation {
         }
     }
 
-    /// The current domain policy (blocks, allow-list), cached for a second.
+    /// The current domain policy (blocks, allow-list): every inbox POST
+    /// and delivery consults it, so it is read again at most once a second.
     pub async fn policy(&self) -> Result<Arc<DomainPolicy>, ServiceError> {
-        if let Some((at, p)) = self.policy.lock().expect("policy cache").as_ref() {
-            if at.elapsed() < std::time::Duration::from_secs(1) {
-                return Ok(p.clone());
-            }
-        }
-        let fresh = Arc::new(moderation::policy(&self.ctx).await?);
-        *self.policy.lock().expect("policy cache") = Some((std::time::Instant::now(), fresh.clone()));
-        Ok(fresh)
+        moderation::policy(&self.ctx).await
     }
 
     /// The signing key of a local actor.

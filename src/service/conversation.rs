@@ -8,6 +8,7 @@ use super::{people, Caller, Ctx, ServiceError, ServiceResult};
 use crate::db::models::{Actor, ContentKind, NewObject, Object, ReactionKind, Visibility};
 use crate::db::queries::{accounts as accounts_q, content, outbox as outbox_q};
 use crate::db::{DbResult, PooledConn};
+use std::collections::HashMap;
 
 /// How many have answered an object: what its `likes`, `shares` and
 /// `replies` collections count.
@@ -46,16 +47,17 @@ pub async fn replies(
     let policy = super::moderation::policy(ctx).await?;
     let mut conn = ctx.db.conn().await?;
     let total = content::count_replies(&mut conn, &object.ap_id).await?;
-    let list = readable_replies(&mut conn, &policy, caller, &object.ap_id, page, per_page).await?;
+    let parent = [object.ap_id.clone()];
+    let list = readable_replies(&mut conn, &policy, caller, &parent, page, per_page).await?;
     Ok((list, total))
 }
 
-/// One page of the replies to `ap_id` that `caller` may read.
+/// One page of the replies to any of `parents` that `caller` may read.
 async fn readable_replies(
     conn: &mut PooledConn,
     policy: &super::moderation::DomainPolicy,
     caller: &Caller,
-    ap_id: &str,
+    parents: &[String],
     page: i64,
     per_page: i64,
 ) -> ServiceResult<Vec<(Object, Actor)>> {
@@ -72,7 +74,7 @@ async fn readable_replies(
     let with_hidden = caller.can(UserRole::Moderator);
     Ok(content::list_replies(
         conn,
-        ap_id,
+        parents,
         open,
         with_hidden,
         page.clamp(0, 1_000_000) * per_page,
@@ -151,34 +153,40 @@ pub async fn thread(
     caller: &Caller,
     object: &Object,
 ) -> ServiceResult<Vec<(Object, Actor, usize)>> {
-    // One policy read and one connection for the whole conversation.
-    async fn children(
-        conn: &mut PooledConn,
-        policy: &super::moderation::DomainPolicy,
-        caller: &Caller,
-        parent: &str,
-        depth: usize,
-        out: &mut Vec<(Object, Actor, usize)>,
-    ) -> ServiceResult<()> {
-        let list = readable_replies(conn, policy, caller, parent, 0, THREAD_SIZE as i64).await?;
-        for (reply, author) in list {
-            if out.len() >= THREAD_SIZE {
-                break;
-            }
-            let ap_id = reply.ap_id.clone();
-            out.push((reply, author, depth.min(THREAD_DEPTH - 1)));
-            // Each level is one query: a chain deeper than 16 (which any
-            // peer could make) is cut there.
-            if depth + 1 < 16 {
-                Box::pin(children(conn, policy, caller, &ap_id, depth + 1, out)).await?;
-            }
-        }
-        Ok(())
-    }
+    // One query per level (all the replies to the level above at once),
+    // not one per reply; a chain deeper than 16, which any peer could
+    // make, is cut there. Upper levels fill first, so when a conversation
+    // has more than THREAD_SIZE replies it is the deepest that are left out.
     let policy = super::moderation::policy(ctx).await?;
     let mut conn = ctx.db.conn().await?;
-    let mut out = Vec::new();
-    children(&mut conn, &policy, caller, &object.ap_id, 0, &mut out).await?;
+    let mut children: HashMap<String, Vec<(Object, Actor)>> = HashMap::new();
+    let mut parents = vec![object.ap_id.clone()];
+    let mut kept = 0;
+    for _ in 0..16 {
+        if parents.is_empty() || kept >= THREAD_SIZE {
+            break;
+        }
+        let room = (THREAD_SIZE - kept) as i64;
+        let level = readable_replies(&mut conn, &policy, caller, &parents, 0, room).await?;
+        kept += level.len();
+        parents = level.iter().map(|(r, _)| r.ap_id.clone()).collect();
+        for (reply, author) in level {
+            let parent = reply.in_reply_to.clone().unwrap_or_default();
+            children.entry(parent).or_default().push((reply, author));
+        }
+    }
+    drop(conn);
+    // Reading order: each reply followed by the replies to it.
+    let mut out = Vec::with_capacity(kept);
+    let mut stack: Vec<(Object, Actor, usize)> = Vec::new();
+    let top = children.remove(&object.ap_id).unwrap_or_default();
+    stack.extend(top.into_iter().rev().map(|(r, a)| (r, a, 0)));
+    while let Some((reply, author, depth)) = stack.pop() {
+        if let Some(below) = children.remove(&reply.ap_id) {
+            stack.extend(below.into_iter().rev().map(|(r, a)| (r, a, depth + 1)));
+        }
+        out.push((reply, author, depth.min(THREAD_DEPTH - 1)));
+    }
     Ok(out)
 }
 

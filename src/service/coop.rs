@@ -180,6 +180,7 @@ pub async fn complete_setup(ctx: &Ctx, token: &str, input: SetupInput) -> Servic
     accounts_q::audit(&mut tx, Some(admin.id), "setup.complete", handle.as_str()).await?;
     let logged_in = accounts::start_session(&mut tx, admin).await?;
     tx.commit().await?;
+    ctx.cache.coop.clear();
     tracing::info!(coop = %handle, admin = %logged_in.user.username, "setup complete");
     Ok(logged_in)
 }
@@ -243,8 +244,15 @@ pub(crate) async fn coop_actor_on(conn: &mut PooledConn) -> ServiceResult<Option
 
 /// The co-op's actor, or None before setup.
 pub async fn get_coop(ctx: &Ctx) -> ServiceResult<Option<Actor>> {
-    let mut conn = ctx.db.conn().await?;
-    coop_actor_on(&mut conn).await
+    let coop = ctx
+        .cache
+        .coop
+        .get(|| async {
+            let mut conn = ctx.db.conn().await?;
+            coop_actor_on(&mut conn).await
+        })
+        .await?;
+    Ok((*coop).clone())
 }
 
 /// The profile fields as typed into the admin form or sent to the API.
@@ -405,6 +413,7 @@ pub async fn update_profile(ctx: &Ctx, caller: &Caller, input: &ProfileInput) ->
         .await?
         .ok_or_else(|| ServiceError::Internal("co-op actor vanished".into()))?;
     tx.commit().await?;
+    ctx.cache.coop.clear();
     Ok(updated)
 }
 

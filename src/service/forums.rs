@@ -728,13 +728,15 @@ pub async fn place_incoming(
             thread: Some(thread),
         }));
     }
-    for id in addressed {
-        if let Some(actor) = actors::find_by_ap_id(&mut conn, id).await? {
-            if actor.kind == "Group" {
-                if let Some(forum) = forum_on(&mut conn, actor.id).await? {
-                    return Ok(Some(Placement { forum, thread: None }));
-                }
-            }
+    // A post that names more audiences than any real one does is read as
+    // far as its first few hundred (one query, within any bind limit).
+    let addressed = &addressed[..addressed.len().min(256)];
+    let mut groups = actors::find_groups(&mut conn, addressed).await?;
+    // The first addressed that is a forum, as the post names them.
+    groups.sort_by_key(|g| addressed.iter().position(|a| *a == g.ap_id));
+    for group in groups {
+        if let Some(forum) = forum_on(&mut conn, group.id).await? {
+            return Ok(Some(Placement { forum, thread: None }));
         }
     }
     Ok(None)

@@ -4,6 +4,7 @@
 //! functions.
 
 pub mod accounts;
+pub mod cache;
 pub mod calendar;
 pub mod caller;
 pub mod conversation;
@@ -42,6 +43,17 @@ use crate::db::{Db, DbError};
 pub struct Ctx {
     pub db: Db,
     pub config: Arc<Config>,
+    pub cache: Arc<cache::Cache>,
+}
+
+impl Ctx {
+    pub fn new(db: Db, config: Config) -> Ctx {
+        Ctx {
+            db,
+            config: Arc::new(config),
+            cache: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

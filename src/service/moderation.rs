@@ -78,7 +78,12 @@ impl DomainPolicy {
     }
 }
 
-pub async fn policy(ctx: &Ctx) -> ServiceResult<DomainPolicy> {
+/// The current policy (read again at most a second after the last read).
+pub async fn policy(ctx: &Ctx) -> ServiceResult<std::sync::Arc<DomainPolicy>> {
+    ctx.cache.policy.get(|| read_policy(ctx)).await
+}
+
+async fn read_policy(ctx: &Ctx) -> ServiceResult<DomainPolicy> {
     let mut conn = ctx.db.conn().await?;
     let inst = instance::get_or_create(&mut conn).await?;
     let rules = domain_q::list_domain_rules(&mut conn).await?;
@@ -163,8 +168,10 @@ pub async fn block_impact(ctx: &Ctx, domain: &str) -> ServiceResult<BlockImpact>
 
 /// How many remote actors' follows allow-list mode would drop now.
 pub async fn allowlist_impact(ctx: &Ctx) -> ServiceResult<BlockImpact> {
-    let mut p = policy(ctx).await?;
-    p.allowlist_mode = true;
+    let p = DomainPolicy {
+        allowlist_mode: true,
+        ..(*policy(ctx).await?).clone()
+    };
     let mut conn = ctx.db.conn().await?;
     let mut impact = BlockImpact {
         followers: 0,
@@ -205,6 +212,7 @@ pub async fn block_domain(ctx: &Ctx, caller: &Caller, domain: &str, reason: &str
     delivery_q::cancel_deliveries_to_host(&mut tx, &domain).await?;
     accounts_q::audit(&mut tx, Some(by_user), "domain.block", &domain).await?;
     tx.commit().await?;
+    ctx.cache.policy.clear();
     tracing::info!(%domain, "domain blocked");
     Ok(domain)
 }
@@ -215,6 +223,7 @@ pub async fn allow_domain(ctx: &Ctx, caller: &Caller, domain: &str) -> ServiceRe
     let mut conn = ctx.db.conn().await?;
     domain_q::add_domain_rule(&mut conn, &domain, "allow", "").await?;
     accounts_q::audit(&mut conn, Some(by_user), "domain.allow", &domain).await?;
+    ctx.cache.policy.clear();
     Ok(domain)
 }
 
@@ -223,6 +232,7 @@ pub async fn remove_rule(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(
     let mut conn = ctx.db.conn().await?;
     domain_q::remove_domain_rule(&mut conn, id).await?;
     accounts_q::audit(&mut conn, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
+    ctx.cache.policy.clear();
     Ok(())
 }
 
@@ -240,6 +250,7 @@ pub async fn set_allowlist_mode(ctx: &Ctx, caller: &Caller, on: bool) -> Service
     )
     .await?;
     tx.commit().await?;
+    ctx.cache.policy.clear();
     if on {
         let policy = policy(ctx).await?;
         let mut conn = ctx.db.conn().await?;

@@ -170,6 +170,7 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
     let html = crate::service::text::sanitize_html(&post.content_html);
     if let Some(existing) = content::find_by_ap_id(&mut tx, &post.ap_id).await? {
         if existing.author_id != author.id {
+            tx.rollback().await?;
             return Err(super::ServiceError::invalid(
                 "object",
                 "That object belongs to another actor.",
@@ -178,11 +179,13 @@ async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) ->
         // Deleted here (by its author, or by a moderator): an Update does
         // not bring it back.
         if existing.deleted_at.is_some() {
+            tx.rollback().await?;
             return Ok(false);
         }
         let title: String = post.title.chars().take(300).collect();
         let summary: String = post.summary.chars().take(2000).collect();
         if existing.title == title && existing.summary == summary && existing.content_html == html {
+            tx.rollback().await?;
             return Ok(false);
         }
         content::update_content(

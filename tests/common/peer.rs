@@ -133,6 +133,39 @@ impl Peer {
         send_raw(&url, &headers, body).await
     }
 
+    /// POSTs a signed activity to one of several processes behind one
+    /// public address: signed for `public`, sent to `process` with the
+    /// public `Host`, as a reverse proxy passes it on.
+    pub async fn send_via(&self, public: &str, process: &str, path: &str, activity: &Value) -> u16 {
+        let body = serde_json::to_vec(activity).unwrap();
+        let signed_for = url::Url::parse(&format!("{public}{path}")).unwrap();
+        let mut headers = sign_cavage(
+            &self.key,
+            &self.key_id(),
+            "POST",
+            &signed_for,
+            Some(&body),
+            std::time::SystemTime::now(),
+        );
+        headers.push(("host", signed_for.authority().to_string()));
+        send_raw(
+            &url::Url::parse(&format!("{process}{path}")).unwrap(),
+            &headers,
+            body,
+        )
+        .await
+    }
+
+    /// The activities of `kind` received so far that match.
+    pub fn received(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> usize {
+        self.inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["type"] == kind && pred(v))
+            .count()
+    }
+
     pub async fn wait_for(&self, kind: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let started = Instant::now();
         loop {

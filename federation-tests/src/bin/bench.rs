@@ -23,6 +23,12 @@
 //! (else $INTERCOOP_TEST_POSTGRES_URL, else a throwaway one from
 //! scripts/test-postgres.sh; --no-postgres to skip), --no-fedify,
 //! --out FILE [docs/performance.md], --quick (small figures, for a try).
+//!
+//! `--perf DIR` profiles instead: it builds the `profiling` profile (the
+//! release build with symbols), records `perf` (Debian's linux-perf) on
+//! the server during the SQLite RSA-2048 inbox run and the home page run,
+//! and writes `perf report` of each to DIR; docs/performance.md is left
+//! alone, since the figures under perf are not the real ones.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -76,12 +82,13 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the release `intercoop` binary (quick when it is up to date).
-fn intercoop_binary() -> PathBuf {
+/// Builds the `intercoop` binary in `profile` (quick when it is up to date).
+fn intercoop_binary(profile: &str) -> PathBuf {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "build",
-            "--release",
+            "--profile",
+            profile,
             "--locked",
             "-p",
             "intercoop",
@@ -91,11 +98,65 @@ fn intercoop_binary() -> PathBuf {
         .current_dir(root())
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "the release build of intercoop failed");
+    assert!(status.success(), "the {profile} build of intercoop failed");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join("target"));
-    target.join("release").join("intercoop")
+    target.join(profile).join("intercoop")
+}
+
+/// `perf record` on a process until dropped, then its report to `report`.
+struct Perf {
+    child: Child,
+    data: PathBuf,
+    report: PathBuf,
+}
+
+impl Perf {
+    fn start(pid: u32, data: PathBuf, report: PathBuf) -> Perf {
+        let child = Command::new("perf")
+            .args(["record", "-F", "499", "--call-graph", "dwarf,16384", "-p"])
+            .arg(pid.to_string())
+            .arg("-o")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("perf runs (apt-get install linux-perf)");
+        // perf needs a moment to attach before the load starts.
+        std::thread::sleep(Duration::from_millis(500));
+        Perf { child, data, report }
+    }
+
+    /// Stops recording and writes what took the time, by function, counting
+    /// what each calls (`--children`) and then on its own.
+    fn finish(mut self) {
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let mut text = String::new();
+        for mode in ["--children", "--no-children"] {
+            let out = Command::new("perf")
+                .args([
+                    "report",
+                    "--stdio",
+                    "-g",
+                    "none",
+                    "--percent-limit",
+                    "0.5",
+                    mode,
+                    "-i",
+                ])
+                .arg(&self.data)
+                .output()
+                .expect("perf report runs");
+            text.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+        std::fs::write(&self.report, &text).expect("the profile is written");
+        println!("perf: {}", self.report.display());
+    }
 }
 
 fn free_port() -> u16 {
@@ -203,7 +264,10 @@ fn remote_person(id: &str, handle: &str, origin: &str) -> ActorRow {
         ap_id: id.to_string(),
         kind: "Person".into(),
         handle: handle.to_string(),
-        domain: origin.trim_start_matches("http://").trim_start_matches("https://").into(),
+        domain: origin
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .into(),
         inbox: format!("{id}/inbox"),
         created_at: now,
         updated_at: now,
@@ -701,6 +765,59 @@ async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String,
     (news_path, format!("/events/{event_slug}"))
 }
 
+/// `--perf DIR`: the profiles of the inbox and of the home page.
+async fn profile(
+    bin: &Path,
+    scratch: &Path,
+    out: &Path,
+    sender: &Sender,
+    n: usize,
+    concurrency: usize,
+    seconds: u64,
+) {
+    std::fs::create_dir_all(out).expect("the profile directory");
+    let out = out.canonicalize().expect("the profile directory");
+    let dir = scratch.join("perf-inbox");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    let (inst, ctx) = instance(&db, &dir).await;
+    follow_sender(&ctx, sender, 2048).await;
+    let srv = serve(bin, &inst, inst.port).await;
+    let url = url::Url::parse(&format!("{}/inbox", srv.base)).unwrap();
+    let perf = Perf::start(srv.proc_.0, out.join("inbox.data"), out.join("inbox.txt"));
+    let row = inbox_run(
+        "Intercoop, SQLite, under perf",
+        sender,
+        2048,
+        &[(url, srv.proc_)],
+        n,
+        concurrency,
+    )
+    .await;
+    perf.finish();
+    println!("{}", inbox_line(&row));
+    drop(srv);
+
+    let dir = scratch.join("perf-pages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    let (inst, ctx) = instance(&db, &dir).await;
+    let (news_path, _) = seed(&ctx, 300, 20, 200).await;
+    drop(ctx);
+    let srv = serve(bin, &inst, inst.port).await;
+    for (name, path) in [("home", "/".to_string()), ("news", news_path)] {
+        let url = format!("{}{path}", srv.base);
+        let perf = Perf::start(
+            srv.proc_.0,
+            out.join(format!("{name}.data")),
+            out.join(format!("{name}.txt")),
+        );
+        let d = load::drive(&url, 100, Duration::from_secs(seconds)).await;
+        perf.finish();
+        println!("pages under perf: {path} {:.0}/s", d.per_sec);
+    }
+}
+
 struct PageRow {
     what: String,
     d: load::Driven,
@@ -812,7 +929,12 @@ async fn main() {
             .map(|a| format!(" {a}"))
             .collect::<String>()
     );
-    let bin = intercoop_binary();
+    let perf_dir = args.value("--perf").map(PathBuf::from);
+    let bin = intercoop_binary(if perf_dir.is_some() {
+        "profiling"
+    } else {
+        "release"
+    });
     let binary_mb = std::fs::metadata(&bin)
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
@@ -821,6 +943,10 @@ async fn main() {
     println!("bench: {} is {binary_mb:.1} MB", bin.display());
 
     let sender = Sender::start(&[2048, 4096]).await;
+    if let Some(dir) = perf_dir {
+        profile(&bin, scratch.path(), &dir, &sender, n, concurrency, seconds).await;
+        return;
+    }
     let mut inbox_rows = Vec::new();
     let mut cold = Duration::ZERO;
     let mut idle_rss = 0.0;

@@ -32,6 +32,17 @@ pub async fn find_by_ap_id(conn: &mut PooledConn, ap_id: &str) -> DbResult<Optio
         .optional())?)
 }
 
+/// The Groups (forums) among `ap_ids`, in one query: an incoming post names
+/// a handful of audiences, most of them not actors here.
+pub async fn find_groups(conn: &mut PooledConn, ap_ids: &[String]) -> DbResult<Vec<Actor>> {
+    Ok(q!(conn, |c| actors::table
+        .filter(actors::ap_id.eq_any(ap_ids))
+        .filter(actors::kind.eq("Group"))
+        .select(Actor::as_select())
+        .load(c)
+        .await)?)
+}
+
 /// A remote actor by its profile page (`url`), as a member pastes it from
 /// the browser. Unindexed: for a member's own action, not for the inbox.
 pub async fn find_by_url(conn: &mut PooledConn, url: &str) -> DbResult<Option<Actor>> {

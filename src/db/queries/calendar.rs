@@ -52,7 +52,7 @@ pub async fn list(
                 .inner_join(events::table)
                 .filter(objects::local.eq(true))
                 .filter(objects::deleted_at.is_null())
-                .filter(objects::visibility.eq_any(shown.clone()))
+                .filter(crate::one_of!(objects::visibility, shown))
                 .into_boxed()
         };
     }

@@ -75,7 +75,7 @@ pub async fn list_local(
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
         .filter(objects::status.eq("published"))
-        .filter(objects::visibility.eq_any(shown.clone()))
+        .filter(crate::one_of!(objects::visibility, shown))
         .filter(objects::published_at.le(at))
         .order((objects::published_at.desc(), objects::id.desc()))
         .offset(offset)
@@ -93,7 +93,7 @@ pub async fn count_local(conn: &mut PooledConn, kind: &str, shown: &[&'static st
         .filter(objects::local.eq(true))
         .filter(objects::deleted_at.is_null())
         .filter(objects::status.eq("published"))
-        .filter(objects::visibility.eq_any(shown.clone()))
+        .filter(crate::one_of!(objects::visibility, shown))
         .filter(objects::published_at.le(at))
         .count()
         .get_result(c)
@@ -274,33 +274,32 @@ pub async fn count_replies(conn: &mut PooledConn, ap_id: &str) -> DbResult<i64> 
         .filter(objects::in_reply_to.eq(ap_id))
         .filter(objects::deleted_at.is_null())
         .filter(objects::hidden_at.is_null())
-        .filter(objects::visibility.eq_any(open))
+        .filter(crate::one_of!(objects::visibility, open))
         .count()
         .get_result(c)
         .await)?)
 }
 
-/// Replies to an object that anyone may read, with their authors, oldest
-/// first (a conversation reads top down).
+/// Replies to any of `parents` that anyone may read, with their authors,
+/// oldest first (a conversation reads top down).
 pub async fn list_replies(
     conn: &mut PooledConn,
-    ap_id: &str,
+    parents: &[String],
     open: &[&str],
     with_hidden: bool,
     offset: i64,
     limit: i64,
 ) -> DbResult<Vec<(Object, Actor)>> {
-    let open: Vec<String> = open.iter().map(|s| s.to_string()).collect();
     Ok(q!(conn, |c| objects::table
         .inner_join(actors::table)
-        .filter(objects::in_reply_to.eq(ap_id))
+        .filter(objects::in_reply_to.eq_any(parents))
         .filter(objects::deleted_at.is_null())
         .filter(
             objects::hidden_at
                 .is_null()
                 .or(with_hidden.into_sql::<diesel::sql_types::Bool>())
         )
-        .filter(objects::visibility.eq_any(open.clone()))
+        .filter(crate::one_of!(objects::visibility, open))
         .order((objects::created_at.asc(), objects::id.asc()))
         .offset(offset)
         .limit(limit)

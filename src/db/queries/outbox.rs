@@ -63,7 +63,7 @@ pub async fn public_outbox(
         .filter(outbox::actor_id.eq(actor_id))
         .filter(outbox::public.eq(true))
         // A forum group's outbox is its Announces.
-        .filter(outbox::kind.eq_any(["Create", "Announce"]))
+        .filter(crate::one_of!(outbox::kind, ["Create", "Announce"]))
         .order(outbox::id.desc())
         .offset(offset)
         .limit(limit)
@@ -77,7 +77,7 @@ pub async fn count_public_outbox(conn: &mut PooledConn, actor_id: i64) -> DbResu
         .filter(outbox::actor_id.eq(actor_id))
         .filter(outbox::public.eq(true))
         // A forum group's outbox is its Announces.
-        .filter(outbox::kind.eq_any(["Create", "Announce"]))
+        .filter(crate::one_of!(outbox::kind, ["Create", "Announce"]))
         .count()
         .get_result(c)
         .await)?)
@@ -91,7 +91,7 @@ pub async fn redact_outbox_for_object(conn: &mut PooledConn, object_id: i64) -> 
     let n = q!(conn, |c| diesel::update(
         outbox::table
             .filter(outbox::object_id.eq(object_id))
-            .filter(outbox::kind.eq_any(["Create", "Update", "Announce"]))
+            .filter(crate::one_of!(outbox::kind, ["Create", "Update", "Announce"]))
     )
     .set((outbox::json.eq(""), outbox::public.eq(false)))
     .execute(c)
