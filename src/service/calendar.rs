@@ -493,9 +493,11 @@ pub async fn list_events(
         per_page,
     )
     .await?;
+    let ids: Vec<i64> = rows.iter().map(|(o, _)| o.id).collect();
+    let counts = calendar_q::counts(&mut conn, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
     for (object, row) in rows {
-        let participants = calendar_q::count(&mut conn, object.id).await?;
+        let participants = counts.get(&object.id).copied().unwrap_or(0);
         out.push(Event {
             object,
             row,

@@ -291,6 +291,15 @@ pub async fn list_news(
     Ok((items, total))
 }
 
+/// The latest `n` news `caller` may read, for the home page and the feeds,
+/// which do not count the rest (counting is most of the cost with
+/// thousands of items).
+pub async fn latest_news(ctx: &Ctx, caller: &Caller, n: i64) -> ServiceResult<Vec<Object>> {
+    let shown = super::member_links::listed(ctx, caller).await?;
+    let mut conn = ctx.db.conn().await?;
+    Ok(content::list_local(&mut conn, KIND, shown, 0, n).await?)
+}
+
 /// Saves an edit. Published news stays published (its Update federates); a
 /// draft is published, or stays a draft with `draft`; a scheduled item can
 /// be moved, and its Create goes out with what it says at that time.

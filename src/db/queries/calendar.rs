@@ -154,6 +154,20 @@ pub async fn count(conn: &mut PooledConn, object_id: i64) -> DbResult<i64> {
         .await)?)
 }
 
+/// Participants of each of `object_ids`, in one query (a list page's).
+pub async fn counts(
+    conn: &mut PooledConn,
+    object_ids: &[i64],
+) -> DbResult<std::collections::HashMap<i64, i64>> {
+    let rows: Vec<(i64, i64)> = q!(conn, |c| participations::table
+        .filter(participations::object_id.eq_any(object_ids))
+        .group_by(participations::object_id)
+        .select((participations::object_id, diesel::dsl::count_star()))
+        .load(c)
+        .await)?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn is_participant(conn: &mut PooledConn, object_id: i64, actor_id: i64) -> DbResult<bool> {
     let n: i64 = q!(conn, |c| participations::table
         .filter(participations::object_id.eq(object_id))

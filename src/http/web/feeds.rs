@@ -112,7 +112,7 @@ async fn feed(state: &AppState, which: Which) -> Result<Feed, AppError> {
     let coop = coop::get_coop(&state.ctx)
         .await?
         .ok_or_else(|| ServiceError::NotFound("The co-op is not set up yet.".into()))?;
-    let (news_items, _) = news::list_news(&state.ctx, &Caller::Anonymous, 0, FEED_SIZE).await?;
+    let news_items = news::latest_news(&state.ctx, &Caller::Anonymous, FEED_SIZE).await?;
     let mut items: Vec<Item> = news_items.iter().map(|o| item(o, None)).collect();
     if let Which::Everything = which {
         for e in calendar::list_events(&state.ctx, &Caller::Anonymous, false, 0, FEED_SIZE).await? {

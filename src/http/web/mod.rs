@@ -350,7 +350,7 @@ pub(crate) async fn render_home(
         "home.follow_help",
         &[("handle", &format!("@{}@{}", coop.handle, coop.domain))],
     );
-    let (news, _) = crate::service::news::list_news(&state.ctx, &v.caller(), 0, 10).await?;
+    let news = crate::service::news::latest_news(&state.ctx, &v.caller(), 10).await?;
     let remote_posts = crate::service::remote::list_remote_posts(&state.ctx, 10).await?;
     let upcoming = crate::service::calendar::list_events(&state.ctx, &v.caller(), true, 0, 3).await?;
     let open_polls: Vec<polls::PollTeaser> =
