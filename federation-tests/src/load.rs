@@ -70,6 +70,22 @@ pub fn client(concurrency: usize) -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// Waits until `p` is idle (under 2% of a core over a second), at most
+/// `limit`; returns how long that took.
+pub async fn settle(p: Proc, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut before = p.cpu_secs();
+    while started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = p.cpu_secs();
+        if now - before < 0.02 {
+            break;
+        }
+        before = now;
+    }
+    started.elapsed()
+}
+
 /// What one run of POSTs gave.
 pub struct Fired {
     pub accepted: usize,

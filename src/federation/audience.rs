@@ -12,7 +12,7 @@ use crate::service::types::Visibility;
 /// The ActivityStreams public collection. Peers also write it compacted.
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
-fn is_public(s: &str) -> bool {
+pub(crate) fn is_public(s: &str) -> bool {
     s == PUBLIC || s == "as:Public" || s == "Public"
 }
 

@@ -731,6 +731,9 @@ pub async fn place_incoming(
     // A post that names more audiences than any real one does is read as
     // far as its first few hundred (one query, within any bind limit).
     let addressed = &addressed[..addressed.len().min(256)];
+    if addressed.is_empty() {
+        return Ok(None);
+    }
     let mut groups = actors::find_groups(&mut conn, addressed).await?;
     // The first addressed that is a forum, as the post names them.
     groups.sort_by_key(|g| addressed.iter().position(|a| *a == g.ap_id));

@@ -88,7 +88,8 @@ pub(super) async fn keep_post(
         };
         notifications::mentioned(ctx, cx.signer, &post.tag, &about).await?;
     }
-    if let Some(place) = forums::place_incoming(ctx, &post.addressed(), post.in_reply_to.as_deref()).await? {
+    let named = post.addressed_actors(cx.signer);
+    if let Some(place) = forums::place_incoming(ctx, &named, post.in_reply_to.as_deref()).await? {
         return keep_in_forum(cx, post, place, activity_id).await;
     }
     let ours = match post.in_reply_to.as_deref() {

@@ -61,6 +61,17 @@ impl Post {
             .collect()
     }
 
+    /// What it addresses that could be an actor here (a forum): not the
+    /// public collection, not its author's followers. Most posts name
+    /// nothing else, and then nothing needs looking up.
+    pub fn addressed_actors(&self, author: &Actor) -> Vec<String> {
+        let followers = crate::federation::audience::followers_of(author);
+        self.addressed()
+            .into_iter()
+            .filter(|a| !crate::federation::audience::is_public(a) && *a != followers)
+            .collect()
+    }
+
     /// Who may see it, read from its addressing.
     pub fn visibility(&self, author: &Actor) -> Visibility {
         Audience {
