@@ -97,26 +97,7 @@ async fn two_processes_share_one_postgresql() {
     let on = |p: &Process, path: &str| format!("{}{path}", p.base);
 
     // A login made through A is a session on B.
-    let browser = common::client();
-    let page = browser
-        .get(on(&a, "/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = browser
-        .post(on(&a, "/login"))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("username", ADMIN),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "the login on A succeeds");
+    let browser = common::login_at(&a.base, ADMIN, PASSWORD).await;
     let admin_page = |client: &reqwest::Client| {
         client
             .get(on(&b, "/admin/federation"))

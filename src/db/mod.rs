@@ -344,20 +344,17 @@ pub struct Tx {
 impl Tx {
     /// Ends a transaction that wrote nothing worth keeping, and keeps the
     /// connection for reuse (a dropped `Tx` has to close it).
-    pub async fn rollback(mut self) -> DbResult<()> {
-        let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
-        match q!(&mut conn, |c| c.batch_execute("ROLLBACK").await) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                detach(conn);
-                Err(e.into())
-            }
-        }
+    pub async fn rollback(self) -> DbResult<()> {
+        self.end("ROLLBACK").await
     }
 
-    pub async fn commit(mut self) -> DbResult<()> {
+    pub async fn commit(self) -> DbResult<()> {
+        self.end("COMMIT").await
+    }
+
+    async fn end(mut self, sql: &'static str) -> DbResult<()> {
         let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
-        match q!(&mut conn, |c| c.batch_execute("COMMIT").await) {
+        match q!(&mut conn, |c| c.batch_execute(sql).await) {
             Ok(()) => Ok(()),
             Err(e) => {
                 detach(conn);

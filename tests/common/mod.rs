@@ -205,9 +205,14 @@ pub fn csrf_of(html: &str) -> String {
 
 /// Logs in through the web form; returns the client holding the session.
 pub async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Client {
+    login_at(&app.base, username, password).await
+}
+
+/// Logs in through the web form of the server at `base`.
+pub async fn login_at(base: &str, username: &str, password: &str) -> reqwest::Client {
     let c = client();
     let page = c
-        .get(app.url("/login"))
+        .get(format!("{base}/login"))
         .send()
         .await
         .unwrap()
@@ -215,7 +220,7 @@ pub async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Cl
         .await
         .unwrap();
     let resp = c
-        .post(app.url("/login"))
+        .post(format!("{base}/login"))
         .form(&[
             ("csrf", csrf_of(&page).as_str()),
             ("username", username),

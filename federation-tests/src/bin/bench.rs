@@ -550,11 +550,19 @@ async fn fedify() -> Option<(Killed, Proc, String)> {
     let stdout = child.stdout.take()?;
     let proc_ = Proc(child.id());
     let guard = Killed(child);
+    // Fedify's logger may speak first: the address is on the READY line.
+    // What it writes after is read and dropped, so that its stdout never
+    // fills or breaks.
     let line = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).ok()?;
-        Some(line)
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let ready = lines
+            .by_ref()
+            .take(50)
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("READY "));
+        std::thread::spawn(move || lines.for_each(drop));
+        ready
     })
     .await
     .ok()??;
