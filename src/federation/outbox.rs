@@ -50,7 +50,7 @@ pub async fn run(fed: Arc<Federation>, mut stop: watch::Receiver<bool>) {
 /// Claims and processes one batch; returns how many events were handled.
 pub async fn process_batch(fed: &Arc<Federation>) -> Result<usize, DbError> {
     let events = {
-        let mut conn = fed.ctx.db.conn().await?;
+        let mut conn = fed.ctx.db.write().await?;
         event_q::claim_events(
             &mut conn,
             Consumer::Federation.as_str(),

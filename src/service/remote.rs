@@ -44,7 +44,7 @@ pub async fn record_activity(
     object: Option<&str>,
     raw: &str,
 ) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     Ok(inbox_q::record_inbox(&mut conn, activity_id, kind, actor, object, raw).await?)
 }
 
@@ -64,7 +64,7 @@ pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
 
 /// Removes a logged id whose processing failed, so a retry is processed.
 pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     inbox_q::forget_inbox(&mut conn, activity_id).await?;
     Ok(())
 }
