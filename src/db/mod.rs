@@ -113,9 +113,23 @@ macro_rules! q {
 /// on every call: `bench --perf` put `sqlite3Reprepare` at 12% of the
 /// inbox's CPU. Without `ANALYZE` statistics the plans do not depend on
 /// the values anyway.
-fn plans_ignore_bound_values() {
+///
+/// Before that (it must come before SQLite initialises), memory statistics
+/// are turned off: with them, every allocation SQLite makes takes one
+/// process-wide mutex, and copying a page's rows out of SQLite (one
+/// allocation per value) made the news page spend a quarter of its CPU
+/// waiting on it under 100 clients.
+fn tune_sqlite() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        // SAFETY: a configuration call made once, before any connection of
+        // this process opens (SQLite refuses it with MISUSE otherwise).
+        let rc = unsafe {
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int)
+        };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(rc, "SQLite was initialised already; its memory statistics stay on");
+        }
         // SAFETY: `enable_qpsg` has the entry-point signature SQLite
         // expects and only calls `sqlite3_db_config` on the handle it gets.
         let rc = unsafe { libsqlite3_sys::sqlite3_auto_extension(Some(enable_qpsg)) };
@@ -143,9 +157,10 @@ unsafe extern "C" fn enable_qpsg(
     libsqlite3_sys::SQLITE_OK
 }
 
-/// Whether a SQLite connection opened now plans without bound values (true
-/// once a SQLite `Db` was connected in this process): opens one in memory and asks.
-pub fn sqlite_plans_ignore_bound_values() -> bool {
+/// Whether SQLite, once a SQLite `Db` was connected in this process, counts
+/// no memory (a connection open and nothing counted) and plans a connection
+/// opened now without bound values: opens one in memory and asks.
+pub fn sqlite_tuned() -> bool {
     let mut db: *mut libsqlite3_sys::sqlite3 = std::ptr::null_mut();
     let mut on: std::ffi::c_int = 0;
     // SAFETY: the handle is opened, read and closed here; -1 leaves the
@@ -161,9 +176,10 @@ pub fn sqlite_plans_ignore_bound_values() -> bool {
             -1 as std::ffi::c_int,
             &mut on as *mut std::ffi::c_int,
         );
+        let counted = libsqlite3_sys::sqlite3_memory_used();
         libsqlite3_sys::sqlite3_close(db);
+        on == 1 && counted == 0
     }
-    on == 1
 }
 
 /// Hides the password of a database URL for logs and error messages.
@@ -183,7 +199,7 @@ impl Db {
     pub async fn connect(url: &str, max_connections: usize) -> DbResult<Db> {
         let display_url = redact_url(url);
         let pools = if let Some(path) = url.strip_prefix("sqlite://") {
-            plans_ignore_bound_values();
+            tune_sqlite();
             let path = path.to_string();
             if let Some(parent) = Path::new(&path).parent() {
                 if !parent.as_os_str().is_empty() {
