@@ -355,7 +355,7 @@ async fn instance(database_url: &str, dir: &Path) -> (Instance, Ctx) {
 async fn serve(bin: &Path, inst: &Instance, port: u16) -> Server {
     let log = std::fs::File::create(inst.dir.join(format!("server-{port}.log"))).expect("a log file");
     let started = Instant::now();
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -378,9 +378,18 @@ async fn serve(bin: &Path, inst: &Instance, port: u16) -> Server {
     )
     .await;
     if ready.is_none() {
+        // The scratch folder goes with the panic: show the log here.
+        let exited = child.try_wait().ok().flatten();
+        let _ = child.kill();
+        let log = std::fs::read_to_string(inst.dir.join(format!("server-{port}.log"))).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(20).collect();
         panic!(
-            "intercoop did not answer /healthz in 30 s; see {}",
-            inst.dir.join(format!("server-{port}.log")).display()
+            "intercoop did not answer /healthz on port {port} in 30 s (process {}); its log ends:\n{}",
+            match exited {
+                Some(status) => format!("exited: {status}"),
+                None => "still running".to_string(),
+            },
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
     }
     let started_in = started.elapsed();
@@ -618,9 +627,10 @@ async fn fan_out(bin: &Path, scratch: &Path, followers: usize, hosts: usize) -> 
     let dir = scratch.join("fan-out");
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}", dir.join("bench.db").display());
-    let (inst, ctx) = instance(&db, &dir).await;
     let got = Arc::new(Mutex::new(HashSet::new()));
     let mut host_urls = Vec::with_capacity(hosts);
+    // The hosts bind before the instance picks its port: a port picked
+    // first and released could be handed to one of them (a 404 /healthz).
     for h in 0..hosts {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
@@ -635,6 +645,7 @@ async fn fan_out(bin: &Path, scratch: &Path, followers: usize, hosts: usize) -> 
         });
         host_urls.push(url);
     }
+    let (inst, ctx) = instance(&db, &dir).await;
     // Followers are written straight to the database (N signed Follows
     // would measure the inbox again, not the fan-out).
     let coop_actor = coop::get_coop(&ctx).await.unwrap().expect("the co-op");
