@@ -42,6 +42,8 @@ pub struct Config {
     pub database_url: String,
     pub roles: Vec<Role>,
     pub media_dir: PathBuf,
+    /// Uploads on S3-compatible object storage instead of `media_dir`.
+    pub media_s3: Option<S3Config>,
     pub locales_dir: PathBuf,
     pub log_level: String,
     pub log_format: LogFormat,
@@ -57,6 +59,29 @@ pub struct Config {
     pub inbox_retention_days: u32,
     /// Where mail goes out; `None`: this instance sends no email.
     pub smtp: Option<Smtp>,
+}
+
+/// A bucket on S3-compatible object storage, reached path-style
+/// (`endpoint/bucket/key`) with Signature Version 4.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub endpoint: Url,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+// The secret key stays out of logs and panics.
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint.as_str())
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How the SMTP server is reached.
@@ -122,6 +147,11 @@ struct RawConfig {
     database_url: Option<String>,
     roles: Option<Vec<String>>,
     media_dir: Option<String>,
+    media_s3_endpoint: Option<String>,
+    media_s3_bucket: Option<String>,
+    media_s3_region: Option<String>,
+    media_s3_access_key: Option<String>,
+    media_s3_secret_key: Option<String>,
     locales_dir: Option<String>,
     log_level: Option<String>,
     log_format: Option<String>,
@@ -144,6 +174,11 @@ pub const KEYS: &[&str] = &[
     "database_url",
     "roles",
     "media_dir",
+    "media_s3_endpoint",
+    "media_s3_bucket",
+    "media_s3_region",
+    "media_s3_access_key",
+    "media_s3_secret_key",
     "locales_dir",
     "log_level",
     "log_format",
@@ -278,6 +313,11 @@ fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
                 )
             }
             "media_dir" => raw.media_dir = Some(v),
+            "media_s3_endpoint" => raw.media_s3_endpoint = Some(v),
+            "media_s3_bucket" => raw.media_s3_bucket = Some(v),
+            "media_s3_region" => raw.media_s3_region = Some(v),
+            "media_s3_access_key" => raw.media_s3_access_key = Some(v),
+            "media_s3_secret_key" => raw.media_s3_secret_key = Some(v),
             "smtp_host" => raw.smtp_host = Some(v),
             "smtp_port" => {
                 raw.smtp_port = Some(
@@ -339,6 +379,7 @@ fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let smtp = smtp(&raw)?;
+    let media_s3 = media_s3(&raw)?;
     let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen: SocketAddr = listen_text.parse().map_err(|_| {
         err(
@@ -451,6 +492,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         database_url,
         roles,
         media_dir,
+        media_s3,
         locales_dir,
         log_level,
         log_format,
@@ -461,6 +503,62 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         inbox_retention_days: raw.inbox_retention_days.unwrap_or(DEFAULT_INBOX_RETENTION_DAYS),
         smtp,
     })
+}
+
+fn media_s3(raw: &RawConfig) -> Result<Option<S3Config>, ConfigError> {
+    let set = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let Some(endpoint_text) = set(&raw.media_s3_endpoint) else {
+        for (key, v) in [
+            ("media_s3_bucket", &raw.media_s3_bucket),
+            ("media_s3_access_key", &raw.media_s3_access_key),
+            ("media_s3_secret_key", &raw.media_s3_secret_key),
+        ] {
+            if set(v).is_some() {
+                return Err(err(
+                    key,
+                    if key == "media_s3_secret_key" { "(hidden)".into() } else { set(v).unwrap_or_default() },
+                    "set media_s3_endpoint too (the object store's address), or remove the media_s3_ settings to keep uploads in media_dir",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let endpoint = crate::storage::parse_endpoint(&endpoint_text)
+        .map_err(|p| err("media_s3_endpoint", &endpoint_text, p))?;
+    let bucket = set(&raw.media_s3_bucket).unwrap_or_default();
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with(['-', '.'])
+        && !bucket.ends_with(['-', '.']);
+    if !bucket_ok {
+        return Err(err(
+            "media_s3_bucket",
+            &bucket,
+            "expected the bucket's name: 3 to 63 lower-case letters, digits, dots or hyphens, such as coop-media",
+        ));
+    }
+    let (Some(access_key), Some(secret_key)) = (set(&raw.media_s3_access_key), set(&raw.media_s3_secret_key))
+    else {
+        return Err(err(
+            "media_s3_access_key",
+            set(&raw.media_s3_access_key).unwrap_or_default(),
+            "set media_s3_access_key and media_s3_secret_key (put the secret in INTERCOOP_MEDIA_S3_SECRET_KEY)",
+        ));
+    };
+    Ok(Some(S3Config {
+        endpoint,
+        bucket,
+        region: set(&raw.media_s3_region).unwrap_or_else(|| "us-east-1".into()),
+        access_key,
+        secret_key,
+    }))
 }
 
 fn smtp(raw: &RawConfig) -> Result<Option<Smtp>, ConfigError> {
@@ -570,6 +668,16 @@ pub const TEMPLATE: &str = r#"# Intercoop configuration. Every key is optional; 
 
 # Where uploaded images are stored.
 # media_dir = "./data/media"
+
+# Or on S3-compatible object storage (AWS S3, MinIO, Garage, Ceph), so that
+# several processes serve the same uploads; media_dir is then not used. The
+# bucket must exist; requests are path-style (endpoint/bucket/key). Put the
+# secret in INTERCOOP_MEDIA_S3_SECRET_KEY rather than here.
+# media_s3_endpoint = "https://s3.example.org"
+# media_s3_bucket = "coop-media"
+# media_s3_region = "us-east-1"
+# media_s3_access_key = ""
+# media_s3_secret_key = ""
 
 # Extra translations: put es.toml, fr.toml, sw.toml ... here, with the same keys
 # as the built-in English catalog (locales/en.toml in the source).
@@ -742,5 +850,49 @@ mod tests {
         )
         .unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+    #[test]
+    fn object_storage_settings_are_checked() {
+        let load = |pairs: &[(&str, &str)]| Config::from_sources(None, "", &env(pairs));
+        let full = [
+            ("INTERCOOP_MEDIA_S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("INTERCOOP_MEDIA_S3_BUCKET", "coop-media"),
+            ("INTERCOOP_MEDIA_S3_ACCESS_KEY", "intercoop"),
+            ("INTERCOOP_MEDIA_S3_SECRET_KEY", "hunter2"),
+        ];
+        let c = load(&full).unwrap();
+        let s3 = c.media_s3.clone().expect("object storage configured");
+        assert_eq!(s3.endpoint.as_str(), "http://127.0.0.1:9000/");
+        assert_eq!(s3.region, "us-east-1");
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "the secret stays out of logs"
+        );
+        assert!(load(&[]).unwrap().media_s3.is_none(), "media_dir by default");
+        let wrong = |key: &str, value: &str| {
+            let mut pairs = full.to_vec();
+            pairs.retain(|(k, _)| *k != key);
+            if !value.is_empty() {
+                pairs.push((key, value));
+            }
+            load(&pairs).unwrap_err()
+        };
+        assert_eq!(
+            wrong("INTERCOOP_MEDIA_S3_BUCKET", "Coop_Media").key,
+            "media_s3_bucket"
+        );
+        assert_eq!(
+            wrong("INTERCOOP_MEDIA_S3_ENDPOINT", "s3.example.org").key,
+            "media_s3_endpoint"
+        );
+        assert_eq!(
+            wrong("INTERCOOP_MEDIA_S3_SECRET_KEY", "").key,
+            "media_s3_access_key"
+        );
+        let e = wrong("INTERCOOP_MEDIA_S3_ENDPOINT", "");
+        assert_eq!(
+            e.key, "media_s3_bucket",
+            "a bucket without an endpoint is a mistake: {e}"
+        );
     }
 }

@@ -11,3 +11,4 @@ pub mod roles;
 pub mod server;
 pub mod service;
 pub mod state;
+pub mod storage;

@@ -71,13 +71,12 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     }
     let db = connect(&config).await?;
     let i18n = Catalogs::load(&config.locales_dir).map_err(StartError::Other)?;
-    std::fs::create_dir_all(&config.media_dir).map_err(|e| {
-        StartError::Other(format!(
-            "cannot create media_dir {}: {e}. Check the permissions or set media_dir.",
-            config.media_dir.display()
-        ))
-    })?;
     let ctx = Ctx::new(db, config);
+    ctx.media
+        .check()
+        .await
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    tracing::info!("uploads are stored in the {}", ctx.media.describe());
     let setup_link = coop::prepare_setup(&ctx)
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;

@@ -1,9 +1,12 @@
 //! Several `intercoop serve` processes on one PostgreSQL, as behind a
 //! reverse proxy: what one process does, the other sees. Real processes
-//! (the built binary), real HTTP, one database.
+//! (the built binary), real HTTP, one database, and uploads on a real
+//! S3-compatible server (moto, which checks the requests' signatures).
 
 mod common;
 
+use std::io::BufRead;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,25 +27,84 @@ impl Drop for Process {
     }
 }
 
-impl Process {
-    /// Serves `public` (the address the proxy answers on) from `port`.
-    async fn start(public: &str, port: u16, database_url: &str, shared: &std::path::Path) -> Process {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_intercoop"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("INTERCOOP_") {
-                c.env_remove(k);
-            }
+/// `intercoop serve` for `public` (the address the proxy answers on) on
+/// `port`, with its own media directory under `dir` and `env` added.
+fn serve_command(public: &str, port: u16, database_url: &str, dir: &Path, env: &[(&str, String)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_intercoop"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("INTERCOOP_") {
+            c.env_remove(k);
         }
-        let child = c
-            .arg("serve")
-            .env("INTERCOOP_BASE_URL", public)
-            .env("INTERCOOP_LISTEN", format!("127.0.0.1:{port}"))
-            .env("INTERCOOP_DATABASE_URL", database_url)
-            // The media directory all processes share.
-            .env("INTERCOOP_MEDIA_DIR", shared.join("media"))
-            .env("INTERCOOP_LOCALES_DIR", shared.join("locales"))
-            .env("INTERCOOP_LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
+    }
+    c.arg("serve")
+        .env("INTERCOOP_BASE_URL", public)
+        .env("INTERCOOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("INTERCOOP_DATABASE_URL", database_url)
+        .env("INTERCOOP_MEDIA_DIR", dir.join(format!("media-{port}")))
+        .env("INTERCOOP_LOCALES_DIR", dir.join("locales"))
+        .env("INTERCOOP_LOG_LEVEL", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null());
+    c
+}
+
+/// moto's S3 server (federation-tests/peers/s3), killed when dropped.
+struct ObjectStore {
+    child: Child,
+    /// The `INTERCOOP_MEDIA_S3_*` settings for its bucket.
+    env: Vec<(&'static str, String)>,
+}
+
+impl Drop for ObjectStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ObjectStore {
+    fn start() -> ObjectStore {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join("federation-tests/.venv/bin/python");
+        assert!(
+            python.exists(),
+            "moto (the local S3 server) is missing: run federation-tests/setup-peers.sh (./test.sh does)"
+        );
+        let mut child = Command::new(python)
+            .arg(root.join("federation-tests/peers/s3/moto_s3.py"))
+            .args(["--port", &free_port().to_string(), "--bucket", "coop-media"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("its stdout"))
+            .read_line(&mut line)
+            .expect("moto prints its settings");
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("moto printed {line:?}: {e}"));
+        let s = |k: &str| v[k].as_str().expect("a setting").to_string();
+        ObjectStore {
+            env: vec![
+                ("INTERCOOP_MEDIA_S3_ENDPOINT", s("endpoint")),
+                ("INTERCOOP_MEDIA_S3_BUCKET", s("bucket")),
+                ("INTERCOOP_MEDIA_S3_REGION", s("region")),
+                ("INTERCOOP_MEDIA_S3_ACCESS_KEY", s("access_key")),
+                ("INTERCOOP_MEDIA_S3_SECRET_KEY", s("secret_key")),
+            ],
+            child,
+        }
+    }
+}
+
+impl Process {
+    async fn start(
+        public: &str,
+        port: u16,
+        database_url: &str,
+        dir: &Path,
+        env: &[(&str, String)],
+    ) -> Process {
+        let child = serve_command(public, port, database_url, dir, env)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("intercoop serve starts");
@@ -62,6 +124,20 @@ impl Process {
         }
         Process { child, base }
     }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn free_port() -> u16 {
@@ -91,9 +167,27 @@ async fn two_processes_share_one_postgresql() {
     let database_url = ctx.config.database_url.clone();
     let port_a = app.addr.port();
     app.stop().await;
-    let shared = tempfile::tempdir().unwrap();
-    let a = Process::start(&public, port_a, &database_url, shared.path()).await;
-    let b = Process::start(&public, free_port(), &database_url, shared.path()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Uploads go to object storage; each process has its own (unused) media_dir.
+    let store = ObjectStore::start();
+
+    // A process whose key the store refuses does not start, and says why.
+    let mut wrong = store.env.clone();
+    wrong.retain(|(k, _)| *k != "INTERCOOP_MEDIA_S3_SECRET_KEY");
+    wrong.push(("INTERCOOP_MEDIA_S3_SECRET_KEY", "not-the-secret".into()));
+    let out = serve_command(&public, free_port(), &database_url, dir.path(), &wrong)
+        .output()
+        .expect("intercoop serve runs");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "started with a refused key: {said}");
+    assert!(
+        said.contains("SignatureDoesNotMatch") || said.contains("403"),
+        "the refusal is explained: {said}"
+    );
+    assert!(said.contains("media_s3_secret_key"), "and what to check: {said}");
+
+    let a = Process::start(&public, port_a, &database_url, dir.path(), &store.env).await;
+    let b = Process::start(&public, free_port(), &database_url, dir.path(), &store.env).await;
     let on = |p: &Process, path: &str| format!("{}{path}", p.base);
 
     // A login made through A is a session on B.
@@ -185,6 +279,23 @@ async fn two_processes_share_one_postgresql() {
         .unwrap();
     assert_eq!(r.status(), 200, "B serves what was uploaded through A");
     assert_eq!(r.bytes().await.unwrap(), from_a);
+    assert!(from_a.starts_with(b"\x89PNG"), "the picture itself");
+    let on_disk: Vec<_> = walk(dir.path());
+    assert!(
+        !on_disk.iter().any(|p| p.extension().is_some_and(|e| e == "png")),
+        "uploads are in the bucket, not in a media_dir: {on_disk:?}"
+    );
+    // The object store stops: the picture is unavailable, clearly, not lost.
+    let missing = path.replace(".png", "-thumb.png");
+    drop(store);
+    let r = reqwest::Client::new()
+        .get(on(&b, &missing))
+        .header("host", &host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "storage down is not a 404");
+    assert!(r.text().await.unwrap().contains("try again"));
 
     // A domain block made on A applies to what arrives at B.
     let note = |n: u32| {

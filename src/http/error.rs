@@ -114,6 +114,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Forbidden(m) => AppError::new(StatusCode::FORBIDDEN, "forbidden", m),
             ServiceError::Conflict(m) => AppError::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::RateLimited(m) => AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m),
+            ServiceError::Unavailable(m) => AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
             ServiceError::Db(crate::db::DbError::Connect(m)) => {
                 tracing::error!(error = %m, "database unavailable");
                 AppError::for_status(StatusCode::SERVICE_UNAVAILABLE)

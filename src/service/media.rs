@@ -153,15 +153,20 @@ pub async fn upload_image(ctx: &Ctx, caller: &Caller, bytes: Vec<u8>, alt: &str)
         .map_err(|e| ServiceError::Internal(e.to_string()))??;
     let token = crate::crypto::random_token();
     let ext = ext_of(p.media_type);
-    let dir = &ctx.config.media_dir;
-    let write = |name: String, data: Vec<u8>| async move { tokio::fs::write(dir.join(name), data).await };
-    let io = |e: std::io::Error| {
-        ServiceError::Internal(format!("cannot write to media_dir {}: {e}", dir.display()))
-    };
-    tokio::fs::create_dir_all(dir).await.map_err(io)?;
     let bytes_written = (p.display.len() + p.thumb.len()) as i64;
-    write(format!("{token}.{ext}"), p.display).await.map_err(io)?;
-    write(format!("{token}-thumb.{ext}"), p.thumb).await.map_err(io)?;
+    // The files before the row: a row never names a file that is not there.
+    let store = |e: crate::storage::StoreError| {
+        tracing::error!(error = %e, "an upload cannot be stored");
+        ServiceError::Unavailable("The picture could not be stored just now: try again in a minute.".into())
+    };
+    ctx.media
+        .put(&format!("{token}.{ext}"), p.display, p.media_type)
+        .await
+        .map_err(store)?;
+    ctx.media
+        .put(&format!("{token}-thumb.{ext}"), p.thumb, p.media_type)
+        .await
+        .map_err(store)?;
     let row = MediaRow {
         id: 0,
         token: token.clone(),
@@ -202,10 +207,16 @@ pub async fn read_file(ctx: &Ctx, name: &str) -> ServiceResult<(Vec<u8>, &'stati
     {
         return Err(not_found());
     }
-    let bytes = tokio::fs::read(ctx.config.media_dir.join(name))
-        .await
-        .map_err(|_| not_found())?;
-    Ok((bytes, media_type))
+    match ctx.media.get(name).await {
+        Ok(Some(bytes)) => Ok((bytes, media_type)),
+        Ok(None) => Err(not_found()),
+        Err(e) => {
+            tracing::error!(file = name, error = %e, "an upload cannot be read");
+            Err(ServiceError::Unavailable(
+                "The picture cannot be fetched from storage just now: try again in a minute.".into(),
+            ))
+        }
+    }
 }
 
 /// The upload an image URL of ours names, for its size and type in

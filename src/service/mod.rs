@@ -44,12 +44,15 @@ pub struct Ctx {
     pub db: Db,
     pub config: Arc<Config>,
     pub cache: Arc<cache::Cache>,
+    /// Where uploads' bytes live (a directory or a bucket).
+    pub media: Arc<crate::storage::MediaStore>,
 }
 
 impl Ctx {
     pub fn new(db: Db, config: Config) -> Ctx {
         Ctx {
             db,
+            media: Arc::new(crate::storage::MediaStore::new(&config)),
             config: Arc::new(config),
             cache: Default::default(),
         }
@@ -79,6 +82,10 @@ pub enum ServiceError {
     RateLimited(String),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Something this instance depends on (object storage) does not answer;
+    /// the message says so to the person, the log says why to the admin.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
