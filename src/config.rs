@@ -57,6 +57,9 @@ pub struct Config {
     /// Days the raw JSON of received activities is kept (their ids, which
     /// de-duplicate, are kept three times as long).
     pub inbox_retention_days: u32,
+    /// Seconds a page rendered for anonymous visitors is served again
+    /// (0: never).
+    pub page_cache_seconds: u32,
     /// Where mail goes out; `None`: this instance sends no email.
     pub smtp: Option<Smtp>,
 }
@@ -160,6 +163,7 @@ struct RawConfig {
     inbox_rate_per_actor: Option<u32>,
     inbox_rate_per_domain: Option<u32>,
     inbox_retention_days: Option<u32>,
+    page_cache_seconds: Option<u32>,
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     smtp_tls: Option<String>,
@@ -187,6 +191,7 @@ pub const KEYS: &[&str] = &[
     "inbox_rate_per_actor",
     "inbox_rate_per_domain",
     "inbox_retention_days",
+    "page_cache_seconds",
     "smtp_host",
     "smtp_port",
     "smtp_tls",
@@ -280,6 +285,9 @@ impl Config {
             "INTERCOOP_LOCALES_DIR".into(),
             data_dir.join("locales").display().to_string(),
         );
+        // Tests change data behind the web's back (through the use cases)
+        // and read the page at once; the page cache's own test turns it on.
+        env.insert("INTERCOOP_PAGE_CACHE_SECONDS".into(), "0".into());
         Config::from_sources(None, "", &env).expect("test configuration is valid")
     }
 }
@@ -345,13 +353,17 @@ fn apply_env(raw: &mut RawConfig, env: &BTreeMap<String, String>) -> Result<(), 
                         .map_err(|_| err(name, &v, "expected a whole number from 1 to 256"))?,
                 )
             }
-            "inbox_rate_per_actor" | "inbox_rate_per_domain" | "inbox_retention_days" => {
+            "inbox_rate_per_actor"
+            | "inbox_rate_per_domain"
+            | "inbox_retention_days"
+            | "page_cache_seconds" => {
                 let n: u32 = v
                     .parse()
                     .map_err(|_| err(name, &v, "expected a whole number (0 or more)"))?;
                 match key.as_str() {
                     "inbox_rate_per_actor" => raw.inbox_rate_per_actor = Some(n),
                     "inbox_rate_per_domain" => raw.inbox_rate_per_domain = Some(n),
+                    "page_cache_seconds" => raw.page_cache_seconds = Some(n),
                     _ => raw.inbox_retention_days = Some(n),
                 }
             }
@@ -501,6 +513,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         inbox_rate_per_actor: raw.inbox_rate_per_actor.unwrap_or(DEFAULT_INBOX_RATE_PER_ACTOR),
         inbox_rate_per_domain: raw.inbox_rate_per_domain.unwrap_or(DEFAULT_INBOX_RATE_PER_DOMAIN),
         inbox_retention_days: raw.inbox_retention_days.unwrap_or(DEFAULT_INBOX_RETENTION_DAYS),
+        page_cache_seconds: raw.page_cache_seconds.unwrap_or(1),
         smtp,
     })
 }
@@ -665,6 +678,12 @@ pub const TEMPLATE: &str = r#"# Intercoop configuration. Every key is optional; 
 # co-ops), "directory" (a regional map of co-ops). One or more. This version
 # builds the coop role; the other two are accepted and add nothing yet.
 # roles = ["coop"]
+
+# Seconds a page rendered for anonymous visitors (the home page, news, events,
+# polls, forums) is served again before it is rendered anew; each visitor still
+# gets their own form tokens, and a change made on this instance shows at once.
+# 0 renders every page for every visitor.
+# page_cache_seconds = 1
 
 # Where uploaded images are stored.
 # media_dir = "./data/media"

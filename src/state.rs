@@ -25,13 +25,19 @@ pub struct AppState {
     /// kept for an hour under a random token, so the login can lead back to
     /// the form with the text in it.
     pub pending_news: Arc<crate::federation::limits::Recent<crate::service::news::NewsInput>>,
+    /// Pages as anonymous visitors see them, for `page_cache_seconds`.
+    pub page_cache: Arc<crate::http::page_cache::PageCache>,
 }
 
 impl AppState {
     pub fn new(ctx: Ctx, federation: Arc<crate::federation::Federation>, i18n: Catalogs) -> AppState {
         let hash = Sha256::digest(CSS.as_bytes());
         let short: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        let page_cache = Arc::new(crate::http::page_cache::PageCache::new(
+            std::time::Duration::from_secs(u64::from(ctx.config.page_cache_seconds)),
+        ));
         AppState {
+            page_cache,
             ctx,
             federation,
             i18n,

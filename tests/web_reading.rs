@@ -2,7 +2,8 @@
 //! previews (Open Graph), the favicon, the profile shown as Markdown with
 //! languages by name, deleted news, JSON errors from machine endpoints, the
 //! visitor's follow form (address forms, errors that keep the form), and an
-//! admin following another co-op by @handle@domain between two instances.
+//! admin following another co-op by @handle@domain between two instances,
+//! and the pages anonymous visitors share (the page cache).
 
 mod common;
 
@@ -352,4 +353,99 @@ async fn news_feeds_parse(backend: Backend) {
     let (_, home) = text(&app.url("/")).await;
     assert!(home.contains("type=\"application/rss+xml\""));
     assert!(home.contains("type=\"application/atom+xml\""));
+}
+
+/// Anonymous visitors share one rendering of a page, each with their own
+/// form token; a change made through the server shows at once; logged-in
+/// people and ActivityPub peers never get the shared page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_visitors_share_pages_with_their_own_tokens() {
+    let app = TestApp::with_coop_configured(Backend::Sqlite, |c| c.page_cache_seconds = 300).await;
+    let publish = |title: &'static str| {
+        let ctx = app.ctx.clone();
+        async move {
+            news::publish_news(
+                &ctx,
+                &common::admin(),
+                &NewsInput {
+                    title: title.into(),
+                    body: "The pressing starts on Monday.".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+    publish("Pressing day").await;
+    let (ann, bob) = (client(), client());
+    let page = |c: &reqwest::Client, path: &str| {
+        let r = c.get(app.url(path)).send();
+        async move { r.await.unwrap().text().await.unwrap() }
+    };
+    let for_ann = page(&ann, "/").await;
+    let for_bob = page(&bob, "/").await;
+    assert!(for_ann.contains("Pressing day") && for_bob.contains("Pressing day"));
+    let (ann_token, bob_token) = (csrf_of(&for_ann), csrf_of(&for_bob));
+    assert_ne!(ann_token, bob_token, "each visitor has their own token");
+    assert!(!for_bob.contains(intercoop::http::page_cache::CSRF_PLACEHOLDER));
+
+    // Written behind the web's back (as another process would): the shared
+    // page is the one rendered before, for its lifetime.
+    publish("Cider tasting").await;
+    assert!(
+        !page(&bob, "/").await.contains("Cider tasting"),
+        "served from the cache"
+    );
+
+    // Bob's token from the shared page is his: his form goes through.
+    let r = bob
+        .post(app.url("/follow"))
+        .form(&[("csrf", bob_token.as_str()), ("account", "@ann@127.0.0.1:1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "the lookup fails, not the CSRF check");
+    let r = bob
+        .post(app.url("/follow"))
+        .form(&[("csrf", ann_token.as_str()), ("account", "@ann@127.0.0.1:1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "another visitor's token is refused");
+
+    // That POST went through the server: the next visitor sees the news.
+    assert!(page(&client(), "/").await.contains("Cider tasting"));
+
+    // A logged-in editor never gets the shared page.
+    let admin = login(&app, ADMIN, PASSWORD).await;
+    assert!(page(&client(), "/").await.contains("Cider tasting"));
+    publish("Harvest photos").await;
+    assert!(
+        !page(&client(), "/").await.contains("Harvest photos"),
+        "still shared"
+    );
+    assert!(
+        page(&admin, "/").await.contains("Harvest photos"),
+        "not for the editor"
+    );
+
+    // A news page cached as HTML still answers a peer with ActivityPub JSON.
+    let slug_page = page(&client(), "/news").await;
+    let slug = slug_page
+        .split("href=\"/news/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a news link")
+        .to_string();
+    let html = page(&client(), &format!("/news/{slug}")).await;
+    assert!(html.contains("<html"));
+    let r = client()
+        .get(app.url(&format!("/news/{slug}")))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.expect("JSON for a peer");
+    assert!(v["type"].is_string(), "{v}");
 }

@@ -69,6 +69,19 @@ pub async fn ensure_csrf_cookie(State(state): State<AppState>, mut req: Request,
     resp
 }
 
+/// An anonymous visitor's CSRF token: their cookie's, or the one
+/// `ensure_csrf_cookie` is setting on this response.
+fn anonymous_token(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> String {
+    cookie(headers, CSRF_COOKIE)
+        .or_else(|| extensions.get::<NewCsrfCookie>().map(|c| c.0.clone()))
+        .unwrap_or_default()
+}
+
+/// The same, for the page cache, which runs before any extractor.
+pub(crate) fn anonymous_csrf(req: &Request) -> String {
+    anonymous_token(req.headers(), req.extensions())
+}
+
 /// A visitor of the web pages, logged in or not.
 pub struct Visitor {
     pub user: Option<User>,
@@ -139,9 +152,12 @@ impl FromRequestParts<AppState> for Visitor {
             }
         }
         if visitor.user.is_none() {
-            visitor.csrf = cookie(&parts.headers, CSRF_COOKIE)
-                .or_else(|| parts.extensions.get::<NewCsrfCookie>().map(|c| c.0.clone()))
-                .unwrap_or_default();
+            visitor.csrf = if parts.extensions.get::<super::page_cache::Filling>().is_some() {
+                // The page is for every anonymous visitor: each gets their own token in it.
+                super::page_cache::CSRF_PLACEHOLDER.to_string()
+            } else {
+                anonymous_token(&parts.headers, &parts.extensions)
+            };
         }
         Ok(visitor)
     }

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod page_cache;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -139,6 +140,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             error::render_errors,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), page_cache::serve))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::ensure_csrf_cookie,
