@@ -7,7 +7,8 @@
 //! token. A post shared on Mastodon brings every server's link-preview
 //! fetcher and hundreds of readers within seconds; on a Raspberry Pi that is
 //! the difference between rendering each page once a second and hundreds
-//! of times.
+//! of times. When a page expires, one request renders it again while the
+//! others still get the page as it was.
 //!
 //! What is never cached: a visitor with a session cookie (logged in, or
 //! one that expired and shows a notice), any query string (notices after a
@@ -53,7 +54,22 @@ struct Entry {
     headers: HeaderMap,
     /// The page with `CSRF_PLACEHOLDER` for the token.
     body: String,
+    /// When one request started rendering the expired page again; until it
+    /// is done the others get the page as it was, instead of all rendering
+    /// it at once (a hundred concurrent renders of a news page is what made
+    /// its p99 at each expiry).
+    refreshing: Option<Instant>,
 }
+
+/// What the cache has for a request.
+enum Lookup {
+    Page(HeaderMap, String),
+    /// Nothing to serve: this request renders the page.
+    Fill,
+}
+
+/// A refresh not done by then is taken to have failed; another request tries.
+const REFRESH_GIVE_UP: Duration = Duration::from_secs(10);
 
 pub struct PageCache {
     ttl: Duration,
@@ -68,10 +84,28 @@ impl PageCache {
         }
     }
 
-    fn get(&self, key: &(String, String)) -> Option<(HeaderMap, String)> {
-        let pages = self.pages.lock().ok()?;
-        let e = pages.get(key)?;
-        (e.at.elapsed() < self.ttl).then(|| (e.headers.clone(), e.body.clone()))
+    fn get(&self, key: &(String, String)) -> Lookup {
+        let Ok(mut pages) = self.pages.lock() else {
+            return Lookup::Fill;
+        };
+        let Some(e) = pages.get_mut(key) else {
+            return Lookup::Fill;
+        };
+        let fresh = e.at.elapsed() < self.ttl;
+        let refreshed_by_another = e.refreshing.is_some_and(|t| t.elapsed() < REFRESH_GIVE_UP);
+        if fresh || refreshed_by_another {
+            return Lookup::Page(e.headers.clone(), e.body.clone());
+        }
+        e.refreshing = Some(Instant::now());
+        Lookup::Fill
+    }
+
+    /// The page rendered for `key` cannot be kept (not a 200 HTML page any
+    /// more): nobody gets the old one either.
+    fn forget(&self, key: &(String, String)) {
+        if let Ok(mut pages) = self.pages.lock() {
+            pages.remove(key);
+        }
     }
 
     fn put(&self, key: (String, String), headers: HeaderMap, body: String) {
@@ -88,6 +122,7 @@ impl PageCache {
                     at: Instant::now(),
                     headers,
                     body,
+                    refreshing: None,
                 },
             );
         }
@@ -147,7 +182,7 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         .take(64)
         .collect::<String>();
     let key = (req.uri().path().to_string(), language);
-    if let Some((headers, body)) = cache.get(&key) {
+    if let Lookup::Page(headers, body) = cache.get(&key) {
         return page(StatusCode::OK, headers, &body, &csrf);
     }
     req.extensions_mut().insert(Filling);
@@ -159,6 +194,7 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
             // The handler's body failed: the page was rendered for the
             // placeholder, so it cannot be sent as it is.
             tracing::error!(path = %key.0, error = %e, "a page for anonymous visitors could not be read back");
+            cache.forget(&key);
             return Response::builder()
                 .status(StatusCode::INTERNAL_SERVER_ERROR)
                 .body(Body::from("The page could not be built. Try again."))
@@ -167,6 +203,7 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     let Ok(text) = String::from_utf8(bytes.to_vec()) else {
         // Not text (a picture, a calendar file): no token in it either.
+        cache.forget(&key);
         return Response::from_parts(parts, Body::from(bytes));
     };
     let mut headers = parts.headers;
@@ -181,6 +218,8 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         && !headers.contains_key(header::SET_COOKIE)
     {
         cache.put(key, headers.clone(), text.clone());
+    } else {
+        cache.forget(&key);
     }
     page(parts.status, headers, &text, &csrf)
 }
@@ -224,10 +263,31 @@ mod tests {
     fn entries_expire_and_are_bounded() {
         let c = PageCache::new(Duration::from_millis(50));
         let key = |i: usize| (format!("/news/{i}"), String::new());
+        let body = |l: Lookup| match l {
+            Lookup::Page(_, b) => Some(b),
+            Lookup::Fill => None,
+        };
         c.put(key(0), HeaderMap::new(), "a".into());
-        assert_eq!(c.get(&key(0)).map(|e| e.1), Some("a".into()));
+        assert_eq!(body(c.get(&key(0))), Some("a".into()));
         std::thread::sleep(Duration::from_millis(60));
-        assert!(c.get(&key(0)).is_none(), "expired");
+        assert_eq!(
+            body(c.get(&key(0))),
+            None,
+            "expired: this request renders it again"
+        );
+        assert_eq!(
+            body(c.get(&key(0))),
+            Some("a".into()),
+            "meanwhile the others get the page as it was"
+        );
+        c.put(key(0), HeaderMap::new(), "b".into());
+        assert_eq!(body(c.get(&key(0))), Some("b".into()), "then the new one");
+        c.forget(&key(0));
+        assert_eq!(
+            body(c.get(&key(0))),
+            None,
+            "a page that cannot be kept is not served"
+        );
         let c = PageCache::new(Duration::from_secs(60));
         for i in 0..MAX_ENTRIES + 10 {
             c.put(key(i), HeaderMap::new(), "p".into());
