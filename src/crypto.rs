@@ -110,8 +110,12 @@ pub fn totp_check(secret_b32: &str, typed: &str, unix_secs: u64) -> Option<u64> 
 /// The stored form of a token: hex SHA-256. Fast on purpose: tokens are long
 /// random values, unlike passwords.
 pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Lower-case hex, as digests and signatures are written.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compares two secrets in time that does not depend on where they differ.

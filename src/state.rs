@@ -32,7 +32,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(ctx: Ctx, federation: Arc<crate::federation::Federation>, i18n: Catalogs) -> AppState {
         let hash = Sha256::digest(CSS.as_bytes());
-        let short: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        let short = crate::crypto::hex(&hash[..5]);
         let page_cache = Arc::new(crate::http::page_cache::PageCache::new(
             std::time::Duration::from_secs(u64::from(ctx.config.page_cache_seconds)),
         ));

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::{Config, S3Config};
+use crate::crypto::hex;
 
 /// A failure of the store, worded for the admin who reads the log.
 #[derive(Debug, thiserror::Error)]
@@ -183,9 +184,9 @@ impl S3 {
             .nth(1)
             .and_then(|rest| rest.split("</Code>").next())
             .unwrap_or("");
-        let hint = match (status.as_u16(), code) {
-            (403, _) => " Check media_s3_access_key, media_s3_secret_key and media_s3_region, and that the key may read and write the bucket.",
-            (404, _) => " Create the bucket, or correct media_s3_bucket.",
+        let hint = match status.as_u16() {
+            403 => " Check media_s3_access_key, media_s3_secret_key and media_s3_region, and that the key may read and write the bucket.",
+            404 => " Create the bucket, or correct media_s3_bucket.",
             _ => "",
         };
         StoreError(format!(
@@ -198,12 +199,6 @@ impl S3 {
         let r = self.send(reqwest::Method::HEAD, &self.path(None), None).await?;
         if r.status().is_success() {
             return Ok(());
-        }
-        if r.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(StoreError(format!(
-                "the bucket {} does not exist at {}: create it, or correct media_s3_bucket.",
-                self.config.bucket, self.config.endpoint
-            )));
         }
         Err(self
             .refused(&format!("show bucket {}", self.config.bucket), r)
@@ -291,10 +286,6 @@ fn uri_encode(key: &str) -> String {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks an endpoint setting: an http(s) URL without query, for path-style requests.

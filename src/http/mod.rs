@@ -98,11 +98,7 @@ pub fn router(state: AppState) -> Router {
     let mut prefix = [0u8; 3];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut prefix);
     let ids = MakeRequestIds {
-        prefix: prefix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-            .into(),
+        prefix: crate::crypto::hex(&prefix).into(),
         next: Arc::new(AtomicU64::new(1)),
     };
 

@@ -20,7 +20,7 @@
 //! as they see a domain block.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -49,21 +49,26 @@ const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 /// placeholder): no HTML page comes near this.
 const MAX_READ_BYTES: usize = 64 * 1024 * 1024;
 
-struct Entry {
-    at: Instant,
+/// A rendered page, shared by every visitor it is served to.
+struct Page {
     headers: HeaderMap,
     /// The page with `CSRF_PLACEHOLDER` for the token.
     body: String,
+}
+
+struct Entry {
+    at: Instant,
+    page: Arc<Page>,
     /// When one request started rendering the expired page again; until it
     /// is done the others get the page as it was, instead of all rendering
-    /// it at once (a hundred concurrent renders of a news page is what made
-    /// its p99 at each expiry).
+    /// it at once (a hundred concurrent renders of a news page at each
+    /// expiry).
     refreshing: Option<Instant>,
 }
 
 /// What the cache has for a request.
 enum Lookup {
-    Page(HeaderMap, String),
+    Page(Arc<Page>),
     /// Nothing to serve: this request renders the page.
     Fill,
 }
@@ -94,7 +99,7 @@ impl PageCache {
         let fresh = e.at.elapsed() < self.ttl;
         let refreshed_by_another = e.refreshing.is_some_and(|t| t.elapsed() < REFRESH_GIVE_UP);
         if fresh || refreshed_by_another {
-            return Lookup::Page(e.headers.clone(), e.body.clone());
+            return Lookup::Page(e.page.clone());
         }
         e.refreshing = Some(Instant::now());
         Lookup::Fill
@@ -120,8 +125,7 @@ impl PageCache {
                 key,
                 Entry {
                     at: Instant::now(),
-                    headers,
-                    body,
+                    page: Arc::new(Page { headers, body }),
                     refreshing: None,
                 },
             );
@@ -182,8 +186,8 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         .take(64)
         .collect::<String>();
     let key = (req.uri().path().to_string(), language);
-    if let Lookup::Page(headers, body) = cache.get(&key) {
-        return page(StatusCode::OK, headers, &body, &csrf);
+    if let Lookup::Page(p) = cache.get(&key) {
+        return page(StatusCode::OK, p.headers.clone(), &p.body, &csrf);
     }
     req.extensions_mut().insert(Filling);
     let resp = next.run(req).await;
@@ -201,7 +205,7 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
                 .unwrap_or_default();
         }
     };
-    let Ok(text) = String::from_utf8(bytes.to_vec()) else {
+    let Ok(text) = std::str::from_utf8(&bytes) else {
         // Not text (a picture, a calendar file): no token in it either.
         cache.forget(&key);
         return Response::from_parts(parts, Body::from(bytes));
@@ -217,11 +221,11 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         && text.len() <= MAX_PAGE_BYTES
         && !headers.contains_key(header::SET_COOKIE)
     {
-        cache.put(key, headers.clone(), text.clone());
+        cache.put(key, headers.clone(), text.to_string());
     } else {
         cache.forget(&key);
     }
-    page(parts.status, headers, &text, &csrf)
+    page(parts.status, headers, text, &csrf)
 }
 
 fn page(status: StatusCode, headers: HeaderMap, body: &str, csrf: &str) -> Response {
@@ -264,7 +268,7 @@ mod tests {
         let c = PageCache::new(Duration::from_millis(50));
         let key = |i: usize| (format!("/news/{i}"), String::new());
         let body = |l: Lookup| match l {
-            Lookup::Page(_, b) => Some(b),
+            Lookup::Page(p) => Some(p.body.clone()),
             Lookup::Fill => None,
         };
         c.put(key(0), HeaderMap::new(), "a".into());
