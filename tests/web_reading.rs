@@ -390,6 +390,36 @@ async fn anonymous_visitors_share_pages_with_their_own_tokens() {
     assert_ne!(ann_token, bob_token, "each visitor has their own token");
     assert!(!for_bob.contains(intercoop::http::page_cache::CSRF_PLACEHOLDER));
 
+    // A browser taking gzip gets the shared page compressed once, with its
+    // own token in it: one valid gzip stream, not compressed again per hit.
+    let gz = ann
+        .get(app.url("/"))
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    assert!(gz.headers()["vary"].to_str().unwrap().contains("accept-encoding"));
+    let zipped = gz.bytes().await.unwrap();
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut unzipped)
+        .expect("a whole gzip stream, CRC and length included");
+    assert_eq!(unzipped, for_ann, "the same page, Ann's token in it");
+    assert!(
+        zipped.len() < for_ann.len() * 3 / 4,
+        "compressed: {} of {} bytes",
+        zipped.len(),
+        for_ann.len()
+    );
+    // One that takes only brotli is compressed by the usual layer.
+    let br = bob
+        .get(app.url("/"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+
     // Written behind the web's back (as another process would): the shared
     // page is the one rendered before, for its lifetime.
     publish("Cider tasting").await;

@@ -154,8 +154,9 @@ pub struct Driven {
     pub p99_ms: f64,
 }
 
-/// GETs `url` from `concurrency` clients for `duration`; latencies of the
-/// 200 answers (others count as errors).
+/// GETs `url` from `concurrency` clients for `duration`, taking
+/// compressed answers as a browser does; latencies of the 200 answers
+/// (others count as errors).
 pub async fn drive(url: &str, concurrency: usize, duration: Duration) -> Driven {
     let client = client(concurrency);
     let started = Instant::now();
@@ -168,7 +169,12 @@ pub async fn drive(url: &str, concurrency: usize, duration: Duration) -> Driven 
             let mut errors = 0usize;
             while started.elapsed() < duration {
                 let t = Instant::now();
-                match client.get(&url).send().await {
+                match client
+                    .get(&url)
+                    .header("accept-encoding", "gzip, deflate, br, zstd")
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status() == 200 => match r.bytes().await {
                         Ok(_) => times.push(t.elapsed()),
                         Err(_) => errors += 1,

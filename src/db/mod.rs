@@ -19,7 +19,51 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, OnThisThread>;
+
+/// How SQLite's calls run: on the task's own thread, not on one of
+/// tokio's blocking threads as diesel-async does by default.
+///
+/// A call to SQLite on a local file takes microseconds (a page of a list,
+/// the inbox's look-ups and inserts), while handing it to a blocking thread
+/// and waking the task again cost more than the call itself: an inbox Note
+/// made about ten such round trips, and on a Raspberry Pi's few cores the
+/// blocking threads competed for the same CPUs anyway. What this gives up:
+/// a worker thread is busy for the length of a call, so a call must not
+/// wait: this process's writes queue for the writer's turn ([`Db::begin`],
+/// [`Db::write`]) before they reach SQLite's lock, where the busy handler
+/// would sleep on this thread. (Several processes on one SQLite file are
+/// not a supported setup; several processes share PostgreSQL.)
+///
+/// On a single-threaded runtime (tests, one-off commands) calls still go
+/// to a blocking thread: there a lone write waiting in SQLite's busy
+/// handler would hold up the very task whose transaction it waits for.
+pub struct OnThisThread;
+
+impl diesel_async::sync_connection_wrapper::SpawnBlocking for OnThisThread {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> futures::future::BoxFuture<'a, Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+    where
+        R: Send + 'static,
+    {
+        let shared_runtime = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if shared_runtime {
+            return Box::pin(std::future::ready(Ok(task())));
+        }
+        Box::pin(async move {
+            tokio::task::spawn_blocking(task)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync + 'static>)
+        })
+    }
+
+    fn get_runtime() -> Self {
+        OnThisThread
+    }
+}
 pub type PgConn = AsyncPgConnection;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -28,6 +72,11 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres
 /// How long SQLite waits for another writer before giving up. Long enough for a
 /// burst of inbox writes, short enough that a stuck lock is reported.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// How much of the SQLite file is read through a memory map (the rest
+/// with `pread`): 256 MB covers a co-op's database for years. Only the
+/// pages read are resident, and they are the kernel's page cache, shared.
+const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -224,10 +273,15 @@ impl Db {
                     let mut conn = SqliteConn::establish(&url).await?;
                     // WAL lets readers run beside the one writer; the busy timeout
                     // makes a second writer wait instead of failing at once.
+                    // Memory-mapped reads: in WAL mode a connection drops its
+                    // whole page cache whenever another one has written, so
+                    // with a pool and a busy inbox nearly every read began by
+                    // copying pages in again with one `pread` each (a good
+                    // share of an inbox Note's CPU under `bench --perf`).
                     conn.batch_execute(&format!(
                         "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
                          PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON;"
+                         PRAGMA foreign_keys = ON; PRAGMA mmap_size = {SQLITE_MMAP_BYTES};"
                     ))
                     .await
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -352,7 +406,8 @@ impl Db {
     /// A connection for one statement that writes, outside a transaction.
     /// On SQLite it holds the writer's turn like a [`Tx`]: a lone write taken
     /// from [`Db::conn`] would meet a transaction's lock and wait in SQLite's
-    /// busy handler, asleep on a blocking thread, instead of in the queue.
+    /// busy handler, asleep on the task's worker thread (see
+    /// [`OnThisThread`]), instead of in the queue.
     pub async fn write(&self) -> DbResult<Write> {
         let turn = self.writer_turn().await?;
         Ok(Write {
@@ -524,4 +579,52 @@ impl std::ops::DerefMut for Tx {
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The thread a SQLite call ran on, and the caller's.
+    async fn threads_of_a_call(db: &Db) -> (std::thread::ThreadId, std::thread::ThreadId) {
+        let mut conn = db.conn().await.expect("a connection");
+        let PooledConn::Sqlite(c) = &mut conn else {
+            panic!("a SQLite pool")
+        };
+        let caller = std::thread::current().id();
+        let ran_on = c
+            .spawn_blocking(|_| Ok(std::thread::current().id()))
+            .await
+            .expect("the call runs");
+        (caller, ran_on)
+    }
+
+    #[test]
+    fn sqlite_calls_run_on_the_worker_of_a_shared_runtime_only() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let shared = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let (caller, ran_on) = shared.block_on(async {
+            let db = Db::connect(&url, 2).await.expect("the database opens");
+            threads_of_a_call(&db).await
+        });
+        assert_eq!(caller, ran_on, "no hand-off to a blocking thread");
+        drop(shared);
+        let single = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let (caller, ran_on) = single.block_on(async {
+            let db = Db::connect(&url, 2).await.expect("the database opens");
+            threads_of_a_call(&db).await
+        });
+        assert_ne!(
+            caller, ran_on,
+            "on one thread a call that waits must not hold up the others"
+        );
+    }
 }

@@ -52,8 +52,158 @@ const MAX_READ_BYTES: usize = 64 * 1024 * 1024;
 /// A rendered page, shared by every visitor it is served to.
 struct Page {
     headers: HeaderMap,
-    /// The page with `CSRF_PLACEHOLDER` for the token.
-    body: String,
+    /// The page cut at each `CSRF_PLACEHOLDER`: the visitor's token goes
+    /// between two parts.
+    parts: Vec<String>,
+    /// The same page gzipped, for the browsers that accept it (all do).
+    gzip: Gzipped,
+}
+
+impl Page {
+    fn new(headers: HeaderMap, body: &str) -> Page {
+        let parts: Vec<String> = body.split(CSRF_PLACEHOLDER).map(str::to_string).collect();
+        let gzip = Gzipped::new(&parts);
+        Page { headers, parts, gzip }
+    }
+
+    fn filled(&self, csrf: &str) -> Vec<u8> {
+        let total: usize = self.parts.iter().map(String::len).sum();
+        let mut out = Vec::with_capacity(total + csrf.len() * self.parts.len());
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(csrf.as_bytes());
+            }
+            out.extend_from_slice(part.as_bytes());
+        }
+        out
+    }
+}
+
+/// A page compressed once, so that no visitor's request compresses it
+/// again (per hit that was most of a cached page's cost for a browser),
+/// yet each visitor's token is in it.
+///
+/// One gzip member holds one DEFLATE stream, which is a series of blocks:
+/// each part of the page is compressed on its own and ends on a byte
+/// boundary (a sync flush), and the token goes between them as a stored
+/// (uncompressed) block written per request. The gzip trailer's CRC-32 of
+/// the whole page is combined from the parts' and the token's.
+struct Gzipped {
+    /// The compressed parts; the last one ends the stream.
+    deflated: Vec<Vec<u8>>,
+    crcs: Vec<crc32fast::Hasher>,
+    /// The uncompressed length of the page without its tokens.
+    len: usize,
+}
+
+/// Level 6, gzip's own default: the page is compressed once a second at
+/// most, so the better ratio costs nothing per visitor.
+const GZIP_LEVEL: u32 = 6;
+
+impl Gzipped {
+    fn new(parts: &[String]) -> Gzipped {
+        let last = parts.len().saturating_sub(1);
+        Gzipped {
+            deflated: parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| deflate(p.as_bytes(), i == last))
+                .collect(),
+            crcs: parts
+                .iter()
+                .map(|p| {
+                    let mut h = crc32fast::Hasher::new();
+                    h.update(p.as_bytes());
+                    h
+                })
+                .collect(),
+            len: parts.iter().map(String::len).sum(),
+        }
+    }
+
+    fn filled(&self, csrf: &str) -> Vec<u8> {
+        // Tokens are short: a stored block holds up to 65,535 bytes.
+        let token = &csrf.as_bytes()[..csrf.len().min(u16::MAX as usize)];
+        let size: usize = self.deflated.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(size + 18 + (token.len() + 5) * self.deflated.len());
+        // ID1 ID2, deflate, no flags, no time, no extra flags, unknown OS.
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+        let mut crc = crc32fast::Hasher::new();
+        let mut token_crc = crc32fast::Hasher::new();
+        token_crc.update(token);
+        for (i, (part, part_crc)) in self.deflated.iter().zip(&self.crcs).enumerate() {
+            if i > 0 {
+                // A stored block, not the last: BFINAL 0, BTYPE 00, padded
+                // to the byte; then LEN and its complement, little-endian.
+                let n = token.len() as u16;
+                out.push(0);
+                out.extend_from_slice(&n.to_le_bytes());
+                out.extend_from_slice(&(!n).to_le_bytes());
+                out.extend_from_slice(token);
+                crc.combine(&token_crc);
+            }
+            out.extend_from_slice(part);
+            crc.combine(part_crc);
+        }
+        let len = self.len + token.len() * self.deflated.len().saturating_sub(1);
+        out.extend_from_slice(&crc.finalize().to_le_bytes());
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        out
+    }
+}
+
+/// Raw DEFLATE of `data`, ending on a byte boundary (a sync flush) so that
+/// another block can follow, or ending the stream when `last`.
+fn deflate(data: &[u8], last: bool) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    let mut c = Compress::new(Compression::new(GZIP_LEVEL), false);
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut out = Vec::with_capacity(data.len() / 3 + 64);
+    loop {
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(1024));
+        }
+        let read = usize::try_from(c.total_in())
+            .unwrap_or(data.len())
+            .min(data.len());
+        let status = c.compress_vec(&data[read..], &mut out, flush);
+        let read_all = usize::try_from(c.total_in()).is_ok_and(|n| n >= data.len());
+        match status {
+            Ok(Status::StreamEnd) => break,
+            // A flush is complete once it leaves room in the output.
+            Ok(_) if !last && read_all && out.len() < out.capacity() => break,
+            Ok(_) => {}
+            // Compressing into a growing Vec does not fail; were it to, the
+            // stream would be wrong, so the page is sent uncompressed.
+            Err(_) => return Vec::new(),
+        }
+    }
+    out
+}
+
+/// Whether the request takes gzip (`Accept-Encoding`, RFC 9110 12.5.3):
+/// named, or `*`, without `q=0`.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut fields = item.split(';').map(str::trim);
+            let coding = fields.next().unwrap_or("");
+            let refused = fields.any(|f| {
+                f.strip_prefix("q=")
+                    .or_else(|| f.strip_prefix("Q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 struct Entry {
@@ -113,7 +263,7 @@ impl PageCache {
         }
     }
 
-    fn put(&self, key: (String, String), headers: HeaderMap, body: String) {
+    fn put(&self, key: (String, String), page: Arc<Page>) {
         if let Ok(mut pages) = self.pages.lock() {
             if pages.len() >= MAX_ENTRIES {
                 pages.retain(|_, e| e.at.elapsed() < self.ttl);
@@ -125,7 +275,7 @@ impl PageCache {
                 key,
                 Entry {
                     at: Instant::now(),
-                    page: Arc::new(Page { headers, body }),
+                    page,
                     refreshing: None,
                 },
             );
@@ -186,8 +336,9 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         .take(64)
         .collect::<String>();
     let key = (req.uri().path().to_string(), language);
+    let gzip = accepts_gzip(req.headers());
     if let Lookup::Page(p) = cache.get(&key) {
-        return page(StatusCode::OK, p.headers.clone(), &p.body, &csrf);
+        return serve_page(&p, &csrf, gzip);
     }
     req.extensions_mut().insert(Filling);
     let resp = next.run(req).await;
@@ -221,16 +372,30 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         && text.len() <= MAX_PAGE_BYTES
         && !headers.contains_key(header::SET_COOKIE)
     {
-        cache.put(key, headers.clone(), text.to_string());
-    } else {
-        cache.forget(&key);
+        let page = Arc::new(Page::new(headers, text));
+        cache.put(key, page.clone());
+        return serve_page(&page, &csrf, gzip);
     }
-    page(parts.status, headers, text, &csrf)
+    cache.forget(&key);
+    let mut resp = Response::new(Body::from(text.replace(CSRF_PLACEHOLDER, &csrf)));
+    *resp.status_mut() = parts.status;
+    *resp.headers_mut() = headers;
+    resp
 }
 
-fn page(status: StatusCode, headers: HeaderMap, body: &str, csrf: &str) -> Response {
-    let mut resp = Response::new(Body::from(body.replace(CSRF_PLACEHOLDER, csrf)));
-    *resp.status_mut() = status;
+/// A cached page with the visitor's token, gzipped when they take it (the
+/// compression layer leaves a response that has its encoding alone).
+fn serve_page(page: &Page, csrf: &str, gzip: bool) -> Response {
+    let mut headers = page.headers.clone();
+    headers.append(header::VARY, header::HeaderValue::from_static("accept-encoding"));
+    let body = match gzip {
+        true if !page.gzip.deflated.iter().any(Vec::is_empty) => {
+            headers.insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+            page.gzip.filled(csrf)
+        }
+        _ => page.filled(csrf),
+    };
+    let mut resp = Response::new(Body::from(body));
     *resp.headers_mut() = headers;
     resp
 }
@@ -268,10 +433,11 @@ mod tests {
         let c = PageCache::new(Duration::from_millis(50));
         let key = |i: usize| (format!("/news/{i}"), String::new());
         let body = |l: Lookup| match l {
-            Lookup::Page(p) => Some(p.body.clone()),
+            Lookup::Page(p) => Some(String::from_utf8(p.filled("")).unwrap()),
             Lookup::Fill => None,
         };
-        c.put(key(0), HeaderMap::new(), "a".into());
+        let page = |b: &str| Arc::new(Page::new(HeaderMap::new(), b));
+        c.put(key(0), page("a"));
         assert_eq!(body(c.get(&key(0))), Some("a".into()));
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(
@@ -284,7 +450,7 @@ mod tests {
             Some("a".into()),
             "meanwhile the others get the page as it was"
         );
-        c.put(key(0), HeaderMap::new(), "b".into());
+        c.put(key(0), page("b"));
         assert_eq!(body(c.get(&key(0))), Some("b".into()), "then the new one");
         c.forget(&key(0));
         assert_eq!(
@@ -294,8 +460,65 @@ mod tests {
         );
         let c = PageCache::new(Duration::from_secs(60));
         for i in 0..MAX_ENTRIES + 10 {
-            c.put(key(i), HeaderMap::new(), "p".into());
+            c.put(key(i), page("p"));
         }
         assert!(c.pages.lock().unwrap().len() <= MAX_ENTRIES);
+    }
+
+    fn gunzip(data: &[u8]) -> String {
+        use std::io::Read;
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(data)
+            .read_to_string(&mut out)
+            .expect("a valid gzip stream, CRC and length included");
+        out
+    }
+
+    #[test]
+    fn each_visitor_gets_the_gzipped_page_with_their_token() {
+        let text = format!(
+            "<html><form><input name=csrf value={CSRF_PLACEHOLDER}></form>{}<form><input value={CSRF_PLACEHOLDER}></form></html>",
+            "<p>The harvest went well.</p>".repeat(2000)
+        );
+        let page = Page::new(HeaderMap::new(), &text);
+        let expected = text.replace(CSRF_PLACEHOLDER, "tokenA");
+        assert_eq!(String::from_utf8(page.filled("tokenA")).unwrap(), expected);
+        let zipped = page.gzip.filled("tokenA");
+        assert!(
+            zipped.len() < text.len() / 10,
+            "compressed: {} bytes",
+            zipped.len()
+        );
+        assert_eq!(gunzip(&zipped), expected);
+        assert_eq!(
+            gunzip(&page.gzip.filled("tokenB")),
+            text.replace(CSRF_PLACEHOLDER, "tokenB")
+        );
+        // A page with no form, and an empty one, are whole streams too.
+        for t in ["<p>no form</p>", ""] {
+            assert_eq!(gunzip(&Page::new(HeaderMap::new(), t).gzip.filled("x")), t);
+        }
+        // Forms at the very start and end leave empty parts.
+        let edge = format!("{CSRF_PLACEHOLDER}middle{CSRF_PLACEHOLDER}");
+        assert_eq!(
+            gunzip(&Page::new(HeaderMap::new(), &edge).gzip.filled("t")),
+            "tmiddlet"
+        );
+    }
+
+    #[test]
+    fn gzip_is_served_only_when_accepted() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            m
+        };
+        for yes in ["gzip, deflate, br, zstd", "br;q=1.0, gzip;q=0.8", "*", "GZIP"] {
+            assert!(accepts_gzip(&h(yes)), "{yes}");
+        }
+        for no in ["br", "identity", "gzip;q=0", "gzip; q=0.0, br", "x-gzip2"] {
+            assert!(!accepts_gzip(&h(no)), "{no}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 }

@@ -249,6 +249,8 @@ pub async fn check_session(ctx: &Ctx, session_token: &str) -> ServiceResult<Sess
         return Ok(SessionCheck::Unknown);
     };
     if session.expires_at <= now() {
+        drop(conn);
+        let mut conn = ctx.db.write().await?;
         q::delete_session(&mut conn, &hash).await?;
         return Ok(SessionCheck::Expired);
     }
@@ -458,7 +460,8 @@ pub async fn create_api_token(ctx: &Ctx, username: &str, name: &str) -> ServiceR
 
 /// The user behind a bearer token, if the token is valid and not revoked.
 pub async fn authenticate_token(ctx: &Ctx, token: &str) -> ServiceResult<Option<User>> {
-    let mut conn = ctx.db.conn().await?;
+    // It writes (the token's last use): in the writers' queue.
+    let mut conn = ctx.db.write().await?;
     let Some(row) = q::find_api_token(&mut conn, &crypto::token_hash(token)).await? else {
         return Ok(None);
     };

@@ -576,7 +576,7 @@ pub async fn receive_join(
 
 /// A remote actor's Leave of an event (or Undo of their Join).
 pub async fn receive_leave(ctx: &Ctx, remote: &Actor, event_ap_id: &str) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let Some(object) = content::find_by_ap_id(&mut conn, event_ap_id).await? else {
         return Ok(false);
     };
@@ -589,7 +589,7 @@ pub async fn receive_leave(ctx: &Ctx, remote: &Actor, event_ap_id: &str) -> Serv
 
 /// Undo of a Join named by its id.
 pub async fn receive_undo_join(ctx: &Ctx, remote: &Actor, join_id: &str) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     match calendar_q::find_by_join(&mut conn, join_id).await? {
         Some((object_id, actor_id)) if actor_id == remote.id => {
             Ok(calendar_q::leave(&mut conn, object_id, actor_id).await?)

@@ -239,7 +239,7 @@ pub async fn receive_unfollow(
     followed: &Actor,
     follow_id: Option<&str>,
 ) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     if let Some(id) = follow_id {
         let stored = follow_q::find_follow(&mut conn, follower.id, followed.id).await?;
         if stored.is_some_and(|f| f.ap_id.as_deref().is_some_and(|a| a != id)) {
@@ -256,7 +256,7 @@ pub async fn receive_unfollow(
 
 /// Undo naming only the Follow's id.
 pub async fn receive_unfollow_by_id(ctx: &Ctx, follower: &Actor, follow_id: &str) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let n = follow_q::delete_follow_by_ap_id(&mut conn, follower.id, follow_id).await?;
     Ok(n > 0)
 }
@@ -270,7 +270,7 @@ pub async fn receive_follow_answer(
     follow_id: &str,
     accepted: bool,
 ) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let Some(follow) = follow_q::find_follow(&mut conn, local.id, followed.id).await? else {
         return Ok(());
     };
@@ -301,7 +301,7 @@ pub async fn receive_follow_answer_by_id(
     follow_id: &str,
     accepted: bool,
 ) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let Some(follow) = follow_q::find_follow_by_ap_id(&mut conn, follow_id).await? else {
         return Ok(());
     };

@@ -784,7 +784,7 @@ pub async fn announce_received(ctx: &Ctx, forum: &Forum, activity_id: &str) -> S
     if !forum.actor.local {
         return Ok(());
     }
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     events::record(
         &mut conn,
         &DomainEvent::ForumAnnounce {

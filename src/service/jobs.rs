@@ -39,7 +39,7 @@ pub async fn run(ctx: Ctx, mut stop: watch::Receiver<bool>) {
 /// Claims and runs one batch of due jobs; returns how many were taken.
 pub async fn process_batch(ctx: &Ctx) -> ServiceResult<usize> {
     let rows = {
-        let mut conn = ctx.db.conn().await?;
+        let mut conn = ctx.db.write().await?;
         event_q::claim_events(
             &mut conn,
             Consumer::Local.as_str(),
@@ -55,14 +55,14 @@ pub async fn process_batch(ctx: &Ctx) -> ServiceResult<usize> {
             Err(e) => {
                 // Nothing can run it: it is finished, not retried forever.
                 tracing::error!(event = row.id, kind = %row.kind, error = %e, "job cannot be read; dropped");
-                let mut conn = ctx.db.conn().await?;
+                let mut conn = ctx.db.write().await?;
                 event_q::finish_event(&mut conn, row.id).await?;
                 continue;
             }
         };
         match run_one(ctx, &event).await {
             Ok(()) => {
-                let mut conn = ctx.db.conn().await?;
+                let mut conn = ctx.db.write().await?;
                 event_q::finish_event(&mut conn, row.id).await?;
             }
             // The lease runs out and the job is taken again.

@@ -137,7 +137,7 @@ pub async fn send_due(ctx: &Ctx, at: NaiveDateTime) -> ServiceResult<usize> {
         return Ok(0);
     };
     let rows = {
-        let mut conn = ctx.db.conn().await?;
+        let mut conn = ctx.db.write().await?;
         mail_q::claim(&mut conn, BATCH, at, at + chrono::Duration::seconds(LEASE_SECS)).await?
     };
     if rows.is_empty() {
@@ -145,7 +145,7 @@ pub async fn send_due(ctx: &Ctx, at: NaiveDateTime) -> ServiceResult<usize> {
     }
     let transport = transport(smtp, &ctx.config).map_err(ServiceError::Internal)?;
     let secret = {
-        let mut conn = ctx.db.conn().await?;
+        let mut conn = ctx.db.write().await?;
         mail_q::mail_secret(&mut conn).await?
     };
     let mut newsletter: Option<Newsletter> = None;
@@ -171,7 +171,7 @@ pub async fn send_due(ctx: &Ctx, at: NaiveDateTime) -> ServiceResult<usize> {
             }),
             Err(e) => Err((e, true)),
         };
-        let mut conn = ctx.db.conn().await?;
+        let mut conn = ctx.db.write().await?;
         match outcome {
             Ok(()) => {
                 mail_q::mark_sent(&mut conn, row.id, now()).await?;

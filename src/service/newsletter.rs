@@ -294,7 +294,7 @@ pub async fn pending(ctx: &Ctx, token: &str) -> ServiceResult<String> {
 
 /// The confirmation link; returns the address now subscribed.
 pub async fn confirm(ctx: &Ctx, token: &str) -> ServiceResult<String> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let since = now() - chrono::Duration::days(CONFIRM_DAYS);
     mail_q::confirm_subscription(&mut conn, &crypto::token_hash(token), since)
         .await?
@@ -321,7 +321,7 @@ pub async fn check_unsubscribe(ctx: &Ctx, email: &str, token: &str) -> ServiceRe
 /// One-click unsubscribe (RFC 8058) and the button of the page.
 pub async fn unsubscribe(ctx: &Ctx, email: &str, token: &str) -> ServiceResult<String> {
     let email = check_unsubscribe(ctx, email, token).await?;
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     mail_q::unsubscribe(&mut conn, &email).await?;
     tracing::info!("newsletter: an address unsubscribed");
     Ok(email)
@@ -364,7 +364,7 @@ pub async fn subscriber_count(ctx: &Ctx, caller: &Caller) -> ServiceResult<i64> 
 
 /// Housekeeping: requests to subscribe never confirmed, past their link.
 pub async fn expire(ctx: &Ctx) -> ServiceResult<usize> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let at: NaiveDateTime = now();
     Ok(mail_q::delete_unconfirmed_before(&mut conn, at - chrono::Duration::days(CONFIRM_DAYS)).await?)
 }

@@ -208,7 +208,7 @@ pub async fn mentioned(
     else {
         return Ok(0);
     };
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let answered = match post.in_reply_to {
         Some(parent) => content::find_by_ap_id(&mut conn, parent)
             .await?

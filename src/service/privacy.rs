@@ -267,7 +267,7 @@ pub async fn set_retention(ctx: &Ctx, caller: &super::Caller, r: Retention) -> S
 /// Removes what is past its time under the co-op's settings.
 pub async fn apply_retention(ctx: &Ctx) -> ServiceResult<Pruned> {
     use crate::db::queries::retention as ret_q;
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let (remote, messages, logs) = ret_q::get(&mut conn).await?;
     let at = crate::db::now();
     let before = |days: i64| at - chrono::Duration::days(days);

@@ -8,7 +8,7 @@ use crate::db::queries::{actors, content, follows as follow_q, inbox_log as inbo
 
 /// Stores or refreshes a remote actor.
 pub async fn save_actor(ctx: &Ctx, row: &ActorRow) -> ServiceResult<Actor> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let id = actors::upsert_remote(&mut conn, row).await?;
     actors::find(&mut conn, id)
         .await?
@@ -53,7 +53,7 @@ pub async fn record_activity(
 pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
     let days = i64::from(ctx.config.inbox_retention_days);
     let now = crate::db::now();
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     Ok(inbox_q::prune_inbox_log(
         &mut conn,
         now - chrono::Duration::days(days),
@@ -77,7 +77,7 @@ pub async fn add_reaction(
     object_ap_id: &str,
     activity_id: &str,
 ) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let Some(object) = content::find_by_ap_id(&mut conn, object_ap_id).await? else {
         return Ok(false);
     };
@@ -85,7 +85,7 @@ pub async fn add_reaction(
 }
 
 pub async fn remove_reaction(ctx: &Ctx, actor: &Actor, activity_id: &str) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     Ok(content::remove_reaction(&mut conn, activity_id, actor.id).await? > 0)
 }
 
@@ -97,7 +97,7 @@ pub async fn store_report(
     objects: &[String],
     content: &str,
 ) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     inbox_q::insert_report(&mut conn, actor.id, activity_id, &objects.join("\n"), content).await?;
     tracing::info!(reporter = %actor.ap_id, "report received");
     Ok(())
@@ -166,8 +166,10 @@ pub async fn store_and_forward(
 
 /// Stores or updates; whether anything changed.
 async fn store(ctx: &Ctx, author: &Actor, post: RemotePost, after: After<'_>) -> ServiceResult<bool> {
-    let mut tx = ctx.db.begin().await?;
+    // Sanitising is the costly part: done before taking the writer's turn,
+    // which the other writers wait for.
     let html = crate::service::text::sanitize_html(&post.content_html);
+    let mut tx = ctx.db.begin().await?;
     if let Some(existing) = content::find_by_ap_id(&mut tx, &post.ap_id).await? {
         if existing.author_id != author.id {
             tx.rollback().await?;

@@ -117,27 +117,33 @@ const ALLOWED_TAGS: &[&str] = &[
 /// The HTML our own editors may publish: what remote content may carry,
 /// plus images, tables, a top heading and rules.
 fn sanitize_local_html(html: &str) -> String {
-    let mut tags = ALLOWED_TAGS.to_vec();
-    tags.extend(["img", "table", "thead", "tbody", "tr", "th", "td", "h1", "hr"]);
-    ammonia::Builder::default()
-        .tags(tags.into_iter().collect())
-        .add_tag_attributes("img", ["src", "alt", "title"])
-        .add_tag_attributes("th", ["align"])
-        .add_tag_attributes("td", ["align"])
-        .link_rel(Some("nofollow noopener noreferrer"))
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .clean(html)
-        .to_string()
+    static LOCAL: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+        let mut tags = ALLOWED_TAGS.to_vec();
+        tags.extend(["img", "table", "thead", "tbody", "tr", "th", "td", "h1", "hr"]);
+        let mut b = ammonia::Builder::default();
+        b.tags(tags.into_iter().collect())
+            .add_tag_attributes("img", ["src", "alt", "title"])
+            .add_tag_attributes("th", ["align"])
+            .add_tag_attributes("td", ["align"])
+            .link_rel(Some("nofollow noopener noreferrer"))
+            .url_schemes(["http", "https", "mailto"].into_iter().collect());
+        b
+    });
+    LOCAL.clean(html).to_string()
 }
 
 /// The HTML allowed in content from other servers.
 pub fn sanitize_html(html: &str) -> String {
-    ammonia::Builder::default()
-        .tags(ALLOWED_TAGS.iter().copied().collect())
-        .link_rel(Some("nofollow noopener noreferrer"))
-        .url_schemes(["http", "https", "mailto"].into_iter().collect())
-        .clean(html)
-        .to_string()
+    // Built once: a builder's default tables are a few dozen sets and maps,
+    // which every received post would otherwise build again.
+    static REMOTE: std::sync::LazyLock<ammonia::Builder<'static>> = std::sync::LazyLock::new(|| {
+        let mut b = ammonia::Builder::default();
+        b.tags(ALLOWED_TAGS.iter().copied().collect())
+            .link_rel(Some("nofollow noopener noreferrer"))
+            .url_schemes(["http", "https", "mailto"].into_iter().collect());
+        b
+    });
+    REMOTE.clean(html).to_string()
 }
 
 /// Plain text of the first paragraph, for the summary Mastodon shows under

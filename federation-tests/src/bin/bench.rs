@@ -13,7 +13,7 @@
 //!   the same load against a minimal Fedify inbox in the same run;
 //! - fan-out: one news item to N followers on M loopback hosts, beside the
 //!   signing rate of the RSA library on one core;
-//! - pages: the home, a news item and an event of a co-op with realistic
+//! - pages: the home, a news item, an event and a forum thread of a co-op with realistic
 //!   data, from 100 clients, beside a static handler (the ceiling);
 //! - footprint: binary size, cold start, idle RSS, RSS under the inbox load.
 //!
@@ -695,10 +695,10 @@ async fn fan_out(bin: &Path, scratch: &Path, followers: usize, hosts: usize) -> 
     }
 }
 
-/// A co-op with `news` news items, `events` events and `replies` replies
-/// from remote members spread over the news; the paths of a news item
-/// (with its share of replies) and an event.
-async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String, String) {
+/// A co-op with `news` news items, `events` events, a forum of 50 threads
+/// and `replies` replies from remote members; the paths of a news item and
+/// of a forum thread with 200 replies each, and of an event.
+async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String, String, String) {
     let admin = Caller::User {
         id: 1,
         role: UserRole::Admin,
@@ -738,6 +738,35 @@ async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String,
         .expect("an event");
         event_slug = e.object.slug.clone().unwrap_or_default();
     }
+    // A forum of 50 threads, the newest of which gets a busy thread.
+    let forum = intercoop::service::forums::create_forum(
+        ctx,
+        &admin,
+        &intercoop::service::forums::ForumInput {
+            handle: "general".into(),
+            name: "General".into(),
+            description: "Anything about the co-op.".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("a forum");
+    let mut thread = None;
+    for i in 0..50 {
+        let t = intercoop::service::forums::post_thread(
+            ctx,
+            &admin,
+            &forum,
+            &intercoop::service::forums::ThreadInput {
+                title: format!("Sharing the press, round {i}"),
+                body: body.into(),
+            },
+        )
+        .await
+        .expect("a thread");
+        thread = Some(t);
+    }
+    let thread = thread.expect("a thread");
     // Replies from 100 remote members, straight into the database.
     let mut tx = ctx.db.begin().await.unwrap();
     let now = intercoop::db::now();
@@ -752,9 +781,11 @@ async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String,
     }
     let newest = items.last().cloned();
     for r in 0..replies {
-        // The newest item gets a busy thread (200 replies), the rest are spread.
+        // The newest item and the newest thread get 200 replies each, the
+        // rest are spread over the news.
         let parent = match &newest {
             Some(n) if r < 200 => n,
+            _ if r < 400 => &thread,
             _ => &items[r % items.len().max(1)],
         };
         content::insert(
@@ -781,7 +812,8 @@ async fn seed(ctx: &Ctx, news: usize, events: usize, replies: usize) -> (String,
         .and_then(|n| n.slug)
         .map(|s| format!("/news/{s}"))
         .unwrap_or_else(|| "/news".into());
-    (news_path, format!("/events/{event_slug}"))
+    let thread_path = format!("/threads/{}", thread.slug.clone().unwrap_or_default());
+    (news_path, format!("/events/{event_slug}"), thread_path)
 }
 
 /// `--perf DIR`: the profiles of the inbox and of the home page.
@@ -821,7 +853,7 @@ async fn profile(
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}", dir.join("bench.db").display());
     let (inst, ctx) = instance(&db, &dir).await;
-    let (news_path, _) = seed(&ctx, 300, 20, 200).await;
+    let (news_path, _, _) = seed(&ctx, 300, 20, 200).await;
     drop(ctx);
     let srv = serve(bin, &inst, inst.port).await;
     for (name, path) in [("home", "/".to_string()), ("news", news_path)] {
@@ -865,7 +897,7 @@ async fn pages(
     let db = format!("sqlite://{}", dir.join("bench.db").display());
     let (inst, ctx) = instance(&db, &dir).await;
     let started = Instant::now();
-    let (news_path, event_path) = seed(&ctx, news, events, replies).await;
+    let (news_path, event_path, thread_path) = seed(&ctx, news, events, replies).await;
     println!(
         "pages: seeded {news} news, {events} events, {replies} replies in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -907,6 +939,7 @@ async fn pages(
         ("the home page", "/".to_string()),
         ("a news item (200 replies)", news_path),
         ("an event", event_path),
+        ("a forum thread (200 replies)", thread_path),
     ] {
         let url = format!("{}{path}", srv.base);
         let before = srv.proc_.cpu_secs();
@@ -1187,8 +1220,9 @@ fn report(r: &Report) -> String {
         r.hosts
     ));
     s.push_str(&format!(
-        "\n## Pages\n\nA co-op on SQLite with {} news items, {} events and {} replies from 100 remote \
-         members (the news item measured has 200 of them), anonymous visitors, 100 concurrent clients for \
+        "\n## Pages\n\nA co-op on SQLite with {} news items, {} events, a forum of 50 threads and {} replies \
+         from 100 remote members (the news item and the thread measured have 200 each), anonymous visitors \
+         whose requests take compressed pages as browsers' do (`Accept-Encoding: gzip, deflate, br, zstd`), 100 concurrent clients for \
          {} s per page. Targets: p99 < 10 ms and ≥ 10,000 home pages/s.\n\n",
         r.news, r.events, r.replies, r.seconds
     ));
