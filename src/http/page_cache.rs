@@ -1,6 +1,6 @@
 //! Rendered pages for anonymous visitors, kept for `page_cache_seconds`
 //! (1 s by default). Anonymous readers of a co-op's home page, its news,
-//! events, polls and forums all see the same page but for one thing: the
+//! events, polls, forums and threads all see the same page but for one thing: the
 //! CSRF token of their forms (the follow form, the newsletter form). The
 //! page is rendered once with a placeholder where the token goes
 //! (`Visitor` in fill mode), and each visitor gets a copy with their own
@@ -292,7 +292,7 @@ impl PageCache {
 /// The pages anonymous visitors share.
 fn cacheable_path(path: &str) -> bool {
     path == "/"
-        || ["/news", "/events", "/polls", "/forums"]
+        || ["/news", "/events", "/polls", "/forums", "/threads"]
             .iter()
             .any(|p| path == *p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/')))
 }
@@ -412,6 +412,8 @@ mod tests {
             "/news/harvest",
             "/events/work-day",
             "/forums/garden/threads/1",
+            "/threads/sharing-the-press",
+            "/threads/remote/12",
         ] {
             assert!(cacheable_path(p), "{p}");
         }
@@ -423,6 +425,7 @@ mod tests {
             "/media/x.png",
             "/api/v1/news",
             "/eventsx",
+            "/threadsx",
         ] {
             assert!(!cacheable_path(p), "{p}");
         }
