@@ -411,6 +411,19 @@ async fn anonymous_visitors_share_pages_with_their_own_tokens() {
         zipped.len(),
         for_ann.len()
     );
+    // A token cookie planted with markup is never spliced into the page.
+    let planted = reqwest::Client::new()
+        .get(app.url("/"))
+        .header("cookie", "ic_csrf=x\"><script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(planted.contains("Pressing day"));
+    assert!(!planted.contains("<script>alert(1)"), "escaped, not spliced");
+
     // One that takes only brotli is compressed by the usual layer.
     let br = bob
         .get(app.url("/"))

@@ -51,7 +51,11 @@ impl diesel_async::sync_connection_wrapper::SpawnBlocking for OnThisThread {
         let shared_runtime = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if shared_runtime {
-            return Box::pin(std::future::ready(Ok(task())));
+            // A panic in a call (a bug) fails that call, as it did on a
+            // blocking thread, instead of unwinding through a worker loop.
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task))
+                .map_err(|_| "a SQLite call panicked".into());
+            return Box::pin(std::future::ready(done));
         }
         Box::pin(async move {
             tokio::task::spawn_blocking(task)
@@ -76,7 +80,12 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// How much of the SQLite file is read through a memory map (the rest
 /// with `pread`): 256 MB covers a co-op's database for years. Only the
 /// pages read are resident, and they are the kernel's page cache, shared.
+/// On 32-bit systems (older Raspberry Pi OS) each connection's map would
+/// take that much of a small address space: reads stay with `pread` there.
+#[cfg(target_pointer_width = "64")]
 const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
+#[cfg(not(target_pointer_width = "64"))]
+const SQLITE_MMAP_BYTES: u64 = 0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -193,7 +193,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|item| {
+        .filter_map(|item| {
             let mut fields = item.split(';').map(str::trim);
             let coding = fields.next().unwrap_or("");
             let refused = fields.any(|f| {
@@ -202,8 +202,12 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
                     .and_then(|q| q.parse::<f32>().ok())
                     .is_some_and(|q| q <= 0.0)
             });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+            let named = coding.eq_ignore_ascii_case("gzip");
+            (named || coding == "*").then_some((named, !refused))
         })
+        // gzip named decides; `*` only when it is not.
+        .max_by_key(|(named, _)| *named)
+        .is_some_and(|(_, taken)| taken)
 }
 
 struct Entry {
@@ -327,6 +331,15 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
         return next.run(req).await;
     }
     let csrf = super::auth::anonymous_csrf(&req);
+    // The token goes into the page as it is, unescaped: a cookie someone
+    // planted with other characters is rendered (and escaped) the usual way.
+    if csrf.is_empty()
+        || !csrf
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return next.run(req).await;
+    }
     let language = req
         .headers()
         .get(header::ACCEPT_LANGUAGE)
@@ -519,7 +532,15 @@ mod tests {
         for yes in ["gzip, deflate, br, zstd", "br;q=1.0, gzip;q=0.8", "*", "GZIP"] {
             assert!(accepts_gzip(&h(yes)), "{yes}");
         }
-        for no in ["br", "identity", "gzip;q=0", "gzip; q=0.0, br", "x-gzip2"] {
+        for no in [
+            "br",
+            "identity",
+            "gzip;q=0",
+            "gzip; q=0.0, br",
+            "x-gzip2",
+            "gzip;q=0, *",
+            "*, gzip;q=0",
+        ] {
             assert!(!accepts_gzip(&h(no)), "{no}");
         }
         assert!(!accepts_gzip(&HeaderMap::new()));

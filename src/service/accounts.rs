@@ -460,12 +460,15 @@ pub async fn create_api_token(ctx: &Ctx, username: &str, name: &str) -> ServiceR
 
 /// The user behind a bearer token, if the token is valid and not revoked.
 pub async fn authenticate_token(ctx: &Ctx, token: &str) -> ServiceResult<Option<User>> {
-    // It writes (the token's last use): in the writers' queue.
-    let mut conn = ctx.db.write().await?;
+    let mut conn = ctx.db.conn().await?;
     let Some(row) = q::find_api_token(&mut conn, &crypto::token_hash(token)).await? else {
         return Ok(None);
     };
-    q::touch_api_token(&mut conn, row.id).await?;
+    // Only a real token's last use is written, in the writers' queue: an
+    // unknown token takes no turn from the inbox's writes.
+    let mut write = ctx.db.write().await?;
+    q::touch_api_token(&mut write, row.id).await?;
+    drop(write);
     match q::find_user(&mut conn, row.user_id)
         .await?
         .filter(|u| !u.disabled)
