@@ -55,8 +55,9 @@ struct Page {
     /// The page cut at each `CSRF_PLACEHOLDER`: the visitor's token goes
     /// between two parts.
     parts: Vec<String>,
-    /// The same page gzipped, for the browsers that accept it (all do).
-    gzip: Gzipped,
+    /// The same page gzipped, for the browsers that accept it (all do);
+    /// none if compressing failed, and then it is sent uncompressed.
+    gzip: Option<Gzipped>,
 }
 
 impl Page {
@@ -101,14 +102,14 @@ struct Gzipped {
 const GZIP_LEVEL: u32 = 6;
 
 impl Gzipped {
-    fn new(parts: &[String]) -> Gzipped {
+    fn new(parts: &[String]) -> Option<Gzipped> {
         let last = parts.len().saturating_sub(1);
-        Gzipped {
+        Some(Gzipped {
             deflated: parts
                 .iter()
                 .enumerate()
                 .map(|(i, p)| deflate(p.as_bytes(), i == last))
-                .collect(),
+                .collect::<Option<_>>()?,
             crcs: parts
                 .iter()
                 .map(|p| {
@@ -118,7 +119,7 @@ impl Gzipped {
                 })
                 .collect(),
             len: parts.iter().map(String::len).sum(),
-        }
+        })
     }
 
     fn filled(&self, csrf: &str) -> Vec<u8> {
@@ -154,7 +155,7 @@ impl Gzipped {
 
 /// Raw DEFLATE of `data`, ending on a byte boundary (a sync flush) so that
 /// another block can follow, or ending the stream when `last`.
-fn deflate(data: &[u8], last: bool) -> Vec<u8> {
+fn deflate(data: &[u8], last: bool) -> Option<Vec<u8>> {
     use flate2::{Compress, Compression, FlushCompress, Status};
     let mut c = Compress::new(Compression::new(GZIP_LEVEL), false);
     let flush = if last {
@@ -179,10 +180,10 @@ fn deflate(data: &[u8], last: bool) -> Vec<u8> {
             Ok(_) => {}
             // Compressing into a growing Vec does not fail; were it to, the
             // stream would be wrong, so the page is sent uncompressed.
-            Err(_) => return Vec::new(),
+            Err(_) => return None,
         }
     }
-    out
+    Some(out)
 }
 
 /// Whether the request takes gzip (`Accept-Encoding`, RFC 9110 12.5.3):
@@ -401,12 +402,12 @@ pub async fn serve(State(state): State<AppState>, mut req: Request, next: Next) 
 fn serve_page(page: &Page, csrf: &str, gzip: bool) -> Response {
     let mut headers = page.headers.clone();
     headers.append(header::VARY, header::HeaderValue::from_static("accept-encoding"));
-    let body = match gzip {
-        true if !page.gzip.deflated.iter().any(Vec::is_empty) => {
+    let body = match page.gzip.as_ref().filter(|_| gzip) {
+        Some(zipped) => {
             headers.insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
-            page.gzip.filled(csrf)
+            zipped.filled(csrf)
         }
-        _ => page.filled(csrf),
+        None => page.filled(csrf),
     };
     let mut resp = Response::new(Body::from(body));
     *resp.headers_mut() = headers;
@@ -499,7 +500,7 @@ mod tests {
         let page = Page::new(HeaderMap::new(), &text);
         let expected = text.replace(CSRF_PLACEHOLDER, "tokenA");
         assert_eq!(String::from_utf8(page.filled("tokenA")).unwrap(), expected);
-        let zipped = page.gzip.filled("tokenA");
+        let zipped = page.gzip.as_ref().unwrap().filled("tokenA");
         assert!(
             zipped.len() < text.len() / 10,
             "compressed: {} bytes",
@@ -507,17 +508,20 @@ mod tests {
         );
         assert_eq!(gunzip(&zipped), expected);
         assert_eq!(
-            gunzip(&page.gzip.filled("tokenB")),
+            gunzip(&page.gzip.as_ref().unwrap().filled("tokenB")),
             text.replace(CSRF_PLACEHOLDER, "tokenB")
         );
         // A page with no form, and an empty one, are whole streams too.
         for t in ["<p>no form</p>", ""] {
-            assert_eq!(gunzip(&Page::new(HeaderMap::new(), t).gzip.filled("x")), t);
+            assert_eq!(
+                gunzip(&Page::new(HeaderMap::new(), t).gzip.unwrap().filled("x")),
+                t
+            );
         }
         // Forms at the very start and end leave empty parts.
         let edge = format!("{CSRF_PLACEHOLDER}middle{CSRF_PLACEHOLDER}");
         assert_eq!(
-            gunzip(&Page::new(HeaderMap::new(), &edge).gzip.filled("t")),
+            gunzip(&Page::new(HeaderMap::new(), &edge).gzip.unwrap().filled("t")),
             "tmiddlet"
         );
     }

@@ -208,14 +208,7 @@ pub async fn mentioned(
     else {
         return Ok(0);
     };
-    let mut conn = ctx.db.write().await?;
-    let answered = match post.in_reply_to {
-        Some(parent) => content::find_by_ap_id(&mut conn, parent)
-            .await?
-            .filter(|p| p.local)
-            .map(|p| p.author_id),
-        None => None,
-    };
+    // Reading the remote HTML is done before taking the writer's turn.
     let who = if author.name.is_empty() {
         author.handle.clone()
     } else {
@@ -226,6 +219,14 @@ pub async fn mentioned(
         format!("{who} mentioned you")
     } else {
         format!("{who} mentioned you: {excerpt}")
+    };
+    let mut conn = ctx.db.write().await?;
+    let answered = match post.in_reply_to {
+        Some(parent) => content::find_by_ap_id(&mut conn, parent)
+            .await?
+            .filter(|p| p.local)
+            .map(|p| p.author_id),
+        None => None,
     };
     let mut told = Vec::new();
     for href in mentions.iter().take(MAX_MENTIONS) {
