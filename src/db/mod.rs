@@ -6,6 +6,7 @@
 pub mod models;
 pub mod queries;
 pub mod schema;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -95,6 +96,9 @@ pub enum DbError {
     Connect(String),
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// SQLite: the group commit this transaction was part of failed.
+    #[error("{0}")]
+    Commit(String),
 }
 
 impl DbError {
@@ -129,8 +133,9 @@ pub struct Db {
     pools: Pools,
     /// SQLite has one writer: this process's transactions queue here for
     /// it (woken in turn) instead of polling the file lock in SQLite's busy
-    /// handler, which under load slept and retried most of their time.
-    writer: Arc<tokio::sync::Semaphore>,
+    /// handler, which under load slept and retried most of their time; and
+    /// those that queue together commit together (see [`writer`]).
+    writer: Arc<writer::Writer>,
     /// The URL with any password removed, for messages.
     display_url: String,
 }
@@ -323,7 +328,7 @@ impl Db {
         let db = Db {
             pools,
             display_url,
-            writer: Arc::new(tokio::sync::Semaphore::new(1)),
+            writer: writer::Writer::new(),
         };
         // Open one connection now so that a wrong URL fails at start, not at the first request.
         let mut conn = db.conn().await?;
@@ -382,47 +387,92 @@ impl Db {
     /// IMMEDIATE`), so two writers queue on the busy timeout instead of one
     /// failing when it upgrades a read lock. Dropping the [`Tx`] without
     /// [`Tx::commit`] rolls back.
+    ///
+    /// On SQLite the transaction may join the group its predecessor left
+    /// open (see [`writer`]): its work is then a savepoint within it.
     pub async fn begin(&self) -> DbResult<Tx> {
-        let write = self.writer_turn().await?;
-        let mut conn = self.conn().await?;
-        let sql = match conn {
-            PooledConn::Sqlite(_) => "BEGIN IMMEDIATE",
-            PooledConn::Postgres(_) => "BEGIN",
-        };
-        q!(&mut conn, |c| c.batch_execute(sql).await)?;
-        Ok(Tx {
-            conn: Some(conn),
-            _write: write,
-        })
+        match self.pools {
+            Pools::Sqlite(_) => {
+                let turn = self.writer_turn().await?;
+                let (conn, member) = self.writer.join(turn, self.conn()).await?;
+                Ok(Tx {
+                    conn: Some(conn),
+                    member: Some(member),
+                })
+            }
+            Pools::Postgres(_) => {
+                let mut conn = self.conn().await?;
+                q!(&mut conn, |c| c.batch_execute("BEGIN").await)?;
+                Ok(Tx {
+                    conn: Some(conn),
+                    member: None,
+                })
+            }
+        }
     }
 
     /// SQLite: waits (asynchronously) for this process's turn to write.
-    async fn writer_turn(&self) -> DbResult<Option<tokio::sync::OwnedSemaphorePermit>> {
-        match self.pools {
-            Pools::Sqlite(_) => Ok(Some(
-                tokio::time::timeout(
-                    Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)),
-                    self.writer.clone().acquire_owned(),
-                )
-                .await
-                .map_err(|_| self.connect_error("database is locked (waited for the writer)".into()))?
-                .map_err(|_| self.connect_error("the writer queue is closed".into()))?,
-            )),
-            Pools::Postgres(_) => Ok(None),
-        }
+    async fn writer_turn(&self) -> DbResult<tokio::sync::OwnedSemaphorePermit> {
+        self.writer
+            .turn(Duration::from_millis(u64::from(SQLITE_BUSY_TIMEOUT_MS)))
+            .await
+            .map_err(|why| self.connect_error(why.into()))
     }
 
     /// A connection for one statement that writes, outside a transaction.
     /// On SQLite it holds the writer's turn like a [`Tx`]: a lone write taken
     /// from [`Db::conn`] would meet a transaction's lock and wait in SQLite's
     /// busy handler, asleep on the task's worker thread (see
-    /// [`OnThisThread`]), instead of in the queue.
+    /// [`OnThisThread`]), instead of in the queue. A group of transactions
+    /// left open is committed first, so the write is its own.
     pub async fn write(&self) -> DbResult<Write> {
-        let turn = self.writer_turn().await?;
-        Ok(Write {
-            conn: self.conn().await?,
-            _turn: turn,
-        })
+        match self.pools {
+            Pools::Sqlite(_) => {
+                let turn = self.writer_turn().await?;
+                let conn = match self.writer.settle().await {
+                    Some(conn) => conn,
+                    None => self.conn().await?,
+                };
+                Ok(Write {
+                    conn,
+                    _turn: Some(turn),
+                })
+            }
+            Pools::Postgres(_) => Ok(Write {
+                conn: self.conn().await?,
+                _turn: None,
+            }),
+        }
+    }
+
+    /// A bulk change (retention, pruning) as writes of at most `chunk`
+    /// rows each, the writer's turn given up between them: a backlog (the
+    /// first run after retention is shortened, a busy federation
+    /// instance's day of inbox log) must not hold the writer, and on
+    /// SQLite the worker thread it runs on, for longer than one chunk.
+    /// `step` changes at most `chunk` rows and says how many; the total is
+    /// returned.
+    pub async fn write_in_chunks(
+        &self,
+        chunk: i64,
+        mut step: impl for<'c> FnMut(&'c mut PooledConn, i64) -> futures::future::BoxFuture<'c, DbResult<usize>>,
+    ) -> DbResult<usize> {
+        let mut total = 0;
+        loop {
+            let mut w = self.write().await?;
+            let n = step(&mut w, chunk).await?;
+            drop(w);
+            total += n;
+            if i64::try_from(n).unwrap_or(i64::MAX) < chunk {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// SQLite: how many groups of transactions were committed so far.
+    pub fn group_commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -503,23 +553,28 @@ impl Db {
 /// like any other.
 pub struct Tx {
     conn: Option<PooledConn>,
-    /// SQLite: this process's turn to write, until commit or drop.
-    _write: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// SQLite: its place in a group of transactions, and the writer's turn.
+    member: Option<writer::Membership>,
 }
 
 impl Tx {
     /// Ends a transaction that wrote nothing worth keeping, and keeps the
     /// connection for reuse (a dropped `Tx` has to close it).
     pub async fn rollback(self) -> DbResult<()> {
-        self.end("ROLLBACK").await
+        self.end(false).await
     }
 
+    /// Commits; returns once the work is committed.
     pub async fn commit(self) -> DbResult<()> {
-        self.end("COMMIT").await
+        self.end(true).await
     }
 
-    async fn end(mut self, sql: &'static str) -> DbResult<()> {
+    async fn end(mut self, commit: bool) -> DbResult<()> {
         let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
+        if let Some(member) = self.member.take() {
+            return member.end(conn, commit).await;
+        }
+        let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         match q!(&mut conn, |c| c.batch_execute(sql).await) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -561,7 +616,10 @@ fn detach(conn: PooledConn) {
 impl Drop for Tx {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            detach(conn);
+            match self.member.take() {
+                Some(member) => member.abandon(conn),
+                None => detach(conn),
+            }
         }
     }
 }

@@ -59,6 +59,13 @@ pub(crate) async fn verify_password(password: String, hash: String) -> bool {
 
 /// Inserts a user on the given connection (which may be a transaction).
 pub async fn create_user_on(conn: &mut PooledConn, account: NewAccount) -> ServiceResult<User> {
+    let row = new_user_row(conn, account).await?;
+    insert_new_user(conn, row).await
+}
+
+/// Checks an account and hashes its password: the slow part, which only
+/// reads, so that a caller can do it before taking the writer's turn.
+async fn new_user_row(conn: &mut PooledConn, account: NewAccount) -> ServiceResult<NewUser> {
     let username = check_username(&account.username)?;
     // Members' Person actors share the handle space (and WebFinger) with
     // the co-op and the instance actor.
@@ -75,16 +82,20 @@ pub async fn create_user_on(conn: &mut PooledConn, account: NewAccount) -> Servi
     check_password(&account.password)?;
     let display_name = account.display_name.trim().chars().take(100).collect::<String>();
     let password_hash = hash_password(account.password).await?;
-    let row = NewUser {
-        username: username.clone(),
+    Ok(NewUser {
+        username,
         email,
         display_name,
         password_hash,
         role: account.role.as_str().to_string(),
         created_at: now(),
-    };
+    })
+}
+
+async fn insert_new_user(conn: &mut PooledConn, row: NewUser) -> ServiceResult<User> {
     let id = q::insert_user(conn, &row).await.map_err(|e| {
         if e.is_unique_violation() {
+            let username = &row.username;
             ServiceError::Conflict(format!("The username {username:?} is taken: choose another."))
         } else {
             e.into()
@@ -96,9 +107,16 @@ pub async fn create_user_on(conn: &mut PooledConn, account: NewAccount) -> Servi
 }
 
 pub async fn create_user(ctx: &Ctx, account: NewAccount) -> ServiceResult<User> {
-    let mut conn = ctx.db.conn().await?;
-    let user = create_user_on(&mut conn, account).await?;
-    q::audit(&mut conn, Some(user.id), "user.create", &user.username).await?;
+    // Hashed before the writer's turn, which the user and its audit entry
+    // then take together.
+    let row = {
+        let mut conn = ctx.db.conn().await?;
+        new_user_row(&mut conn, account).await?
+    };
+    let mut tx = ctx.db.begin().await?;
+    let user = insert_new_user(&mut tx, row).await?;
+    q::audit(&mut tx, Some(user.id), "user.create", &user.username).await?;
+    tx.commit().await?;
     Ok(user)
 }
 
@@ -112,6 +130,8 @@ pub async fn reset_password(ctx: &Ctx, username: &str, password: &str) -> Servic
                 "There is no user {username:?}: list them with `intercoop admin list-users`."
             ))
         })?;
+    // No connection is held while the password is hashed.
+    drop(conn);
     let hash = hash_password(password.to_string()).await?;
     let mut tx = ctx.db.begin().await?;
     q::set_password_hash(&mut tx, user.id, &hash).await?;
@@ -171,20 +191,26 @@ pub async fn log_in(
     client_ip: &str,
 ) -> ServiceResult<LoggedIn> {
     let username = username.trim().trim_start_matches('@').to_ascii_lowercase();
-    let mut conn = ctx.db.conn().await?;
     let since = now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
     // The attempt is recorded before the password is checked (and cleared
     // only on success), so that concurrent guesses all count against each
     // other: none can slip through between a count and a record.
-    q::record_failed_login(&mut conn, &username, client_ip).await?;
-    let (by_user, by_ip) = q::count_failed_logins(&mut conn, &username, client_ip, since).await?;
-    if by_user > MAX_FAILURES_PER_USER || by_ip > MAX_FAILURES_PER_IP {
-        tracing::warn!(%username, %client_ip, by_user, by_ip, "login refused: too many failed attempts");
-        return Err(ServiceError::RateLimited(format!(
-            "Too many failed logins. Wait {FAILURE_WINDOW_MINUTES} minutes and try again, or ask an admin to reset your password."
-        )));
+    {
+        let mut conn = ctx.db.write().await?;
+        q::record_failed_login(&mut conn, &username, client_ip).await?;
     }
-    let user = q::find_user_by_username(&mut conn, &username).await?;
+    // No connection is held while the password is verified.
+    let user = {
+        let mut conn = ctx.db.conn().await?;
+        let (by_user, by_ip) = q::count_failed_logins(&mut conn, &username, client_ip, since).await?;
+        if by_user > MAX_FAILURES_PER_USER || by_ip > MAX_FAILURES_PER_IP {
+            tracing::warn!(%username, %client_ip, by_user, by_ip, "login refused: too many failed attempts");
+            return Err(ServiceError::RateLimited(format!(
+                "Too many failed logins. Wait {FAILURE_WINDOW_MINUTES} minutes and try again, or ask an admin to reset your password."
+            )));
+        }
+        q::find_user_by_username(&mut conn, &username).await?
+    };
     // Verify against a real hash when the user is unknown, so that timing does
     // not tell which usernames exist.
     static UNKNOWN_USER_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -197,15 +223,17 @@ pub async fn log_in(
     let ok = verify_password(password.to_string(), stored).await;
     match user {
         Some(user) if ok && !user.disabled => {
-            if user.totp_enabled {
-                let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-                    // The attempt stays counted until a full success: clearing
-                    // here would let someone with the password guess codes forever.
-                    return Err(ServiceError::invalid(
-                        "code",
-                        "Enter the 6-digit code from your authenticator app, with your password.",
-                    ));
-                };
+            let code = code.map(str::trim).filter(|c| !c.is_empty());
+            if user.totp_enabled && code.is_none() {
+                // The attempt stays counted until a full success: clearing
+                // here would let someone with the password guess codes forever.
+                return Err(ServiceError::invalid(
+                    "code",
+                    "Enter the 6-digit code from your authenticator app, with your password.",
+                ));
+            }
+            let mut conn = ctx.db.write().await?;
+            if let Some(code) = code.filter(|_| user.totp_enabled) {
                 if !spend_totp(&mut conn, &user, code).await? {
                     tracing::info!(user = %user.username, %client_ip, "login failed: wrong or used two-factor code");
                     return Err(ServiceError::Unauthorized(
@@ -220,6 +248,7 @@ pub async fn log_in(
             Ok(logged_in)
         }
         Some(user) if ok => {
+            let mut conn = ctx.db.write().await?;
             q::clear_failed_logins(&mut conn, &username).await?;
             tracing::info!(user = %user.username, "login refused: account disabled");
             Err(ServiceError::Forbidden(
@@ -323,7 +352,7 @@ pub async fn totp_begin(
         ));
     }
     let secret = crypto::totp_secret();
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     q::set_totp(&mut conn, user.id, Some(&secret), false).await?;
     let label = super::text::percent_encode(&format!("{issuer}:{}", user.username));
     let uri = format!(
@@ -416,13 +445,13 @@ pub async fn set_require_admin_totp(ctx: &Ctx, caller: &Caller, on: bool) -> Ser
 }
 
 pub async fn log_out(ctx: &Ctx, session_token: &str) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     q::delete_session(&mut conn, &crypto::token_hash(session_token)).await?;
     Ok(())
 }
 
 pub async fn delete_expired_sessions(ctx: &Ctx) -> ServiceResult<usize> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     Ok(q::delete_expired_sessions(&mut conn, now()).await?)
 }
 
@@ -439,13 +468,13 @@ pub async fn create_api_token(ctx: &Ctx, username: &str, name: &str) -> ServiceR
             "Give the token a name of 1 to 100 characters, such as the app that will use it.",
         ));
     }
-    let mut conn = ctx.db.conn().await?;
-    let user = q::find_user_by_username(&mut conn, username)
+    let mut tx = ctx.db.begin().await?;
+    let user = q::find_user_by_username(&mut tx, username)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("There is no user {username:?}.")))?;
     let token = format!("{API_TOKEN_PREFIX}{}", crypto::random_token());
     q::insert_api_token(
-        &mut conn,
+        &mut tx,
         &NewApiToken {
             user_id: user.id,
             name: name.to_string(),
@@ -454,7 +483,8 @@ pub async fn create_api_token(ctx: &Ctx, username: &str, name: &str) -> ServiceR
         },
     )
     .await?;
-    q::audit(&mut conn, Some(user.id), "api_token.create", name).await?;
+    q::audit(&mut tx, Some(user.id), "api_token.create", name).await?;
+    tx.commit().await?;
     Ok(token)
 }
 
@@ -464,21 +494,24 @@ pub async fn authenticate_token(ctx: &Ctx, token: &str) -> ServiceResult<Option<
     let Some(row) = q::find_api_token(&mut conn, &crypto::token_hash(token)).await? else {
         return Ok(None);
     };
-    // Only a real token's last use is written, in the writers' queue: an
-    // unknown token takes no turn from the inbox's writes.
-    let mut write = ctx.db.write().await?;
-    q::touch_api_token(&mut write, row.id).await?;
-    drop(write);
-    match q::find_user(&mut conn, row.user_id)
+    let user = match q::find_user(&mut conn, row.user_id)
         .await?
         .filter(|u| !u.disabled)
     {
         Some(mut user) => {
             enforce_admin_totp(&mut conn, &mut user).await?;
-            Ok(Some(user))
+            Some(user)
         }
-        None => Ok(None),
-    }
+        None => None,
+    };
+    // Given back before queueing for the turn: connections held by tasks
+    // waiting in that queue could leave none for the writer ahead of them.
+    drop(conn);
+    // Only a real token's last use is written, in the writers' queue: an
+    // unknown token takes no turn from the inbox's writes.
+    let mut write = ctx.db.write().await?;
+    q::touch_api_token(&mut write, row.id).await?;
+    Ok(user)
 }
 
 // ---------------------------------------------------------------- a person's own account
@@ -525,7 +558,7 @@ pub async fn set_display_name(ctx: &Ctx, user: &User, name: &str) -> ServiceResu
             "Keep the display name under 100 characters.",
         ));
     }
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     q::set_display_name(&mut conn, user.id, name).await?;
     Ok(())
 }
@@ -537,7 +570,7 @@ pub async fn list_sessions(ctx: &Ctx, user: &User) -> ServiceResult<Vec<crate::d
 
 /// Ends one of one's sessions (another device), or all but this one.
 pub async fn end_session(ctx: &Ctx, user: &User, session_id: i64) -> ServiceResult<()> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     if q::delete_session_of_user(&mut conn, user.id, session_id).await? == 0 {
         return Err(ServiceError::NotFound("That session has already ended.".into()));
     }
@@ -545,9 +578,10 @@ pub async fn end_session(ctx: &Ctx, user: &User, session_id: i64) -> ServiceResu
 }
 
 pub async fn end_other_sessions(ctx: &Ctx, user: &User, current_session_id: i64) -> ServiceResult<usize> {
-    let mut conn = ctx.db.conn().await?;
-    let n = q::delete_other_sessions(&mut conn, user.id, current_session_id).await?;
-    q::audit(&mut conn, Some(user.id), "user.end_sessions", &n.to_string()).await?;
+    let mut tx = ctx.db.begin().await?;
+    let n = q::delete_other_sessions(&mut tx, user.id, current_session_id).await?;
+    q::audit(&mut tx, Some(user.id), "user.end_sessions", &n.to_string()).await?;
+    tx.commit().await?;
     Ok(n)
 }
 
@@ -688,9 +722,11 @@ pub async fn admin_reset_link(ctx: &Ctx, by: &Caller, user_id: i64) -> ServiceRe
             "This account was deleted by its owner: it cannot be used again.".into(),
         ));
     }
-    let mut conn = ctx.db.conn().await?;
-    let token = issue_reset_link(&mut conn, user.id).await?;
-    q::audit(&mut conn, Some(by), "user.reset_link", &user.username).await?;
+    // Together: the old links go only if the new one is stored.
+    let mut tx = ctx.db.begin().await?;
+    let token = issue_reset_link(&mut tx, user.id).await?;
+    q::audit(&mut tx, Some(by), "user.reset_link", &user.username).await?;
+    tx.commit().await?;
     Ok(token)
 }
 
@@ -854,9 +890,10 @@ pub async fn revoke_token(ctx: &Ctx, token_id: i64) -> ServiceResult<String> {
             "There is no active token {token_id}: see `intercoop admin list-tokens`."
         )));
     };
-    let mut conn = ctx.db.conn().await?;
-    q::revoke_api_token(&mut conn, token.user_id, token.id).await?;
-    q::audit(&mut conn, Some(token.user_id), "api_token.revoke", &token.name).await?;
+    let mut tx = ctx.db.begin().await?;
+    q::revoke_api_token(&mut tx, token.user_id, token.id).await?;
+    q::audit(&mut tx, Some(token.user_id), "api_token.revoke", &token.name).await?;
+    tx.commit().await?;
     Ok(format!("{} ({owner})", token.name))
 }
 

@@ -25,7 +25,7 @@ pub async fn get_instance(ctx: &Ctx) -> ServiceResult<Instance> {
 /// When setup is not done, makes a fresh one-time setup token and returns the
 /// link to print. Every start replaces the previous token.
 pub async fn prepare_setup(ctx: &Ctx) -> ServiceResult<Option<String>> {
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let inst = instance::get_or_create(&mut conn).await?;
     if inst.setup_completed_at.is_some() {
         return Ok(None);

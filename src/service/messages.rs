@@ -319,9 +319,13 @@ pub async fn conversation(
         return Err(missing());
     }
     list.reverse();
-    let mut conn = ctx.db.conn().await?;
     let unread: Vec<i64> = list.iter().filter(|m| m.unread).map(|m| m.object.id).collect();
-    msg_q::mark_read(&mut conn, viewer.id, &unread).await?;
+    // A conversation read again has nothing to mark: it takes no writer's turn.
+    if !unread.is_empty() {
+        let mut conn = ctx.db.write().await?;
+        msg_q::mark_read(&mut conn, viewer.id, &unread).await?;
+    }
+    let mut conn = ctx.db.conn().await?;
     let mut others = Vec::new();
     for id in wanted.iter().filter(|id| **id != viewer.id) {
         if let Some(a) = actors::find(&mut conn, *id).await? {
@@ -352,7 +356,7 @@ pub async fn set_open(ctx: &Ctx, caller: &Caller, open: bool) -> ServiceResult<(
     caller.require(UserRole::Member)?;
     // Their Person must exist to be found.
     people::person_of(ctx, *id).await?;
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     msg_q::set_open(&mut conn, *id, open).await?;
     Ok(())
 }

@@ -220,18 +220,20 @@ pub async fn block_domain(ctx: &Ctx, caller: &Caller, domain: &str, reason: &str
 pub async fn allow_domain(ctx: &Ctx, caller: &Caller, domain: &str) -> ServiceResult<String> {
     let by_user = caller.require(UserRole::Admin)?;
     let domain = check_domain(domain)?;
-    let mut conn = ctx.db.conn().await?;
-    domain_q::add_domain_rule(&mut conn, &domain, "allow", "").await?;
-    accounts_q::audit(&mut conn, Some(by_user), "domain.allow", &domain).await?;
+    let mut tx = ctx.db.begin().await?;
+    domain_q::add_domain_rule(&mut tx, &domain, "allow", "").await?;
+    accounts_q::audit(&mut tx, Some(by_user), "domain.allow", &domain).await?;
+    tx.commit().await?;
     ctx.cache.policy.clear();
     Ok(domain)
 }
 
 pub async fn remove_rule(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<()> {
     let by_user = caller.require(UserRole::Admin)?;
-    let mut conn = ctx.db.conn().await?;
-    domain_q::remove_domain_rule(&mut conn, id).await?;
-    accounts_q::audit(&mut conn, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
+    let mut tx = ctx.db.begin().await?;
+    domain_q::remove_domain_rule(&mut tx, id).await?;
+    accounts_q::audit(&mut tx, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
+    tx.commit().await?;
     ctx.cache.policy.clear();
     Ok(())
 }
@@ -253,10 +255,21 @@ pub async fn set_allowlist_mode(ctx: &Ctx, caller: &Caller, on: bool) -> Service
     ctx.cache.policy.clear();
     if on {
         let policy = policy(ctx).await?;
-        let mut conn = ctx.db.conn().await?;
-        for actor in crate::db::queries::actors::list_remote(&mut conn).await? {
-            if !policy.allows(&actor.domain) {
-                follow_q::delete_follows_of(&mut conn, actor.id).await?;
+        // Every remote actor is read without the writer's turn; only the
+        // deletes take it.
+        let outside: Vec<i64> = {
+            let mut conn = ctx.db.conn().await?;
+            crate::db::queries::actors::list_remote(&mut conn)
+                .await?
+                .into_iter()
+                .filter(|actor| !policy.allows(&actor.domain))
+                .map(|actor| actor.id)
+                .collect()
+        };
+        if !outside.is_empty() {
+            let mut conn = ctx.db.write().await?;
+            for id in outside {
+                follow_q::delete_follows_of(&mut conn, id).await?;
             }
         }
     }
@@ -266,15 +279,16 @@ pub async fn set_allowlist_mode(ctx: &Ctx, caller: &Caller, on: bool) -> Service
 /// Authorized fetch: ActivityPub GETs must be signed by an allowed server.
 pub async fn set_authorized_fetch(ctx: &Ctx, caller: &Caller, on: bool) -> ServiceResult<()> {
     let by_user = caller.require(UserRole::Admin)?;
-    let mut conn = ctx.db.conn().await?;
-    instance::set_authorized_fetch(&mut conn, on).await?;
+    let mut tx = ctx.db.begin().await?;
+    instance::set_authorized_fetch(&mut tx, on).await?;
     accounts_q::audit(
-        &mut conn,
+        &mut tx,
         Some(by_user),
         "federation.authorized_fetch",
         if on { "on" } else { "off" },
     )
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -308,8 +308,11 @@ pub async fn confirm(ctx: &Ctx, token: &str) -> ServiceResult<String> {
 /// Whether an unsubscribe link is genuine.
 pub async fn check_unsubscribe(ctx: &Ctx, email: &str, token: &str) -> ServiceResult<String> {
     let email = email.trim().to_lowercase();
-    let mut conn = ctx.db.conn().await?;
-    let secret = mail_q::mail_secret(&mut conn).await?;
+    // mail_secret is a write: an UPDATE on every call, that sets it the first time.
+    let secret = {
+        let mut conn = ctx.db.write().await?;
+        mail_q::mail_secret(&mut conn).await?
+    };
     if !crypto::constant_time_eq(&mail::unsubscribe_token(&secret, &email), token) {
         return Err(ServiceError::NotFound(
             "This unsubscribe link is not complete: open the whole link from the mail, or use the unsubscribe button of your mail program.".into(),
@@ -340,7 +343,7 @@ pub async fn member_choice(ctx: &Ctx, caller: &Caller) -> ServiceResult<Option<b
 
 pub async fn set_member_choice(ctx: &Ctx, caller: &Caller, on: bool) -> ServiceResult<()> {
     let user = caller.require(UserRole::Member)?;
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     let email = mail_q::address_of_user(&mut conn, user).await?.ok_or_else(|| {
         ServiceError::invalid(
             "newsletter",

@@ -306,7 +306,7 @@ pub async fn unread(ctx: &Ctx, caller: &Caller) -> ServiceResult<i64> {
 
 pub async fn mark_read(ctx: &Ctx, caller: &Caller) -> ServiceResult<usize> {
     let user = user_of(caller)?;
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     Ok(notes_q::mark_all_read(&mut conn, user).await?)
 }
 
@@ -337,7 +337,7 @@ pub async fn set_email_kinds(ctx: &Ctx, caller: &Caller, kinds: &[String]) -> Se
             chosen.push(kind.as_str());
         }
     }
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     mail_q::set_email_notices(&mut conn, user, &chosen.join(",")).await?;
     Ok(())
 }
@@ -400,15 +400,17 @@ pub async fn set_block(ctx: &Ctx, caller: &Caller, actor: &Actor, kind: &str) ->
             "You cannot block or mute yourself.",
         ));
     }
-    let mut conn = ctx.db.conn().await?;
-    notes_q::set_block(&mut conn, user, actor.id, kind).await?;
+    // The old rule's removal and the new one's insert, together.
+    let mut tx = ctx.db.begin().await?;
+    notes_q::set_block(&mut tx, user, actor.id, kind).await?;
+    tx.commit().await?;
     tracing::info!(kind, "a member blocked or muted an account");
     Ok(())
 }
 
 pub async fn remove_block(ctx: &Ctx, caller: &Caller, actor: i64) -> ServiceResult<()> {
     let user = user_of(caller)?;
-    let mut conn = ctx.db.conn().await?;
+    let mut conn = ctx.db.write().await?;
     notes_q::remove_block(&mut conn, user, actor).await?;
     Ok(())
 }

@@ -267,20 +267,39 @@ pub async fn set_retention(ctx: &Ctx, caller: &super::Caller, r: Retention) -> S
 /// Removes what is past its time under the co-op's settings.
 pub async fn apply_retention(ctx: &Ctx) -> ServiceResult<Pruned> {
     use crate::db::queries::retention as ret_q;
-    let mut conn = ctx.db.write().await?;
-    let (remote, messages, logs) = ret_q::get(&mut conn).await?;
+    use crate::service::remote::PRUNE_CHUNK;
+    let (remote, messages, logs) = ret_q::get(&mut ctx.db.conn().await?).await?;
     let at = crate::db::now();
     let before = |days: i64| at - chrono::Duration::days(days);
     let mut pruned = Pruned::default();
     if let Some(d) = remote {
-        pruned.remote_posts = ret_q::delete_remote_posts(&mut conn, before(d)).await?;
+        let t = before(d);
+        pruned.remote_posts = ctx
+            .db
+            .write_in_chunks(PRUNE_CHUNK, move |c, n| {
+                Box::pin(ret_q::delete_remote_posts(c, t, n))
+            })
+            .await?;
     }
     if let Some(d) = messages {
-        pruned.messages = ret_q::delete_messages(&mut conn, before(d)).await?;
+        let t = before(d);
+        pruned.messages = ctx
+            .db
+            .write_in_chunks(PRUNE_CHUNK, move |c, n| Box::pin(ret_q::delete_messages(c, t, n)))
+            .await?;
     }
     if let Some(d) = logs {
-        pruned.logs = ret_q::delete_mail_log(&mut conn, before(d)).await?
-            + crate::db::queries::notifications::delete_read_before(&mut conn, before(d)).await?;
+        let t = before(d);
+        pruned.logs = ctx
+            .db
+            .write_in_chunks(PRUNE_CHUNK, move |c, n| Box::pin(ret_q::delete_mail_log(c, t, n)))
+            .await?
+            + ctx
+                .db
+                .write_in_chunks(PRUNE_CHUNK, move |c, n| {
+                    Box::pin(crate::db::queries::notifications::delete_read_before(c, t, n))
+                })
+                .await?;
     }
     Ok(pruned)
 }

@@ -35,7 +35,10 @@ pub async fn remove_actor(ctx: &Ctx, actor: &Actor) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Records a received activity id: false if it was seen before.
+/// Records a received activity id: false if it was seen before. A
+/// transaction, not a lone write, so that it commits with the writes
+/// queued beside it; and a duplicate is reported only once the copy it
+/// duplicates is committed.
 pub async fn record_activity(
     ctx: &Ctx,
     activity_id: &str,
@@ -44,8 +47,10 @@ pub async fn record_activity(
     object: Option<&str>,
     raw: &str,
 ) -> ServiceResult<bool> {
-    let mut conn = ctx.db.write().await?;
-    Ok(inbox_q::record_inbox(&mut conn, activity_id, kind, actor, object, raw).await?)
+    let mut tx = ctx.db.begin().await?;
+    let new = inbox_q::record_inbox(&mut tx, activity_id, kind, actor, object, raw).await?;
+    tx.commit().await?;
+    Ok(new)
 }
 
 /// Applies `inbox_retention_days`: raw bodies older than it are blanked, and
@@ -53,14 +58,27 @@ pub async fn record_activity(
 pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
     let days = i64::from(ctx.config.inbox_retention_days);
     let now = crate::db::now();
-    let mut conn = ctx.db.write().await?;
-    Ok(inbox_q::prune_inbox_log(
-        &mut conn,
+    let (bodies, ids) = (
         now - chrono::Duration::days(days),
         now - chrono::Duration::days((days * 3).max(1)),
-    )
-    .await?)
+    );
+    let blanked = ctx
+        .db
+        .write_in_chunks(PRUNE_CHUNK, move |c, n| {
+            Box::pin(inbox_q::blank_inbox_bodies(c, bodies, n))
+        })
+        .await?;
+    let deleted = ctx
+        .db
+        .write_in_chunks(PRUNE_CHUNK, move |c, n| {
+            Box::pin(inbox_q::delete_inbox_ids(c, ids, n))
+        })
+        .await?;
+    Ok((blanked, deleted))
 }
+
+/// Rows changed per write when pruning: a few milliseconds of SQLite's time.
+pub const PRUNE_CHUNK: i64 = 500;
 
 /// Removes a logged id whose processing failed, so a retry is processed.
 pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> {

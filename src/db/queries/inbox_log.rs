@@ -19,28 +19,46 @@ pub async fn raw_of(conn: &mut PooledConn, activity_id: &str) -> DbResult<Option
         .optional())?)
 }
 
-/// Retention of the inbox log: bodies older than `bodies_before` are
-/// blanked, rows older than `ids_before` deleted (the ids de-duplicate
-/// retries, so they outlive the bodies). Returns (blanked, deleted).
-pub async fn prune_inbox_log(
-    conn: &mut PooledConn,
-    bodies_before: NaiveDateTime,
-    ids_before: NaiveDateTime,
-) -> DbResult<(usize, usize)> {
-    let blanked = q!(conn, |c| diesel::update(
-        inbox_log::table
-            .filter(inbox_log::received_at.lt(bodies_before))
-            .filter(inbox_log::raw.ne(""))
+/// Retention of the inbox log, part one: blanks the bodies of at most
+/// `limit` entries received before `before`; how many.
+pub async fn blank_inbox_bodies(conn: &mut PooledConn, before: NaiveDateTime, limit: i64) -> DbResult<usize> {
+    // The rows are picked first: diesel cannot write a delete or update
+    // whose subquery reads its own table.
+    let ids: Vec<i64> = q!(conn, |c| inbox_log::table
+        .select(inbox_log::id)
+        .filter(inbox_log::received_at.lt(before))
+        .filter(inbox_log::raw.ne(""))
+        .limit(limit)
+        .load(c)
+        .await)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(q!(conn, |c| diesel::update(
+        inbox_log::table.filter(inbox_log::id.eq_any(&ids))
     )
     .set(inbox_log::raw.eq(""))
     .execute(c)
-    .await)?;
-    let deleted = q!(conn, |c| diesel::delete(
-        inbox_log::table.filter(inbox_log::received_at.lt(ids_before))
+    .await)?)
+}
+
+/// Part two: deletes at most `limit` entries received before `before`
+/// (the ids de-duplicate retries, so they outlive the bodies); how many.
+pub async fn delete_inbox_ids(conn: &mut PooledConn, before: NaiveDateTime, limit: i64) -> DbResult<usize> {
+    let ids: Vec<i64> = q!(conn, |c| inbox_log::table
+        .select(inbox_log::id)
+        .filter(inbox_log::received_at.lt(before))
+        .limit(limit)
+        .load(c)
+        .await)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(q!(conn, |c| diesel::delete(
+        inbox_log::table.filter(inbox_log::id.eq_any(&ids))
     )
     .execute(c)
-    .await)?;
-    Ok((blanked, deleted))
+    .await)?)
 }
 
 /// Records a received activity id; false when it was already seen (a replay

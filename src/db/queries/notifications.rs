@@ -116,11 +116,21 @@ pub async fn mark_all_read(conn: &mut PooledConn, user: i64) -> DbResult<usize> 
     .await)?)
 }
 
-pub async fn delete_read_before(conn: &mut PooledConn, before: NaiveDateTime) -> DbResult<usize> {
+pub async fn delete_read_before(conn: &mut PooledConn, before: NaiveDateTime, limit: i64) -> DbResult<usize> {
+    // The rows are picked first: diesel cannot write a delete whose
+    // subquery reads its own table.
+    let ids: Vec<i64> = q!(conn, |c| notifications::table
+        .select(notifications::id)
+        .filter(notifications::read_at.is_not_null())
+        .filter(notifications::created_at.lt(before))
+        .limit(limit)
+        .load(c)
+        .await)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
     Ok(q!(conn, |c| diesel::delete(
-        notifications::table
-            .filter(notifications::read_at.is_not_null())
-            .filter(notifications::created_at.lt(before))
+        notifications::table.filter(notifications::id.eq_any(&ids))
     )
     .execute(c)
     .await)?)
