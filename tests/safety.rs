@@ -379,6 +379,64 @@ async fn members_are_notified_and_protected(backend: Backend) {
         "a followers-only post tells only whom it addresses"
     );
 
+    // Not stored here, a mention is reported by the notice that told of
+    // it: the notifications page links to the form, and the report names
+    // the account and the post's address, so that it can be forwarded.
+    let notice = notices(&bo).await[0]["id"].clone();
+    let html = bo_web
+        .get(app.url("/notifications"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form_link = format!("/report?notice={notice}");
+    assert!(html.contains(&form_link), "{html}");
+    let form = bo_web
+        .get(app.url(&form_link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("between us"),
+        "the form shows what is reported: {form}"
+    );
+    let r = bo_web
+        .post(app.url("/report"))
+        .form(&[
+            ("csrf", common::csrf_of(&form).as_str()),
+            ("notice", notice.to_string().as_str()),
+            ("comment", "Harassment"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (s, _) = ana
+        .call(M::POST, "/reports", Some(json!({"notice": notice})))
+        .await;
+    assert_eq!(s, 404, "nobody reports by another member's notice");
+    let (_, reports) = admin.call(M::GET, "/reports", None).await;
+    let by_notice = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["comment"] == "Harassment")
+        .unwrap()
+        .clone();
+    assert_eq!(by_notice["objects"], json!([peer.actor, post_id]));
+    assert_eq!(by_notice["forwardable"], true);
+    let (s, _) = admin
+        .call(M::POST, &format!("/reports/{}/forward", by_notice["id"]), None)
+        .await;
+    assert_eq!(s, 202);
+    let flag = peer.wait_for("Flag", |f| f["content"] == "Harassment").await;
+    assert_eq!(flag["object"], json!([peer.actor, post_id]));
+
     // Retention: messages older than a day go; the news stays.
     let (s, e) = admin
         .call(M::PUT, "/retention", Some(json!({"message_days": 0})))

@@ -15,7 +15,9 @@
 //! are written once per group.
 //!
 //! What it keeps: a [`super::Tx::commit`] returns only once its work is
-//! committed (so nothing is acknowledged, a 202 included, before it is);
+//! committed (so nothing is acknowledged, a 202 included, before it is: it
+//! survives the process being killed; with `synchronous = NORMAL` a power
+//! cut can still lose the last commits, as SQLite documents for WAL);
 //! a transaction that rolls back, or is dropped, undoes its own savepoint
 //! and nothing else. What it shares: a commit that fails (a full disk)
 //! fails every member of the group, each told so.
@@ -60,12 +62,45 @@ pub(super) struct Writer {
 
 /// An open SQLite transaction and the members whose work it holds.
 pub(super) struct Group {
-    conn: PooledConn,
+    /// Taken out when the group is handed on or ends. A group dropped with
+    /// it (a call cancelled while on a blocking thread, on a
+    /// single-threaded runtime) is closed, so its transaction never goes
+    /// back to the pool open.
+    conn: Option<PooledConn>,
     /// Each member that released its savepoint, waiting for the commit.
     members: Vec<oneshot::Sender<Outcome>>,
     /// The last member was dropped without ending: its savepoint is open.
     undo: bool,
     opened: Instant,
+}
+
+impl Group {
+    fn new(conn: PooledConn, members: Vec<oneshot::Sender<Outcome>>, undo: bool, opened: Instant) -> Group {
+        Group {
+            conn: Some(conn),
+            members,
+            undo,
+            opened,
+        }
+    }
+
+    fn conn(&mut self) -> Result<&mut PooledConn, String> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| "the group's connection was lost".to_string())
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            detach(conn);
+            tell(
+                std::mem::take(&mut self.members),
+                &Err("the transaction was interrupted".into()),
+            );
+        }
+    }
 }
 
 /// A transaction's place in a group: the group's other members, and the turn.
@@ -86,7 +121,8 @@ impl Drop for Waiting<'_> {
     }
 }
 
-async fn exec(conn: &mut PooledConn, sql: &str) -> Result<(), String> {
+async fn exec(g: &mut Group, sql: &str) -> Result<(), String> {
+    let conn = g.conn()?;
     crate::q!(conn, |c| c.batch_execute(sql).await).map_err(|e| e.to_string())
 }
 
@@ -141,7 +177,7 @@ impl Writer {
         fresh: impl std::future::Future<Output = DbResult<PooledConn>>,
     ) -> DbResult<(PooledConn, Membership)> {
         let parked = match self.take_parked() {
-            Some(mut g) if g.undo => match exec(&mut g.conn, UNDO).await {
+            Some(mut g) if g.undo => match exec(&mut g, UNDO).await {
                 Ok(()) => {
                     g.undo = false;
                     Some(g)
@@ -156,25 +192,27 @@ impl Writer {
         let mut g = match parked {
             Some(g) => g,
             None => {
-                let mut conn = fresh.await?;
-                crate::q!(&mut conn, |c| c.batch_execute("BEGIN IMMEDIATE").await)?;
-                Group {
-                    conn,
-                    members: Vec::new(),
-                    undo: false,
-                    opened: Instant::now(),
+                let mut g = Group::new(fresh.await?, Vec::new(), false, Instant::now());
+                if let Err(e) = exec(&mut g, "BEGIN IMMEDIATE").await {
+                    return Err(DbError::Commit(format!(
+                        "could not begin a transaction: {e}. Retry in a moment."
+                    )));
                 }
+                g
             }
         };
-        if let Err(e) = exec(&mut g.conn, SAVEPOINT).await {
+        if let Err(e) = exec(&mut g, SAVEPOINT).await {
             self.fail(g, &e);
             return Err(commit_failed(&e));
         }
+        let Some(conn) = g.conn.take() else {
+            return Err(commit_failed("the group's connection was lost"));
+        };
         Ok((
-            g.conn,
+            conn,
             Membership {
                 writer: self.clone(),
-                members: g.members,
+                members: std::mem::take(&mut g.members),
                 opened: g.opened,
                 _turn: turn,
             },
@@ -192,7 +230,7 @@ impl Writer {
     /// tells its members, and gives the connection back on success.
     async fn finish(&self, mut g: Group) -> Result<PooledConn, String> {
         if g.undo {
-            if let Err(e) = exec(&mut g.conn, UNDO).await {
+            if let Err(e) = exec(&mut g, UNDO).await {
                 self.fail(g, &e);
                 return Err(e);
             }
@@ -202,13 +240,15 @@ impl Writer {
         } else {
             "COMMIT"
         };
-        match exec(&mut g.conn, sql).await {
+        match exec(&mut g, sql).await {
             Ok(()) => {
                 if !g.members.is_empty() {
                     self.commits.fetch_add(1, Ordering::Relaxed);
                 }
-                tell(g.members, &Ok(()));
-                Ok(g.conn)
+                tell(std::mem::take(&mut g.members), &Ok(()));
+                g.conn
+                    .take()
+                    .ok_or_else(|| "the group's connection was lost".to_string())
             }
             Err(e) => {
                 tracing::error!(error = %e, members = g.members.len(), "SQLite: a group of transactions could not be committed; each is answered with an error");
@@ -220,9 +260,11 @@ impl Writer {
 
     /// Closes the group's connection (SQLite rolls back what it holds) and
     /// tells each member.
-    fn fail(&self, g: Group, cause: &str) {
-        detach(g.conn);
-        tell(g.members, &Err(cause.to_string()));
+    fn fail(&self, mut g: Group, cause: &str) {
+        if let Some(conn) = g.conn.take() {
+            detach(conn);
+        }
+        tell(std::mem::take(&mut g.members), &Err(cause.to_string()));
     }
 
     /// Whether a group should stay open for the next in line.
@@ -245,10 +287,13 @@ impl Writer {
         }
         let me = self.clone();
         let flush = async move {
+            // Not queued any more once it has the turn, or if it is dropped
+            // before (a runtime shutting down): the next park queues another.
+            let queued = Queued(me.clone());
             let Ok(_turn) = me.turn.clone().acquire_owned().await else {
                 return;
             };
-            me.flusher_queued.store(false, Ordering::Release);
+            drop(queued);
             if let Some(g) = me.take_parked() {
                 let _ = me.finish(g).await;
             }
@@ -269,47 +314,42 @@ impl Writer {
     }
 }
 
+/// Marks the flusher as no longer queued when it is dropped.
+struct Queued(Arc<Writer>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.flusher_queued.store(false, Ordering::Release);
+    }
+}
+
 impl Membership {
     /// Ends a transaction whose savepoint is still open: `commit` releases
     /// it and waits for the group's commit; otherwise it is rolled back
     /// and only the group's other members are committed.
-    pub(super) async fn end(self, mut conn: PooledConn, commit: bool) -> DbResult<()> {
+    pub(super) async fn end(self, conn: PooledConn, commit: bool) -> DbResult<()> {
         let Membership {
             writer,
-            mut members,
+            members,
             opened,
             _turn,
         } = self;
-        if let Err(e) = exec(&mut conn, if commit { RELEASE } else { UNDO }).await {
-            writer.fail(
-                Group {
-                    conn,
-                    members,
-                    undo: false,
-                    opened,
-                },
-                &e,
-            );
+        let mut group = Group::new(conn, members, false, opened);
+        if let Err(e) = exec(&mut group, if commit { RELEASE } else { UNDO }).await {
+            writer.fail(group, &e);
             return Err(commit_failed(&e));
         }
         let mine = commit.then(|| {
             let (tx, rx) = oneshot::channel();
-            members.push(tx);
+            group.members.push(tx);
             rx
         });
-        let group = Group {
-            conn,
-            members,
-            undo: false,
-            opened,
-        };
         if writer.carry_on(group.members.len(), opened) {
             writer.park(group);
-            drop(_turn);
         } else {
             let _ = writer.finish(group).await;
-            drop(_turn);
         }
+        drop(_turn);
         match mine {
             None => Ok(()),
             Some(rx) => match rx.await {
@@ -329,12 +369,7 @@ impl Membership {
             opened,
             _turn,
         } = self;
-        writer.park(Group {
-            conn,
-            members,
-            undo: true,
-            opened,
-        });
+        writer.park(Group::new(conn, members, true, opened));
         drop(_turn);
     }
 }

@@ -61,7 +61,7 @@ async fn receive(
     handle: Option<String>,
     uri: &axum::http::Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: &Bytes,
 ) -> Response {
     let fed = &state.federation;
     let config = &state.ctx.config;
@@ -220,9 +220,42 @@ async fn receive(
         );
         return with_retry_after(resp, wait);
     }
+    // From here the activity is processed to its end even if this request
+    // is dropped (the sender hung up, or the request timed out): cut short
+    // once its id is logged, it would be taken for a duplicate when the
+    // sender retries, and lost.
+    let state = state.clone();
+    let body = body.clone();
+    let id = envelope.id;
+    let kind = envelope.kind.first().to_string();
+    match tokio::spawn(async move { process(&state, id, kind, actor_id, activity, signer, &body).await })
+        .await
+    {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "inbox handler panicked");
+            AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "The activity could not be processed; retry later.",
+            )
+            .into_response()
+        }
+    }
+}
+
+/// Logs a verified activity's id and runs its handler.
+async fn process(
+    state: &AppState,
+    id: String,
+    kind: String,
+    actor_id: String,
+    activity: InboxActivity,
+    signer: crate::db::models::Actor,
+    body: &[u8],
+) -> Response {
     // Recording the id first makes de-duplication atomic: of two copies
     // arriving together, one inserts and is processed, the other is a duplicate.
-    let kind = envelope.kind.first().to_string();
     let raw_text = if activity.is_handled() && body.len() <= MAX_LOGGED_BODY {
         String::from_utf8_lossy(body)
     } else {
@@ -230,7 +263,7 @@ async fn receive(
     };
     match remote::record_activity(
         &state.ctx,
-        &envelope.id,
+        &id,
         &clip(&kind),
         &actor_id,
         activity.object_id().as_deref(),
@@ -240,24 +273,24 @@ async fn receive(
     {
         Ok(true) => {}
         Ok(false) => {
-            tracing::debug!(id = %envelope.id, "duplicate activity ignored");
+            tracing::debug!(%id, "duplicate activity ignored");
             return StatusCode::ACCEPTED.into_response();
         }
         Err(e) => return AppError::from(e).into_response(),
     }
     if !activity.is_handled() {
-        tracing::debug!(%kind, id = %envelope.id, "activity type not handled; accepted and ignored");
+        tracing::debug!(%kind, %id, "activity type not handled; accepted and ignored");
     }
     let outcome = activity
         .run(&Inbound {
-            fed,
+            fed: &state.federation,
             signer: &signer,
             announced_by: None,
         })
         .await;
     if !matches!(outcome, Ok(())) {
         // Not processed: forget the id so that a corrected or retried copy is not taken for a duplicate.
-        if let Err(e) = remote::forget_activity(&state.ctx, &envelope.id).await {
+        if let Err(e) = remote::forget_activity(&state.ctx, &id).await {
             tracing::warn!(error = %e, "could not forget a failed activity");
         }
     }
@@ -265,7 +298,7 @@ async fn receive(
         Ok(()) => {}
         Err(Handled::Refused(status, msg)) => return reject(status, "invalid", msg),
         Err(Handled::Failed(e)) => {
-            tracing::error!(error = %e, id = %envelope.id, %kind, "inbox handler failed");
+            tracing::error!(error = %e, %id, %kind, "inbox handler failed");
             return AppError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

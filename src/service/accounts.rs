@@ -65,7 +65,7 @@ pub async fn create_user_on(conn: &mut PooledConn, account: NewAccount) -> Servi
 
 /// Checks an account and hashes its password: the slow part, which only
 /// reads, so that a caller can do it before taking the writer's turn.
-async fn new_user_row(conn: &mut PooledConn, account: NewAccount) -> ServiceResult<NewUser> {
+pub(crate) async fn new_user_row(conn: &mut PooledConn, account: NewAccount) -> ServiceResult<NewUser> {
     let username = check_username(&account.username)?;
     // Members' Person actors share the handle space (and WebFinger) with
     // the co-op and the instance actor.
@@ -92,7 +92,8 @@ async fn new_user_row(conn: &mut PooledConn, account: NewAccount) -> ServiceResu
     })
 }
 
-async fn insert_new_user(conn: &mut PooledConn, row: NewUser) -> ServiceResult<User> {
+/// Stores what [`new_user_row`] prepared; a taken username is a conflict.
+pub(crate) async fn insert_new_user(conn: &mut PooledConn, row: NewUser) -> ServiceResult<User> {
     let id = q::insert_user(conn, &row).await.map_err(|e| {
         if e.is_unique_violation() {
             let username = &row.username;
@@ -388,6 +389,13 @@ pub async fn totp_confirm(ctx: &Ctx, user_id: i64, code: &str) -> ServiceResult<
 
 /// Turns it off, with the password and a current code.
 pub async fn totp_disable(ctx: &Ctx, user_id: i64, password: &str, code: &str) -> ServiceResult<()> {
+    // The password is checked before the transaction: the writers queued
+    // behind it (and those committing with it) would wait for argon2.
+    let hash = q::find_user(&mut ctx.db.conn().await?, user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("There is no such user.".into()))?
+        .password_hash;
+    let password_ok = verify_password(password.to_string(), hash.clone()).await;
     let mut tx = ctx.db.begin().await?;
     let user = q::find_user(&mut tx, user_id)
         .await?
@@ -403,7 +411,8 @@ pub async fn totp_disable(ctx: &Ctx, user_id: i64, password: &str, code: &str) -
             "The co-op requires two-factor authentication of admins: it stays on for your account.".into(),
         ));
     }
-    if !verify_password(password.to_string(), user.password_hash.clone()).await {
+    // A password changed in between is checked against the new hash.
+    if !password_ok || user.password_hash != hash {
         return Err(ServiceError::invalid("password", "The password is wrong."));
     }
     if !spend_totp(&mut tx, &user, code).await? {
@@ -623,9 +632,9 @@ pub async fn admin_create_user(
     role: UserRole,
 ) -> ServiceResult<(User, String)> {
     let by = by.require(UserRole::Admin)?;
-    let mut tx = ctx.db.begin().await?;
-    let user = create_user_on(
-        &mut tx,
+    // Hashed before the transaction, as in `create_user`.
+    let row = new_user_row(
+        &mut ctx.db.conn().await?,
         NewAccount {
             username: username.to_string(),
             email: Some(email.to_string()),
@@ -636,6 +645,8 @@ pub async fn admin_create_user(
         },
     )
     .await?;
+    let mut tx = ctx.db.begin().await?;
+    let user = insert_new_user(&mut tx, row).await?;
     let token = issue_reset_link(&mut tx, user.id).await?;
     q::audit(&mut tx, Some(by), "user.create", &user.username).await?;
     tx.commit().await?;

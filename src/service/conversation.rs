@@ -107,7 +107,7 @@ pub async fn readable(ctx: &Ctx, caller: &Caller, o: &Object) -> ServiceResult<b
     readable_on(&mut conn, caller, o).await
 }
 
-async fn readable_on(conn: &mut PooledConn, caller: &Caller, o: &Object) -> ServiceResult<bool> {
+pub(super) async fn readable_on(conn: &mut PooledConn, caller: &Caller, o: &Object) -> ServiceResult<bool> {
     if servable(o) {
         return Ok(true);
     }

@@ -444,14 +444,10 @@ pub async fn accept_invitation(
             "The two passwords differ: type the same password twice.",
         ));
     }
-    let mut tx = ctx.db.begin().await?;
-    if !members_q::use_invitation(&mut tx, &crate::crypto::token_hash(code)).await? {
-        return Err(ServiceError::NotFound(
-            "This invitation was used a moment ago: ask the co-op's secretary for a new one.".into(),
-        ));
-    }
-    let user = accounts::create_user_on(
-        &mut tx,
+    // Hashed before the transaction: the writers queued behind it would
+    // wait for argon2.
+    let row = accounts::new_user_row(
+        &mut ctx.db.conn().await?,
         accounts::NewAccount {
             username: username.to_string(),
             email: member.email.clone(),
@@ -461,6 +457,13 @@ pub async fn accept_invitation(
         },
     )
     .await?;
+    let mut tx = ctx.db.begin().await?;
+    if !members_q::use_invitation(&mut tx, &crate::crypto::token_hash(code)).await? {
+        return Err(ServiceError::NotFound(
+            "This invitation was used a moment ago: ask the co-op's secretary for a new one.".into(),
+        ));
+    }
+    let user = accounts::insert_new_user(&mut tx, row).await?;
     members_q::set_user(&mut tx, member.id, user.id).await?;
     if member.status == "applicant" {
         members_q::update(

@@ -438,7 +438,6 @@ pub struct Report {
 /// reported.
 async fn reportable_on(
     conn: &mut PooledConn,
-    ctx: &Ctx,
     caller: &Caller,
     person: &Actor,
     object_id: i64,
@@ -448,7 +447,8 @@ async fn reportable_on(
     let visible = if o.visibility == "direct" {
         super::messages::takes_part(conn, &o, person.id).await?
     } else {
-        super::conversation::readable(ctx, caller, &o).await?
+        // On the same connection: it may be a transaction's.
+        super::conversation::readable_on(conn, caller, &o).await?
     };
     if !visible || o.deleted_at.is_some() {
         return Err(missing());
@@ -477,7 +477,7 @@ pub async fn reportable(ctx: &Ctx, caller: &Caller, object_id: i64) -> ServiceRe
     let user = user_of(caller)?;
     let person = people::person_of(ctx, user).await?;
     let mut conn = ctx.db.conn().await?;
-    let o = reportable_on(&mut conn, ctx, caller, &person, object_id).await?;
+    let o = reportable_on(&mut conn, caller, &person, object_id).await?;
     let text = super::text::title_from_html(&o.content_html);
     Ok(if o.title.is_empty() { text } else { o.title })
 }
@@ -485,19 +485,82 @@ pub async fn reportable(ctx: &Ctx, caller: &Caller, object_id: i64) -> ServiceRe
 /// A member reports a post or message they can see to the moderators.
 pub async fn report(ctx: &Ctx, caller: &Caller, object_id: i64, comment: &str) -> ServiceResult<i64> {
     let user = user_of(caller)?;
-    let comment: String = comment.trim().chars().take(2000).collect();
     let person = people::person_of(ctx, user).await?;
     let mut tx = ctx.db.begin().await?;
-    let o = reportable_on(&mut tx, ctx, caller, &person, object_id).await?;
+    let o = reportable_on(&mut tx, caller, &person, object_id).await?;
     let missing = || ServiceError::NotFound("There is no such post or message to report.".into());
     let author = actors::find(&mut tx, o.author_id).await?.ok_or_else(missing)?;
+    file_report(ctx, tx, &person, user, &author, &o.ap_id, comment).await
+}
+
+/// The mention a notification tells of, when it is one a member can
+/// report by it: a post on another server that mentioned them and was not
+/// stored here (nobody here follows its author), so that it has no page
+/// here to report from. With the account that wrote it.
+async fn reportable_mention_on(
+    conn: &mut PooledConn,
+    user: i64,
+    person: &Actor,
+    notice_id: i64,
+) -> ServiceResult<(Notification, Actor)> {
+    let missing =
+        || ServiceError::NotFound("There is no such mention to report: it may have been removed.".into());
+    let notice = notes_q::find_of_user(conn, user, notice_id)
+        .await?
+        .filter(|n| n.kind == NoticeKind::Mention.as_str())
+        .ok_or_else(missing)?;
+    let author = match notice.actor_id {
+        Some(id) => actors::find(conn, id).await?.ok_or_else(missing)?,
+        None => return Err(missing()),
+    };
+    if author.id == person.id {
+        return Err(ServiceError::invalid(
+            "notice",
+            "This is your own post: delete it instead.",
+        ));
+    }
+    Ok((notice, author))
+}
+
+/// The text of the mention a notification tells of, for the report form.
+pub async fn reportable_mention(ctx: &Ctx, caller: &Caller, notice_id: i64) -> ServiceResult<String> {
+    let user = user_of(caller)?;
+    let person = people::person_of(ctx, user).await?;
+    let mut conn = ctx.db.conn().await?;
+    let (notice, _) = reportable_mention_on(&mut conn, user, &person, notice_id).await?;
+    Ok(notice.text)
+}
+
+/// A member reports a post that mentioned them, by the notification that
+/// told them of it: the report names its author and its address, as a
+/// report of a stored post does, so that moderators can forward it.
+pub async fn report_mention(ctx: &Ctx, caller: &Caller, notice_id: i64, comment: &str) -> ServiceResult<i64> {
+    let user = user_of(caller)?;
+    let person = people::person_of(ctx, user).await?;
+    let mut tx = ctx.db.begin().await?;
+    let (notice, author) = reportable_mention_on(&mut tx, user, &person, notice_id).await?;
+    file_report(ctx, tx, &person, user, &author, &notice.link, comment).await
+}
+
+/// Stores a member's report of `object` by `author`, tells the moderators,
+/// and commits.
+async fn file_report(
+    ctx: &Ctx,
+    mut tx: crate::db::Tx,
+    person: &Actor,
+    user: i64,
+    author: &Actor,
+    object: &str,
+    comment: &str,
+) -> ServiceResult<i64> {
+    let comment: String = comment.trim().chars().take(2000).collect();
     let id = notes_q::insert_member_report(
         &mut tx,
         person.id,
         user,
         &ctx.config
             .url(&format!("/reports/{}", crate::crypto::random_token())),
-        &format!("{}\n{}", author.ap_id, o.ap_id),
+        &format!("{}\n{}", author.ap_id, object),
         &comment,
     )
     .await?;

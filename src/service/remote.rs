@@ -297,17 +297,21 @@ pub async fn local_object_exists(ctx: &Ctx, ap_id: &str) -> ServiceResult<bool> 
 
 /// Delete of a remote post: only its author may.
 pub async fn delete_post(ctx: &Ctx, author: &Actor, ap_id: &str) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
-    match content::find_by_ap_id(&mut conn, ap_id).await? {
+    // Looked up in the transaction: a connection held beside it would be
+    // one fewer for the writers queued behind it.
+    let mut tx = ctx.db.begin().await?;
+    match content::find_by_ap_id(&mut tx, ap_id).await? {
         Some(o) if o.author_id == author.id && !o.local => {
-            let mut tx = ctx.db.begin().await?;
             content::mark_deleted(&mut tx, o.id).await?;
             // A forum's Announces of it are no longer served.
             crate::db::queries::outbox::redact_outbox_for_object(&mut tx, o.id).await?;
             tx.commit().await?;
             Ok(true)
         }
-        _ => Ok(false),
+        _ => {
+            tx.rollback().await?;
+            Ok(false)
+        }
     }
 }
 

@@ -95,6 +95,17 @@ pub async fn list(conn: &mut PooledConn, user: i64, limit: i64) -> DbResult<Vec<
         .await)?)
 }
 
+/// One of a user's notifications.
+pub async fn find_of_user(conn: &mut PooledConn, user: i64, id: i64) -> DbResult<Option<Notification>> {
+    Ok(q!(conn, |c| notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::user_id.eq(user))
+        .select(Notification::as_select())
+        .first(c)
+        .await
+        .optional())?)
+}
+
 pub async fn unread_count(conn: &mut PooledConn, user: i64) -> DbResult<i64> {
     Ok(q!(conn, |c| notifications::table
         .filter(notifications::user_id.eq(user))

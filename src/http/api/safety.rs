@@ -151,7 +151,12 @@ async fn reports(State(state): State<AppState>, user: ApiUser) -> Result<Json<Ve
 struct ReportInput {
     /// The post or message: its id, or its ActivityPub id (as
     /// `/api/v1/messages` gives them).
+    #[serde(default)]
     object: serde_json::Value,
+    /// Or, for a post elsewhere that mentioned the member and is not
+    /// stored here: the id of the notification that told of it.
+    #[serde(default)]
+    notice: Option<i64>,
     #[serde(default)]
     comment: String,
 }
@@ -161,12 +166,17 @@ async fn report(
     user: ApiUser,
     ApiJson(input): ApiJson<ReportInput>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
-    let object = match &input.object {
-        serde_json::Value::Number(n) => n.as_i64().unwrap_or(0),
-        serde_json::Value::String(ap_id) => notes::object_by_ap_id(&state.ctx, ap_id).await?,
-        _ => 0,
+    let id = match input.notice {
+        Some(notice) => notes::report_mention(&state.ctx, &user.caller(), notice, &input.comment).await?,
+        None => {
+            let object = match &input.object {
+                serde_json::Value::Number(n) => n.as_i64().unwrap_or(0),
+                serde_json::Value::String(ap_id) => notes::object_by_ap_id(&state.ctx, ap_id).await?,
+                _ => 0,
+            };
+            notes::report(&state.ctx, &user.caller(), object, &input.comment).await?
+        }
     };
-    let id = notes::report(&state.ctx, &user.caller(), object, &input.comment).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
 

@@ -204,7 +204,10 @@ async fn mark_read(
 struct ReportPage {
     t: Tr,
     l: Layout,
+    /// What is reported: a stored post or message, or (when `notice` is
+    /// set) the mention a notification tells of.
     object: i64,
+    notice: i64,
     excerpt: String,
 }
 impl Page for ReportPage {}
@@ -213,6 +216,8 @@ impl Page for ReportPage {}
 struct ObjectQuery {
     #[serde(default)]
     object: i64,
+    #[serde(default)]
+    notice: i64,
 }
 
 async fn report_page(
@@ -220,14 +225,24 @@ async fn report_page(
     v: Visitor,
     Query(q): Query<ObjectQuery>,
 ) -> Result<Response, AppError> {
-    if let Some(r) = deny(&v, UserRole::Member, &format!("/report?object={}", q.object)) {
+    let here = if q.notice > 0 {
+        format!("/report?notice={}", q.notice)
+    } else {
+        format!("/report?object={}", q.object)
+    };
+    if let Some(r) = deny(&v, UserRole::Member, &here) {
         return Ok(r);
     }
     // Only what the member can see is offered (the report itself checks again).
-    let excerpt = notes::reportable(&state.ctx, &v.caller(), q.object).await?;
+    let excerpt = if q.notice > 0 {
+        notes::reportable_mention(&state.ctx, &v.caller(), q.notice).await?
+    } else {
+        notes::reportable(&state.ctx, &v.caller(), q.object).await?
+    };
     let l = layout(&state, &v, v.t.get("safety.report_title")).await?;
     Ok(ReportPage {
         object: q.object,
+        notice: q.notice,
         excerpt,
         t: v.t,
         l,
@@ -242,6 +257,8 @@ struct ReportForm {
     #[serde(default)]
     object: i64,
     #[serde(default)]
+    notice: i64,
+    #[serde(default)]
     comment: String,
 }
 
@@ -254,7 +271,11 @@ async fn report(
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
-    notes::report(&state.ctx, &caller, f.object, &f.comment).await?;
+    if f.notice > 0 {
+        notes::report_mention(&state.ctx, &caller, f.notice, &f.comment).await?;
+    } else {
+        notes::report(&state.ctx, &caller, f.object, &f.comment).await?;
+    }
     Ok(back("/", v.t.get("safety.report_sent")))
 }
 
