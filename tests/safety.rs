@@ -420,6 +420,10 @@ async fn members_are_notified_and_protected(backend: Backend) {
         .call(M::POST, "/reports", Some(json!({"notice": notice})))
         .await;
     assert_eq!(s, 404, "nobody reports by another member's notice");
+    let (s, _) = bo
+        .call(M::POST, "/reports", Some(json!({"notice": notice, "object": 1})))
+        .await;
+    assert_eq!(s, 422, "a notice or an object, not both");
     let (_, reports) = admin.call(M::GET, "/reports", None).await;
     let by_notice = reports
         .as_array()

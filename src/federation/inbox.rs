@@ -224,16 +224,22 @@ async fn receive(
     // is dropped (the sender hung up, or the request timed out): cut short
     // once its id is logged, it would be taken for a duplicate when the
     // sender retries, and lost.
-    let state = state.clone();
+    use tracing::Instrument as _;
+    let task_state = state.clone();
     let body = body.clone();
     let id = envelope.id;
     let kind = envelope.kind.first().to_string();
-    match tokio::spawn(async move { process(&state, id, kind, actor_id, activity, signer, &body).await })
-        .await
-    {
+    let (logged_id, logged_kind) = (id.clone(), kind.clone());
+    // In the request's span, so that its logs keep the request's id.
+    let task = async move { process(&task_state, id, kind, actor_id, activity, signer, &body).await };
+    match tokio::spawn(task.in_current_span()).await {
         Ok(resp) => resp,
         Err(e) => {
-            tracing::error!(error = %e, "inbox handler panicked");
+            tracing::error!(error = %e, id = %logged_id, kind = %logged_kind, "inbox handler panicked");
+            // Not processed: a retry must not be taken for a duplicate.
+            if let Err(e) = remote::forget_activity(&state.ctx, &logged_id).await {
+                tracing::warn!(error = %e, "could not forget a failed activity");
+            }
             AppError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

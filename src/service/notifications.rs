@@ -539,7 +539,17 @@ pub async fn report_mention(ctx: &Ctx, caller: &Caller, notice_id: i64, comment:
     let person = people::person_of(ctx, user).await?;
     let mut tx = ctx.db.begin().await?;
     let (notice, author) = reportable_mention_on(&mut tx, user, &person, notice_id).await?;
-    file_report(ctx, tx, &person, user, &author, &notice.link, comment).await
+    // The link is the mentioning post's `url` as its server sent it: named
+    // in the report (and in a forwarded Flag) only as a URL on the
+    // author's own server, parsed and written out again (no line breaks
+    // that would add lines to the report's list of objects).
+    let same_server = |u: &url::Url| url::Url::parse(&author.ap_id).is_ok_and(|a| a.origin() == u.origin());
+    let object = url::Url::parse(&notice.link)
+        .ok()
+        .filter(same_server)
+        .map(String::from)
+        .unwrap_or_else(|| author.ap_id.clone());
+    file_report(ctx, tx, &person, user, &author, &object, comment).await
 }
 
 /// Stores a member's report of `object` by `author`, tells the moderators,
@@ -560,7 +570,11 @@ async fn file_report(
         user,
         &ctx.config
             .url(&format!("/reports/{}", crate::crypto::random_token())),
-        &format!("{}\n{}", author.ap_id, object),
+        &if object == author.ap_id {
+            author.ap_id.clone()
+        } else {
+            format!("{}\n{}", author.ap_id, object)
+        },
         &comment,
     )
     .await?;

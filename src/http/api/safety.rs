@@ -166,6 +166,13 @@ async fn report(
     user: ApiUser,
     ApiJson(input): ApiJson<ReportInput>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    if input.notice.is_some() && !input.object.is_null() {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "Give either object (a post or message) or notice (a mention's notification), not both.",
+        ));
+    }
     let id = match input.notice {
         Some(notice) => notes::report_mention(&state.ctx, &user.caller(), notice, &input.comment).await?,
         None => {
