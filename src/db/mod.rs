@@ -88,6 +88,10 @@ const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
 #[cfg(not(target_pointer_width = "64"))]
 const SQLITE_MMAP_BYTES: u64 = 0;
 
+/// Rows changed per write of a bulk change ([`Db::write_in_chunks`]): a
+/// few milliseconds of SQLite's time.
+pub const CHUNK_ROWS: i64 = 500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("database query failed: {0}")]
@@ -445,25 +449,24 @@ impl Db {
         }
     }
 
-    /// A bulk change (retention, pruning) as writes of at most `chunk`
-    /// rows each, the writer's turn given up between them: a backlog (the
-    /// first run after retention is shortened, a busy federation
-    /// instance's day of inbox log) must not hold the writer, and on
-    /// SQLite the worker thread it runs on, for longer than one chunk.
-    /// `step` changes at most `chunk` rows and says how many; the total is
-    /// returned.
+    /// A bulk change (retention, pruning) as writes of at most
+    /// [`CHUNK_ROWS`] rows each, the writer's turn given up between them: a
+    /// backlog (the first run after retention is shortened, a busy
+    /// federation instance's day of inbox log) must not hold the writer,
+    /// and on SQLite the worker thread it runs on, for longer than one
+    /// chunk. `step` changes at most the rows it is given and says how
+    /// many; the total is returned.
     pub async fn write_in_chunks(
         &self,
-        chunk: i64,
         mut step: impl for<'c> FnMut(&'c mut PooledConn, i64) -> futures::future::BoxFuture<'c, DbResult<usize>>,
     ) -> DbResult<usize> {
         let mut total = 0;
         loop {
             let mut w = self.write().await?;
-            let n = step(&mut w, chunk).await?;
+            let n = step(&mut w, CHUNK_ROWS).await?;
             drop(w);
             total += n;
-            if i64::try_from(n).unwrap_or(i64::MAX) < chunk {
+            if i64::try_from(n).unwrap_or(i64::MAX) < CHUNK_ROWS {
                 return Ok(total);
             }
             tokio::task::yield_now().await;

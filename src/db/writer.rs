@@ -560,7 +560,7 @@ mod tests {
         let steps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = steps.clone();
         let total = db
-            .write_in_chunks(500, move |c, n| {
+            .write_in_chunks(move |c, n| {
                 let sql = format!("DELETE FROM t WHERE x IN (SELECT x FROM t LIMIT {n})");
                 let seen = seen.clone();
                 Box::pin(async move {

@@ -236,16 +236,8 @@ async fn receive(
         Ok(resp) => resp,
         Err(e) => {
             tracing::error!(error = %e, id = %logged_id, kind = %logged_kind, "inbox handler panicked");
-            // Not processed: a retry must not be taken for a duplicate.
-            if let Err(e) = remote::forget_activity(&state.ctx, &logged_id).await {
-                tracing::warn!(error = %e, "could not forget a failed activity");
-            }
-            AppError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "The activity could not be processed; retry later.",
-            )
-            .into_response()
+            forget(state, &logged_id).await;
+            not_processed()
         }
     }
 }
@@ -295,25 +287,34 @@ async fn process(
         })
         .await;
     if !matches!(outcome, Ok(())) {
-        // Not processed: forget the id so that a corrected or retried copy is not taken for a duplicate.
-        if let Err(e) = remote::forget_activity(&state.ctx, &id).await {
-            tracing::warn!(error = %e, "could not forget a failed activity");
-        }
+        forget(state, &id).await;
     }
     match outcome {
         Ok(()) => {}
         Err(Handled::Refused(status, msg)) => return reject(status, "invalid", msg),
         Err(Handled::Failed(e)) => {
             tracing::error!(error = %e, %id, %kind, "inbox handler failed");
-            return AppError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "The activity could not be processed; retry later.",
-            )
-            .into_response();
+            return not_processed();
         }
     }
     StatusCode::ACCEPTED.into_response()
+}
+
+/// An activity that was not processed forgets its id, so that a corrected
+/// or retried copy is not taken for a duplicate.
+async fn forget(state: &AppState, id: &str) {
+    if let Err(e) = remote::forget_activity(&state.ctx, id).await {
+        tracing::warn!(error = %e, "could not forget a failed activity");
+    }
+}
+
+fn not_processed() -> Response {
+    AppError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "The activity could not be processed; retry later.",
+    )
+    .into_response()
 }
 
 /// Deeper JSON than this is refused.

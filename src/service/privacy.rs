@@ -267,7 +267,6 @@ pub async fn set_retention(ctx: &Ctx, caller: &super::Caller, r: Retention) -> S
 /// Removes what is past its time under the co-op's settings.
 pub async fn apply_retention(ctx: &Ctx) -> ServiceResult<Pruned> {
     use crate::db::queries::retention as ret_q;
-    use crate::service::remote::PRUNE_CHUNK;
     let (remote, messages, logs) = ret_q::get(&mut ctx.db.conn().await?).await?;
     let at = crate::db::now();
     let before = |days: i64| at - chrono::Duration::days(days);
@@ -276,27 +275,25 @@ pub async fn apply_retention(ctx: &Ctx) -> ServiceResult<Pruned> {
         let t = before(d);
         pruned.remote_posts = ctx
             .db
-            .write_in_chunks(PRUNE_CHUNK, move |c, n| {
-                Box::pin(ret_q::delete_remote_posts(c, t, n))
-            })
+            .write_in_chunks(move |c, n| Box::pin(ret_q::delete_remote_posts(c, t, n)))
             .await?;
     }
     if let Some(d) = messages {
         let t = before(d);
         pruned.messages = ctx
             .db
-            .write_in_chunks(PRUNE_CHUNK, move |c, n| Box::pin(ret_q::delete_messages(c, t, n)))
+            .write_in_chunks(move |c, n| Box::pin(ret_q::delete_messages(c, t, n)))
             .await?;
     }
     if let Some(d) = logs {
         let t = before(d);
         pruned.logs = ctx
             .db
-            .write_in_chunks(PRUNE_CHUNK, move |c, n| Box::pin(ret_q::delete_mail_log(c, t, n)))
+            .write_in_chunks(move |c, n| Box::pin(ret_q::delete_mail_log(c, t, n)))
             .await?
             + ctx
                 .db
-                .write_in_chunks(PRUNE_CHUNK, move |c, n| {
+                .write_in_chunks(move |c, n| {
                     Box::pin(crate::db::queries::notifications::delete_read_before(c, t, n))
                 })
                 .await?;

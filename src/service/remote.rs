@@ -64,21 +64,14 @@ pub async fn prune_inbox_log(ctx: &Ctx) -> ServiceResult<(usize, usize)> {
     );
     let blanked = ctx
         .db
-        .write_in_chunks(PRUNE_CHUNK, move |c, n| {
-            Box::pin(inbox_q::blank_inbox_bodies(c, bodies, n))
-        })
+        .write_in_chunks(move |c, n| Box::pin(inbox_q::blank_inbox_bodies(c, bodies, n)))
         .await?;
     let deleted = ctx
         .db
-        .write_in_chunks(PRUNE_CHUNK, move |c, n| {
-            Box::pin(inbox_q::delete_inbox_ids(c, ids, n))
-        })
+        .write_in_chunks(move |c, n| Box::pin(inbox_q::delete_inbox_ids(c, ids, n)))
         .await?;
     Ok((blanked, deleted))
 }
-
-/// Rows changed per write when pruning: a few milliseconds of SQLite's time.
-pub const PRUNE_CHUNK: i64 = 500;
 
 /// Removes a logged id whose processing failed, so a retry is processed.
 pub async fn forget_activity(ctx: &Ctx, activity_id: &str) -> ServiceResult<()> {
