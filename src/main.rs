@@ -11,6 +11,15 @@ use intercoop::service::accounts::{self, NewAccount};
 use intercoop::service::types::UserRole;
 use intercoop::service::Ctx;
 
+/// mimalloc instead of glibc's malloc: under a busy inbox glibc's spent
+/// about a sixth of the server's CPU allocating and freeing (a request's
+/// buffers are often freed on another worker thread than the one that
+/// allocated them, which glibc's per-thread arenas handle with locks and
+/// returned memory it then asked the kernel for again). Measured in
+/// docs/performance.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "intercoop",

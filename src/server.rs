@@ -116,6 +116,7 @@ pub async fn serve(
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = spawn_workers(state.clone(), stop_rx);
+    let inbox_tasks = state.federation.inbox_tasks.clone();
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -123,6 +124,19 @@ pub async fn serve(
             tracing::info!("shutting down: finishing requests in flight");
         })
         .await;
+    // Activities whose requests were dropped (the sender hung up) are
+    // still being processed: their ids are logged, so a retry would be
+    // taken for a duplicate if they stopped half-way.
+    inbox_tasks.close();
+    if tokio::time::timeout(Duration::from_secs(20), inbox_tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = inbox_tasks.len(),
+            "shutting down with inbox activities still being processed"
+        );
+    }
     let _ = stop_tx.send(true);
     for w in workers {
         let _ = tokio::time::timeout(Duration::from_secs(20), w).await;

@@ -359,6 +359,7 @@ async fn members_are_notified_and_protected(backend: Backend) {
     let update = mention("Update", &post_id, public, json!([app.url("/users/bo")]));
     assert_eq!(peer.send(&app, "/inbox", &update, false).await, 202);
     assert_eq!(notices(&bo).await.len(), before + 1, "an edit tells nobody twice");
+    let public_post = post_id;
     // Followers-only, addressed to Bo alone: Ana (mentioned, not addressed) hears nothing.
     let post_id = peer.id("note");
     let private = json!({"@context": "https://www.w3.org/ns/activitystreams", "id": peer.id("create"), "type": "Create",
@@ -381,8 +382,14 @@ async fn members_are_notified_and_protected(backend: Backend) {
 
     // Not stored here, a mention is reported by the notice that told of
     // it: the notifications page links to the form, and the report names
-    // the account and the post's address, so that it can be forwarded.
-    let notice = notices(&bo).await[0]["id"].clone();
+    // the account and the post's id (not its page: servers look up a
+    // Flag's objects by id), so that it can be forwarded.
+    let notice = notices(&bo)
+        .await
+        .iter()
+        .find(|n| n["link"] == format!("{public_post}.html"))
+        .expect("the public post's notice")["id"]
+        .clone();
     let html = bo_web
         .get(app.url("/notifications"))
         .send()
@@ -402,7 +409,7 @@ async fn members_are_notified_and_protected(backend: Backend) {
         .await
         .unwrap();
     assert!(
-        form.contains("between us"),
+        form.contains("the tea co-op in Lyon wants to meet yours"),
         "the form shows what is reported: {form}"
     );
     let r = bo_web
@@ -432,14 +439,14 @@ async fn members_are_notified_and_protected(backend: Backend) {
         .find(|r| r["comment"] == "Harassment")
         .unwrap()
         .clone();
-    assert_eq!(by_notice["objects"], json!([peer.actor, post_id]));
+    assert_eq!(by_notice["objects"], json!([peer.actor, public_post]));
     assert_eq!(by_notice["forwardable"], true);
     let (s, _) = admin
         .call(M::POST, &format!("/reports/{}/forward", by_notice["id"]), None)
         .await;
     assert_eq!(s, 202);
     let flag = peer.wait_for("Flag", |f| f["content"] == "Harassment").await;
-    assert_eq!(flag["object"], json!([peer.actor, post_id]));
+    assert_eq!(flag["object"], json!([peer.actor, public_post]));
 
     // Retention: messages older than a day go; the news stays.
     let (s, e) = admin

@@ -5,8 +5,11 @@
 
 pub mod models;
 pub mod queries;
+mod receipt;
 pub mod schema;
 mod writer;
+
+pub use receipt::{Carried, Receipt, ReceiptState};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -103,6 +106,10 @@ pub enum DbError {
     /// SQLite: the group commit this transaction was part of failed.
     #[error("{0}")]
     Commit(String),
+    /// A write carrying an activity's receipt found it logged already:
+    /// another copy of the activity was applied (see [`Carried`]).
+    #[error("this activity was received and applied before")]
+    AlreadyReceived,
 }
 
 impl DbError {
@@ -141,7 +148,10 @@ pub struct Db {
     /// those that queue together commit together (see [`writer`]).
     writer: Arc<writer::Writer>,
     /// The URL with any password removed, for messages.
-    display_url: String,
+    display_url: Arc<str>,
+    /// An inbox activity's log row, for the first write made through this
+    /// handle ([`Db::receiving`]).
+    receipt: Option<Arc<Carried>>,
 }
 
 /// One pooled connection of either backend. Queries take `&mut PooledConn`.
@@ -331,8 +341,9 @@ impl Db {
         };
         let db = Db {
             pools,
-            display_url,
+            display_url: display_url.into(),
             writer: writer::Writer::new(),
+            receipt: None,
         };
         // Open one connection now so that a wrong URL fails at start, not at the first request.
         let mut conn = db.conn().await?;
@@ -349,6 +360,16 @@ impl Db {
 
     pub fn display_url(&self) -> &str {
         &self.display_url
+    }
+
+    /// The same database, whose first write (a [`Db::begin`] or a
+    /// [`Db::write`]) logs `carried`'s receipt first, in its own
+    /// transaction; see [`Carried`].
+    pub fn receiving(&self, carried: Arc<Carried>) -> Db {
+        Db {
+            receipt: Some(carried),
+            ..self.clone()
+        }
     }
 
     fn connect_error(&self, cause: String) -> DbError {
@@ -395,24 +416,46 @@ impl Db {
     /// On SQLite the transaction may join the group its predecessor left
     /// open (see [`writer`]): its work is then a savepoint within it.
     pub async fn begin(&self) -> DbResult<Tx> {
-        match self.pools {
+        let mut tx = match self.pools {
             Pools::Sqlite(_) => {
                 let turn = self.writer_turn().await?;
                 let (conn, member) = self.writer.join(turn, self.conn()).await?;
-                Ok(Tx {
+                Tx {
                     conn: Some(conn),
                     member: Some(member),
-                })
+                    receipt: None,
+                }
             }
             Pools::Postgres(_) => {
                 let mut conn = self.conn().await?;
                 q!(&mut conn, |c| c.batch_execute("BEGIN").await)?;
-                Ok(Tx {
+                Tx {
                     conn: Some(conn),
                     member: None,
-                })
+                    receipt: None,
+                }
+            }
+        };
+        if let Some(carried) = &self.receipt {
+            match carried.write_on(&mut tx).await {
+                Ok(true) => tx.receipt = Some(carried.clone()),
+                Ok(false) => {}
+                Err(DbError::AlreadyReceived) => {
+                    // The row found may be another member's of this very
+                    // group, not committed yet: the copy is answered as a
+                    // duplicate only once it is (its own savepoint is
+                    // empty), so that a failed commit does not leave both
+                    // senders thinking the activity was taken.
+                    tx.commit().await?;
+                    return Err(DbError::AlreadyReceived);
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Err(e);
+                }
             }
         }
+        Ok(tx)
     }
 
     /// SQLite: waits (asynchronously) for this process's turn to write.
@@ -430,23 +473,31 @@ impl Db {
     /// [`OnThisThread`]), instead of in the queue. A group of transactions
     /// left open is committed first, so the write is its own.
     pub async fn write(&self) -> DbResult<Write> {
-        match self.pools {
+        let mut w = match self.pools {
             Pools::Sqlite(_) => {
                 let turn = self.writer_turn().await?;
                 let conn = match self.writer.settle().await {
                     Some(conn) => conn,
                     None => self.conn().await?,
                 };
-                Ok(Write {
+                Write {
                     conn,
                     _turn: Some(turn),
-                })
+                }
             }
-            Pools::Postgres(_) => Ok(Write {
+            Pools::Postgres(_) => Write {
                 conn: self.conn().await?,
                 _turn: None,
-            }),
+            },
+        };
+        // A lone write has no transaction to share: the receipt is
+        // committed on its own just before, as it was for every activity.
+        if let Some(carried) = &self.receipt {
+            if carried.write_on(&mut w.conn).await? {
+                carried.set(ReceiptState::Logged);
+            }
         }
+        Ok(w)
     }
 
     /// A bulk change (retention, pruning) as writes of at most
@@ -558,6 +609,8 @@ pub struct Tx {
     conn: Option<PooledConn>,
     /// SQLite: its place in a group of transactions, and the writer's turn.
     member: Option<writer::Membership>,
+    /// The receipt this transaction logged, told how it ended.
+    receipt: Option<Arc<Carried>>,
 }
 
 impl Tx {
@@ -573,6 +626,20 @@ impl Tx {
     }
 
     async fn end(mut self, commit: bool) -> DbResult<()> {
+        // Cancelled before it has ended, the Tx is dropped with its
+        // receipt, which its drop puts back to be written.
+        let ended = self.finish(commit).await;
+        if let Some(carried) = self.receipt.take() {
+            carried.set(if commit && ended.is_ok() {
+                ReceiptState::Logged
+            } else {
+                ReceiptState::Pending
+            });
+        }
+        ended
+    }
+
+    async fn finish(&mut self, commit: bool) -> DbResult<()> {
         let mut conn = self.conn.take().expect("a Tx holds its connection until commit");
         if let Some(member) = self.member.take() {
             return member.end(conn, commit).await;
@@ -618,6 +685,9 @@ fn detach(conn: PooledConn) {
 
 impl Drop for Tx {
     fn drop(&mut self) {
+        if let Some(carried) = self.receipt.take() {
+            carried.set(ReceiptState::Pending);
+        }
         if let Some(conn) = self.conn.take() {
             match self.member.take() {
                 Some(member) => member.abandon(conn),

@@ -560,6 +560,7 @@ diesel::table! {
         link -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        object -> Nullable<Text>,
     }
 }
 

@@ -14,6 +14,7 @@
 use super::activities::{Envelope, Handled, Inbound, InboxActivity};
 use super::json;
 use super::signatures::{self, RequestParts};
+use crate::db::{Carried, Receipt, ReceiptState};
 use crate::http::error::AppError;
 use crate::service::remote;
 use crate::state::AppState;
@@ -21,6 +22,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 pub async fn shared_inbox(
     State(state): State<AppState>,
@@ -225,85 +227,93 @@ async fn receive(
     // once its id is logged, it would be taken for a duplicate when the
     // sender retries, and lost.
     use tracing::Instrument as _;
-    let task_state = state.clone();
-    let body = body.clone();
-    let id = envelope.id;
+    let raw = if activity.is_handled() && body.len() <= MAX_LOGGED_BODY {
+        String::from_utf8_lossy(body).into_owned()
+    } else {
+        String::new()
+    };
     let kind = envelope.kind.first().to_string();
-    let (logged_id, logged_kind) = (id.clone(), kind.clone());
+    let carried = Arc::new(Carried::new(Receipt {
+        kind: clip(&kind),
+        actor: actor_id,
+        object: activity.object_id(),
+        raw,
+        activity_id: envelope.id,
+    }));
+    let task_state = state.clone();
+    let task_carried = carried.clone();
     // In the request's span, so that its logs keep the request's id.
-    let task = async move { process(&task_state, id, kind, actor_id, activity, signer, &body).await };
-    match tokio::spawn(task.in_current_span()).await {
+    let task = async move { process(&task_state, &task_carried, &kind, activity, signer).await };
+    match fed.inbox_tasks.spawn(task.in_current_span()).await {
         Ok(resp) => resp,
         Err(e) => {
-            tracing::error!(error = %e, id = %logged_id, kind = %logged_kind, "inbox handler panicked");
-            forget(state, &logged_id).await;
+            let r = carried.receipt();
+            tracing::error!(error = %e, id = %r.activity_id, kind = %r.kind, "inbox handler panicked");
+            forget(state, &carried).await;
             not_processed()
         }
     }
 }
 
-/// Logs a verified activity's id and runs its handler.
+/// Runs a verified activity's handler, whose first write logs its id
+/// (de-duplication: of two copies arriving together, one logs it and is
+/// applied, the other finds it and is ignored). A handler that wrote
+/// nothing has it logged afterwards.
 async fn process(
     state: &AppState,
-    id: String,
-    kind: String,
-    actor_id: String,
+    carried: &Arc<Carried>,
+    kind: &str,
     activity: InboxActivity,
     signer: crate::db::models::Actor,
-    body: &[u8],
 ) -> Response {
-    // Recording the id first makes de-duplication atomic: of two copies
-    // arriving together, one inserts and is processed, the other is a duplicate.
-    let raw_text = if activity.is_handled() && body.len() <= MAX_LOGGED_BODY {
-        String::from_utf8_lossy(body)
-    } else {
-        std::borrow::Cow::Borrowed("")
-    };
-    match remote::record_activity(
-        &state.ctx,
-        &id,
-        &clip(&kind),
-        &actor_id,
-        activity.object_id().as_deref(),
-        &raw_text,
-    )
-    .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::debug!(%id, "duplicate activity ignored");
-            return StatusCode::ACCEPTED.into_response();
-        }
-        Err(e) => return AppError::from(e).into_response(),
-    }
+    let id = &carried.receipt().activity_id;
     if !activity.is_handled() {
         tracing::debug!(%kind, %id, "activity type not handled; accepted and ignored");
     }
+    let ctx = state.ctx.receiving(carried.clone());
     let outcome = activity
         .run(&Inbound {
             fed: &state.federation,
+            ctx: &ctx,
             signer: &signer,
             announced_by: None,
         })
         .await;
-    if !matches!(outcome, Ok(())) {
-        forget(state, &id).await;
+    if carried.state() == ReceiptState::Duplicate {
+        tracing::debug!(%id, "duplicate activity ignored");
+        return StatusCode::ACCEPTED.into_response();
     }
     match outcome {
         Ok(()) => {}
-        Err(Handled::Refused(status, msg)) => return reject(status, "invalid", msg),
-        Err(Handled::Failed(e)) => {
-            tracing::error!(error = %e, %id, %kind, "inbox handler failed");
-            return not_processed();
+        Err(failed) => {
+            forget(state, carried).await;
+            return match failed {
+                Handled::Refused(status, msg) => reject(status, "invalid", msg),
+                Handled::Failed(e) => {
+                    tracing::error!(error = %e, %id, %kind, "inbox handler failed");
+                    not_processed()
+                }
+            };
+        }
+    }
+    if carried.state() == ReceiptState::Pending {
+        // Nothing was written: logged now, so that a copy is known as one.
+        let r = carried.receipt();
+        if let Err(e) = remote::record_activity(&state.ctx, r).await {
+            return AppError::from(e).into_response();
         }
     }
     StatusCode::ACCEPTED.into_response()
 }
 
 /// An activity that was not processed forgets its id, so that a corrected
-/// or retried copy is not taken for a duplicate.
-async fn forget(state: &AppState, id: &str) {
-    if let Err(e) = remote::forget_activity(&state.ctx, id).await {
+/// or retried copy is not taken for a duplicate. Only an id this handling
+/// logged: one logged by another copy is that copy's.
+async fn forget(state: &AppState, carried: &Carried) {
+    if carried.state() != ReceiptState::Logged {
+        return;
+    }
+    if let Err(e) = remote::forget_activity(&state.ctx, &carried.receipt().activity_id).await {
         tracing::warn!(error = %e, "could not forget a failed activity");
     }
 }

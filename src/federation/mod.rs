@@ -61,6 +61,9 @@ pub struct Federation {
     /// requests naming one keyId fetches it once, not once each.
     fetched_keys: limits::Recent<(PublicKey, ActorRow)>,
     fetch_slots: tokio::sync::Semaphore,
+    /// Verified activities being processed: each runs to its end even when
+    /// its request is dropped, and a shutdown waits for them.
+    pub inbox_tasks: tokio_util::task::TaskTracker,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +192,7 @@ impl Federation {
             failed_fetches: limits::Recent::new(FAILED_FETCH_TTL, 50_000),
             fetched_keys: limits::Recent::new(FAILED_FETCH_TTL, 10_000),
             fetch_slots: tokio::sync::Semaphore::new(MAX_VERIFY_FETCHES),
+            inbox_tasks: tokio_util::task::TaskTracker::new(),
         })
     }
 
@@ -552,9 +556,17 @@ impl Federation {
 
     /// Stores an actor document that arrived inside a verified activity
     /// (Update of the signer itself).
-    pub async fn save_actor_doc(&self, doc: &RemoteActor, fetched_from: &str) -> Result<Actor, FedError> {
+    /// An actor's document sent in an `Update`: stored through the
+    /// handler's `ctx`, so that the write logs the activity's id (a late
+    /// copy of an older Update must not roll the profile or key back).
+    pub async fn save_actor_doc(
+        &self,
+        ctx: &Ctx,
+        doc: &RemoteActor,
+        fetched_from: &str,
+    ) -> Result<Actor, FedError> {
         let row = actor_row(doc, fetched_from, None)?;
-        self.store_actor_row(row).await
+        self.store_actor_row_in(ctx, row).await
     }
 
     fn refuse_own_ids(&self, row: &ActorRow) -> Result<(), FedError> {
@@ -567,8 +579,12 @@ impl Federation {
     }
 
     async fn store_actor_row(&self, row: ActorRow) -> Result<Actor, FedError> {
+        self.store_actor_row_in(&self.ctx, row).await
+    }
+
+    async fn store_actor_row_in(&self, ctx: &Ctx, row: ActorRow) -> Result<Actor, FedError> {
         self.refuse_own_ids(&row)?;
-        let actor = remote::save_actor(&self.ctx, &row).await?;
+        let actor = remote::save_actor(ctx, &row).await?;
         // A refreshed profile replaces what the key cache holds for it.
         self.forget_actor(actor.id);
         Ok(actor)

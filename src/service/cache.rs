@@ -1,8 +1,9 @@
 //! What nearly every request reads and rarely changes (the co-op's actor,
-//! the domain policy), kept for a second. A use case that changes one
+//! the domain policy, whom the co-op follows), kept for a second. A use case that changes one
 //! clears it in this process at once; other processes on the same database
 //! read it again within the second (deploy/multi-process.md).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -78,6 +79,9 @@ pub struct Cache {
     /// The co-op's actor (None before setup).
     pub coop: Slot<Option<Actor>>,
     pub policy: Slot<DomainPolicy>,
+    /// The actors the co-op follows (accepted): the inbox asks for every
+    /// post it receives whether to keep it.
+    pub followed: Slot<HashSet<i64>>,
 }
 
 #[cfg(test)]

@@ -647,10 +647,12 @@ async fn rsvp_notice(
         conn,
         config,
         UserRole::Editor,
-        super::notifications::NoticeKind::Rsvp,
-        Some(who.id),
-        &format!("{name} is going to \u{201c}{}\u{201d}", event.title),
-        &super::notifications::local_path(config, event),
+        &super::notifications::Notice::new(
+            super::notifications::NoticeKind::Rsvp,
+            Some(who.id),
+            &format!("{name} is going to \u{201c}{}\u{201d}", event.title),
+            &super::notifications::local_path(config, event),
+        ),
     )
     .await
 }

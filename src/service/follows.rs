@@ -42,6 +42,7 @@ pub async fn follow_actor(ctx: &Ctx, caller: &Caller, local: &Actor, remote: &Ac
     events::record(&mut tx, &event, None).await?;
     accounts_q::audit(&mut tx, Some(by_user), "follow.request", &remote.ap_id).await?;
     tx.commit().await?;
+    ctx.cache.followed.clear();
     Ok(())
 }
 
@@ -66,15 +67,28 @@ pub async fn unfollow_actor(ctx: &Ctx, caller: &Caller, local: &Actor, remote_id
         .unwrap_or_default();
     accounts_q::audit(&mut tx, Some(by_user), "follow.undo", &remote).await?;
     tx.commit().await?;
+    ctx.cache.followed.clear();
     Ok(())
 }
 
-/// Whether `follower` (local) has an accepted follow of `followed`.
-pub async fn is_following(ctx: &Ctx, follower: &Actor, followed: &Actor) -> ServiceResult<bool> {
-    let mut conn = ctx.db.conn().await?;
-    Ok(follow_q::find_follow(&mut conn, follower.id, followed.id)
-        .await?
-        .is_some_and(|f| f.state() == FollowState::Accepted))
+/// Whether the co-op follows `actor` (accepted), from the set kept for a
+/// second ([`crate::service::cache`]): the inbox asks for every post.
+pub async fn coop_follows(ctx: &Ctx, actor: &Actor) -> ServiceResult<bool> {
+    let followed = ctx
+        .cache
+        .followed
+        .get(|| async {
+            let Some(coop) = crate::service::coop::get_coop(ctx).await? else {
+                return Ok(Default::default());
+            };
+            let mut conn = ctx.db.conn().await?;
+            Ok(follow_q::followed_ids(&mut conn, coop.id)
+                .await?
+                .into_iter()
+                .collect())
+        })
+        .await?;
+    Ok(followed.contains(&actor.id))
 }
 
 pub async fn list_following(ctx: &Ctx, follower: &Actor) -> ServiceResult<Vec<(Actor, String)>> {
@@ -291,6 +305,7 @@ pub async fn receive_follow_answer(
     } else {
         follow_q::delete_follow(&mut conn, local.id, followed.id).await?;
     }
+    ctx.cache.followed.clear();
     Ok(())
 }
 
@@ -321,6 +336,7 @@ pub async fn receive_follow_answer_by_id(
     } else {
         follow_q::delete_follow(&mut conn, follow.follower_id, followed.id).await?;
     }
+    ctx.cache.followed.clear();
     Ok(())
 }
 

@@ -651,6 +651,7 @@ pub async fn subscribe(ctx: &Ctx, caller: &Caller, group: &Actor) -> ServiceResu
     }
     accounts_q::audit(&mut tx, Some(by_user), "forum.subscribe", &group.ap_id).await?;
     tx.commit().await?;
+    ctx.cache.followed.clear();
     forum_by_actor(ctx, group.id).await
 }
 
@@ -681,6 +682,7 @@ pub async fn unsubscribe(ctx: &Ctx, caller: &Caller, forum: &Forum) -> ServiceRe
     forum_q::delete(&mut tx, forum.actor.id).await?;
     accounts_q::audit(&mut tx, Some(by_user), "forum.unsubscribe", &forum.actor.ap_id).await?;
     tx.commit().await?;
+    ctx.cache.followed.clear();
     Ok(())
 }
 
@@ -710,8 +712,8 @@ pub async fn place_incoming(
     addressed: &[String],
     in_reply_to: Option<&str>,
 ) -> ServiceResult<Option<Placement>> {
-    let mut conn = ctx.db.conn().await?;
     if let Some(parent) = in_reply_to {
+        let mut conn = ctx.db.conn().await?;
         let Some(parent) = content::find_by_ap_id(&mut conn, parent).await? else {
             return Ok(None);
         };
@@ -734,6 +736,7 @@ pub async fn place_incoming(
     if addressed.is_empty() {
         return Ok(None);
     }
+    let mut conn = ctx.db.conn().await?;
     let mut groups = actors::find_groups(&mut conn, addressed).await?;
     // The first addressed that is a forum, as the post names them.
     groups.sort_by_key(|g| addressed.iter().position(|a| *a == g.ap_id));

@@ -775,10 +775,12 @@ pub async fn apply(ctx: &Ctx, application: Application) -> ServiceResult<Member>
         &mut tx,
         &ctx.config,
         UserRole::Admin,
-        super::notifications::NoticeKind::Application,
-        None,
-        &format!("{} applied to join", f.name),
-        &format!("/admin/members/{id}"),
+        &super::notifications::Notice::new(
+            super::notifications::NoticeKind::Application,
+            None,
+            &format!("{} applied to join", f.name),
+            &format!("/admin/members/{id}"),
+        ),
     )
     .await?;
     let m = members_q::find(&mut tx, id)

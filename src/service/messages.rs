@@ -111,10 +111,12 @@ pub async fn send(ctx: &Ctx, caller: &Caller, to: &[Actor], text: &str) -> Servi
                 &mut tx,
                 &ctx.config,
                 r.id,
-                super::notifications::NoticeKind::Message,
-                Some(author.id),
-                &format!("New message from {from}"),
-                &link,
+                &super::notifications::Notice::new(
+                    super::notifications::NoticeKind::Message,
+                    Some(author.id),
+                    &format!("New message from {from}"),
+                    &link,
+                ),
             )
             .await?;
         }
@@ -206,10 +208,12 @@ pub async fn receive(
             &mut tx,
             &ctx.config,
             a.id,
-            super::notifications::NoticeKind::Message,
-            Some(sender.id),
-            &format!("New message from {from}"),
-            &link,
+            &super::notifications::Notice::new(
+                super::notifications::NoticeKind::Message,
+                Some(sender.id),
+                &format!("New message from {from}"),
+                &link,
+            ),
         )
         .await?;
     }

@@ -57,6 +57,15 @@ impl Ctx {
             cache: Default::default(),
         }
     }
+
+    /// The same context, whose first write logs an inbox activity's
+    /// receipt in the same transaction (see [`crate::db::Carried`]).
+    pub fn receiving(&self, carried: Arc<crate::db::Carried>) -> Ctx {
+        Ctx {
+            db: self.db.receiving(carried),
+            ..self.clone()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

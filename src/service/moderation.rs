@@ -213,6 +213,7 @@ pub async fn block_domain(ctx: &Ctx, caller: &Caller, domain: &str, reason: &str
     accounts_q::audit(&mut tx, Some(by_user), "domain.block", &domain).await?;
     tx.commit().await?;
     ctx.cache.policy.clear();
+    ctx.cache.followed.clear();
     tracing::info!(%domain, "domain blocked");
     Ok(domain)
 }
@@ -225,6 +226,7 @@ pub async fn allow_domain(ctx: &Ctx, caller: &Caller, domain: &str) -> ServiceRe
     accounts_q::audit(&mut tx, Some(by_user), "domain.allow", &domain).await?;
     tx.commit().await?;
     ctx.cache.policy.clear();
+    ctx.cache.followed.clear();
     Ok(domain)
 }
 
@@ -235,6 +237,7 @@ pub async fn remove_rule(ctx: &Ctx, caller: &Caller, id: i64) -> ServiceResult<(
     accounts_q::audit(&mut tx, Some(by_user), "domain.rule_remove", &id.to_string()).await?;
     tx.commit().await?;
     ctx.cache.policy.clear();
+    ctx.cache.followed.clear();
     Ok(())
 }
 
@@ -253,6 +256,7 @@ pub async fn set_allowlist_mode(ctx: &Ctx, caller: &Caller, on: bool) -> Service
     .await?;
     tx.commit().await?;
     ctx.cache.policy.clear();
+    ctx.cache.followed.clear();
     if on {
         let policy = policy(ctx).await?;
         // Every remote actor is read without the writer's turn; only the

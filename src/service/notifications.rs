@@ -51,23 +51,54 @@ impl NoticeKind {
     }
 }
 
-/// Tells `user` (unless they block or mute `actor`), and emails them when
-/// they asked for this kind by email and their record has an address.
+/// What a notification says.
+pub struct Notice<'a> {
+    pub kind: NoticeKind,
+    /// Whom it is about: a member who blocks or mutes them is not told.
+    pub actor: Option<i64>,
+    pub text: &'a str,
+    /// A local path, or a mentioning post's page on its own server.
+    pub link: &'a str,
+    /// A mention: the post's ActivityPub id, which a report of it names
+    /// (servers look up a Flag's objects by id, and a post's page may be
+    /// another address).
+    pub object: Option<&'a str>,
+}
+
+impl<'a> Notice<'a> {
+    pub fn new(kind: NoticeKind, actor: Option<i64>, text: &'a str, link: &'a str) -> Notice<'a> {
+        Notice {
+            kind,
+            actor,
+            text,
+            link,
+            object: None,
+        }
+    }
+}
+
+/// Tells `user` (unless they block or mute the notice's actor), and emails
+/// them when they asked for this kind by email and their record has an
+/// address.
 pub async fn notify_user(
     conn: &mut PooledConn,
     config: &Config,
     user: i64,
-    kind: NoticeKind,
-    actor: Option<i64>,
-    text: &str,
-    link: &str,
+    notice: &Notice<'_>,
 ) -> ServiceResult<()> {
+    let &Notice {
+        kind,
+        actor,
+        text,
+        link,
+        object,
+    } = notice;
     if let Some(a) = actor {
         if notes_q::block_kind(conn, user, a).await?.is_some() {
             return Ok(());
         }
     }
-    notes_q::insert(conn, user, kind.as_str(), actor, text, link).await?;
+    notes_q::insert(conn, user, kind.as_str(), actor, text, link, object).await?;
     let wanted = mail_q::email_notices(conn, user).await?;
     if wanted.split(',').any(|k| k == kind.as_str()) {
         if let Some(address) = mail_q::address_of_user(conn, user).await? {
@@ -92,16 +123,13 @@ pub async fn notify_person(
     conn: &mut PooledConn,
     config: &Config,
     person: i64,
-    kind: NoticeKind,
-    actor: Option<i64>,
-    text: &str,
-    link: &str,
+    notice: &Notice<'_>,
 ) -> ServiceResult<()> {
-    if Some(person) == actor {
+    if Some(person) == notice.actor {
         return Ok(());
     }
     if let Some(user) = msg_q::user_of_person(conn, person).await?.filter(|u| !u.disabled) {
-        notify_user(conn, config, user.id, kind, actor, text, link).await?;
+        notify_user(conn, config, user.id, notice).await?;
     }
     Ok(())
 }
@@ -111,10 +139,7 @@ pub async fn notify_role(
     conn: &mut PooledConn,
     config: &Config,
     role: UserRole,
-    kind: NoticeKind,
-    actor: Option<i64>,
-    text: &str,
-    link: &str,
+    notice: &Notice<'_>,
 ) -> ServiceResult<()> {
     let roles: Vec<&str> = [
         UserRole::Member,
@@ -127,7 +152,7 @@ pub async fn notify_role(
     .map(|r| r.as_str())
     .collect();
     for user in notes_q::users_with_role(conn, &roles).await? {
-        notify_user(conn, config, user, kind, actor, text, link).await?;
+        notify_user(conn, config, user, notice).await?;
     }
     Ok(())
 }
@@ -166,10 +191,7 @@ pub async fn reply_posted(
             conn,
             config,
             parent_author.id,
-            NoticeKind::Reply,
-            Some(author.id),
-            &text,
-            &link,
+            &Notice::new(NoticeKind::Reply, Some(author.id), &text, &link),
         )
         .await
     } else {
@@ -177,10 +199,7 @@ pub async fn reply_posted(
             conn,
             config,
             UserRole::Editor,
-            NoticeKind::Reply,
-            Some(author.id),
-            &text,
-            &link,
+            &Notice::new(NoticeKind::Reply, Some(author.id), &text, &link),
         )
         .await
     }
@@ -253,16 +272,11 @@ pub async fn mentioned(
         if notes_q::exists(&mut conn, user.id, NoticeKind::Mention.as_str(), link).await? {
             continue;
         }
-        notify_user(
-            &mut conn,
-            &ctx.config,
-            user.id,
-            NoticeKind::Mention,
-            Some(author.id),
-            &text,
-            link,
-        )
-        .await?;
+        let notice = Notice {
+            object: post.id,
+            ..Notice::new(NoticeKind::Mention, Some(author.id), &text, link)
+        };
+        notify_user(&mut conn, &ctx.config, user.id, &notice).await?;
     }
     Ok(told.len())
 }
@@ -271,6 +285,8 @@ pub async fn mentioned(
 pub struct MentioningPost<'a> {
     /// Its page (or id) on its server.
     pub link: Option<&'a str>,
+    /// Its ActivityPub id.
+    pub id: Option<&'a str>,
     pub in_reply_to: Option<&'a str>,
     /// Its content (as received: only its first line is read, as text).
     pub html: &'a str,
@@ -539,14 +555,17 @@ pub async fn report_mention(ctx: &Ctx, caller: &Caller, notice_id: i64, comment:
     let person = people::person_of(ctx, user).await?;
     let mut tx = ctx.db.begin().await?;
     let (notice, author) = reportable_mention_on(&mut tx, user, &person, notice_id).await?;
-    // The link is the mentioning post's `url` as its server sent it: named
-    // in the report (and in a forwarded Flag) only as a URL on the
-    // author's own server, parsed and written out again (no line breaks
-    // that would add lines to the report's list of objects).
+    // The post is named by its id (servers look up a Flag's objects by
+    // id), else (a notice from before ids were kept) by its page as its
+    // server sent it. Either only as a URL on the author's own server,
+    // parsed and written out again (no line breaks that would add lines to
+    // the report's list of objects).
     let same_server = |u: &url::Url| url::Url::parse(&author.ap_id).is_ok_and(|a| a.origin() == u.origin());
-    let object = url::Url::parse(&notice.link)
-        .ok()
-        .filter(same_server)
+    let object = notice
+        .object
+        .iter()
+        .chain(std::iter::once(&notice.link))
+        .find_map(|u| url::Url::parse(u).ok().filter(same_server))
         .map(String::from)
         .unwrap_or_else(|| author.ap_id.clone());
     file_report(ctx, tx, &person, user, &author, &object, comment).await
@@ -582,10 +601,12 @@ async fn file_report(
         &mut tx,
         &ctx.config,
         UserRole::Moderator,
-        NoticeKind::Application,
-        None,
-        "A member reported a post or message",
-        "/admin/reports",
+        &Notice::new(
+            NoticeKind::Application,
+            None,
+            "A member reported a post or message",
+            "/admin/reports",
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -31,24 +31,26 @@ pub async fn remove_actor(ctx: &Ctx, actor: &Actor) -> ServiceResult<()> {
     follow_q::delete_follows_of(&mut tx, actor.id).await?;
     actors::delete(&mut tx, actor.id).await?;
     tx.commit().await?;
+    ctx.cache.followed.clear();
     tracing::info!(actor = %actor.ap_id, "remote actor deleted");
     Ok(())
 }
 
-/// Records a received activity id: false if it was seen before. A
-/// transaction, not a lone write, so that it commits with the writes
-/// queued beside it; and a duplicate is reported only once the copy it
-/// duplicates is committed.
-pub async fn record_activity(
-    ctx: &Ctx,
-    activity_id: &str,
-    kind: &str,
-    actor: &str,
-    object: Option<&str>,
-    raw: &str,
-) -> ServiceResult<bool> {
+/// Records a received activity whose handling wrote nothing (its writes
+/// log it themselves: [`crate::db::Carried`]): false if it was seen
+/// before. A transaction, not a lone write, so that it commits with the
+/// writes queued beside it.
+pub async fn record_activity(ctx: &Ctx, receipt: &crate::db::Receipt) -> ServiceResult<bool> {
     let mut tx = ctx.db.begin().await?;
-    let new = inbox_q::record_inbox(&mut tx, activity_id, kind, actor, object, raw).await?;
+    let new = inbox_q::record_inbox(
+        &mut tx,
+        &receipt.activity_id,
+        &receipt.kind,
+        &receipt.actor,
+        receipt.object.as_deref(),
+        &receipt.raw,
+    )
+    .await?;
     tx.commit().await?;
     Ok(new)
 }

@@ -155,6 +155,16 @@ pub async fn all_followed(conn: &mut PooledConn, follower_id: i64) -> DbResult<V
         .await)?)
 }
 
+/// The ids of the actors a local actor follows (accepted).
+pub async fn followed_ids(conn: &mut PooledConn, follower_id: i64) -> DbResult<Vec<i64>> {
+    Ok(q!(conn, |c| follows::table
+        .filter(follows::follower_id.eq(follower_id))
+        .filter(follows::state.eq(FollowState::Accepted.as_str()))
+        .select(follows::followed_id)
+        .load(c)
+        .await)?)
+}
+
 pub async fn count_following(conn: &mut PooledConn, follower_id: i64) -> DbResult<i64> {
     Ok(q!(conn, |c| follows::table
         .filter(follows::follower_id.eq(follower_id))

@@ -22,6 +22,9 @@ pub struct Notification {
     pub link: String,
     pub created_at: NaiveDateTime,
     pub read_at: Option<NaiveDateTime>,
+    /// A mention: the post's ActivityPub id.
+    #[serde(skip)]
+    pub object: Option<String>,
 }
 
 pub async fn insert(
@@ -31,6 +34,7 @@ pub async fn insert(
     actor: Option<i64>,
     text: &str,
     link: &str,
+    object: Option<&str>,
 ) -> DbResult<()> {
     let at = now();
     q!(conn, |c| diesel::insert_into(notifications::table)
@@ -41,6 +45,7 @@ pub async fn insert(
             notifications::text.eq(text),
             notifications::link.eq(link),
             notifications::created_at.eq(at),
+            notifications::object.eq(object),
         ))
         .execute(c)
         .await)?;

@@ -154,6 +154,7 @@ async fn receive_announced(cx: &Inbound<'_>, activity: Value) -> Result<(), Hand
     let inner = InboxActivity::parse(&envelope, &body).map_err(|e| Handled::bad_request(e.to_string()))?;
     let inner_cx = Inbound {
         fed: cx.fed,
+        ctx: cx.ctx,
         signer: &actor,
         announced_by: Some(cx.signer.id),
     };

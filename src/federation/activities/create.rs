@@ -11,7 +11,7 @@ use crate::federation::json::IdRef;
 use crate::federation::objects::note::Post;
 use crate::federation::objects::ObjectBody;
 use crate::service::polls::{self, VoteOutcome};
-use crate::service::{coop, follows, forums, member_links, notifications, remote, text};
+use crate::service::{follows, forums, member_links, notifications, remote, text};
 
 #[derive(Deserialize, Debug)]
 pub struct Create {
@@ -61,7 +61,8 @@ pub(super) async fn keep_post(
             )),
         };
     }
-    if post.visibility(cx.signer) == crate::service::types::Visibility::Direct {
+    let visibility = post.visibility(cx.signer);
+    if visibility == crate::service::types::Visibility::Direct {
         // A member proving their linked account replies with its code.
         if member_links::confirm_from_message(ctx, cx.signer, post.content.as_deref().unwrap_or("")).await? {
             return Ok(());
@@ -81,9 +82,10 @@ pub(super) async fn keep_post(
         let addressed: Vec<String> = post.to.iter().chain(&post.cc).cloned().collect();
         let about = notifications::MentioningPost {
             link: post.url.as_deref().or(post.id.as_deref()),
+            id: post.id.as_deref(),
             in_reply_to: post.in_reply_to.as_deref(),
             html: post.content.as_deref().unwrap_or(""),
-            open: post.visibility(cx.signer).is_open(),
+            open: visibility.is_open(),
             addressed: &addressed,
         };
         notifications::mentioned(ctx, cx.signer, &post.tag, &about).await?;
@@ -96,10 +98,7 @@ pub(super) async fn keep_post(
         Some(r) => remote::object_exists(ctx, r).await?,
         None => false,
     };
-    let followed = match coop::get_coop(ctx).await? {
-        Some(coop) => follows::is_following(ctx, &coop, cx.signer).await?,
-        None => false,
-    };
+    let followed = follows::coop_follows(ctx, cx.signer).await?;
     if !ours && !followed {
         tracing::debug!(actor = %cx.signer.ap_id, "post from an actor nobody here follows; not stored");
         return Ok(());
@@ -114,7 +113,6 @@ pub(super) async fn keep_post(
     }
     // Pages here are public: followers-only and direct posts are not kept
     // (messages and poll votes get their own modules).
-    let visibility = post.visibility(cx.signer);
     if !visibility.is_open() {
         tracing::debug!(object = ?post.id, ?visibility, "non-public post not stored");
         return Ok(());

@@ -36,6 +36,9 @@ use crate::service::{remote, Ctx, ServiceError};
 /// is the activity's actor.
 pub struct Inbound<'a> {
     pub fed: &'a Arc<Federation>,
+    /// The federation's context, carrying the activity's receipt: the
+    /// handler's first write logs it (see [`crate::db::Carried`]).
+    pub ctx: &'a Ctx,
     pub signer: &'a Actor,
     /// The followed group whose Announce carried this activity, if any:
     /// only its announces (or the group itself) start threads in its forum.
@@ -44,7 +47,7 @@ pub struct Inbound<'a> {
 
 impl Inbound<'_> {
     pub fn ctx(&self) -> &Ctx {
-        &self.fed.ctx
+        self.ctx
     }
 
     /// The local actor an activity names, if it is one of ours.

@@ -31,7 +31,7 @@ impl Activity for Update {
             // the signer's to change.
             ObjectBody::Actor(doc) if o.id.as_deref() == Some(cx.signer.ap_id.as_str()) => {
                 let doc = doc.map_err(Handled::bad_request)?;
-                cx.fed.save_actor_doc(&doc, &cx.signer.ap_id).await?;
+                cx.fed.save_actor_doc(cx.ctx(), &doc, &cx.signer.ap_id).await?;
                 Ok(())
             }
             ObjectBody::Actor(_) => Ok(()),
