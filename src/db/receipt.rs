@@ -46,6 +46,21 @@ pub enum ReceiptState {
     Duplicate,
 }
 
+impl Receipt {
+    /// Inserts the log row: false if the activity was logged before.
+    pub async fn insert_on(&self, conn: &mut PooledConn) -> DbResult<bool> {
+        inbox_log::record_inbox(
+            conn,
+            &self.activity_id,
+            &self.kind,
+            &self.actor,
+            self.object.as_deref(),
+            &self.raw,
+        )
+        .await
+    }
+}
+
 /// A [`Receipt`] and how far it got, shared by the handle that carries it
 /// and the inbox that made it.
 #[derive(Debug)]
@@ -89,17 +104,7 @@ impl Carried {
         }
         // Cancelled during the insert, it is to be written again.
         let mut unwritten = Unwritten(Some(self));
-        let r = &self.receipt;
-        let recorded = inbox_log::record_inbox(
-            conn,
-            &r.activity_id,
-            &r.kind,
-            &r.actor,
-            r.object.as_deref(),
-            &r.raw,
-        )
-        .await;
-        match recorded {
+        match self.receipt.insert_on(conn).await {
             Ok(true) => {
                 unwritten.0 = None;
                 Ok(true)

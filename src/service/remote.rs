@@ -42,15 +42,7 @@ pub async fn remove_actor(ctx: &Ctx, actor: &Actor) -> ServiceResult<()> {
 /// writes queued beside it.
 pub async fn record_activity(ctx: &Ctx, receipt: &crate::db::Receipt) -> ServiceResult<bool> {
     let mut tx = ctx.db.begin().await?;
-    let new = inbox_q::record_inbox(
-        &mut tx,
-        &receipt.activity_id,
-        &receipt.kind,
-        &receipt.actor,
-        receipt.object.as_deref(),
-        &receipt.raw,
-    )
-    .await?;
+    let new = receipt.insert_on(&mut tx).await?;
     tx.commit().await?;
     Ok(new)
 }
